@@ -1,0 +1,1 @@
+"""applet_model"""

@@ -1,0 +1,89 @@
+"""The one `mynacard` command.
+
+Every package contributes its own subcommands through a `commands` module with a
+`register(root: CommandRoot)` function, so that each package keeps its CLI next to its code while
+the dependency rule of DESIGN.md holds: only this root module sees all packages at once.
+Several packages share a group (`mynacard card new` is register_stub's, `mynacard card status` is
+host's), hence `CommandRoot.group`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from mynacard import __version__
+
+#: Modules whose `register(root)` adds subcommands, in the order they appear in `--help`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "mynacard.register_stub.commands",
+    "mynacard.emulator.commands",
+    "mynacard.host.commands",
+    "mynacard.conformance.commands",
+)
+
+EPILOG = """\
+Start here:
+  mynacard card new ./mycard          create a card for a person (demo values by default)
+  mynacard apdu --card ./mycard 00A4040C0AD392F000260100000001
+                                      talk to that card in-process
+  mynacard emulate --card ./mycard    put it in a virtual PC/SC reader
+Every command has its own --help.
+"""
+
+
+class CommandRoot:
+    """The top-level parser, handing out shared command groups to the packages."""
+
+    def __init__(self) -> None:
+        self.parser = argparse.ArgumentParser(
+            prog="mynacard",
+            description="The Japanese My Number Card (個人番号カード): a faithful card model, "
+            "a virtual card in a real PC/SC reader, host middleware and a conformance suite.",
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        self.parser.add_argument("--version", action="version", version=f"mynacard {__version__}")
+        self.commands = self.parser.add_subparsers(dest="command", metavar="COMMAND")
+        self._groups: dict[str, argparse._SubParsersAction] = {}
+
+    def command(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
+        """A top-level command such as `mynacard emulate`."""
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        return self.commands.add_parser(name, **kwargs)  # type: ignore[arg-type]
+
+    def group(self, name: str, help: str) -> argparse._SubParsersAction:
+        """A command group shared between packages, such as `mynacard card …`."""
+        if name not in self._groups:
+            parser = self.commands.add_parser(name, help=help, description=help)
+            parser.set_defaults(func=lambda args, p=parser: p.print_help() or 2)
+            self._groups[name] = parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
+        return self._groups[name]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    root = CommandRoot()
+    for module_name in COMMAND_MODULES:
+        register: Callable[[CommandRoot], None] = importlib.import_module(module_name).register
+        register(root)
+    return root.parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
