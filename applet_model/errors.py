@@ -1,0 +1,25 @@
+"""Exceptions of the card model.
+
+`CardError` never leaves the card: the OS turns it into the status word it carries. `ImageError`
+is raised while loading or writing a card image and says what is wrong with it. `PowerLost` is the
+one exception that does leave `Card.execute`: it stands for the card losing power in the middle of
+a command (an injected torn write), when a real card gives no answer at all.
+"""
+
+from __future__ import annotations
+
+
+class CardError(Exception):
+    """A command ends with a status word other than 9000."""
+
+    def __init__(self, sw: int, reason: str = "") -> None:
+        super().__init__(reason or f"status {sw:04X}")
+        self.sw = sw
+
+
+class ImageError(Exception):
+    """A card image cannot be used; the message names the file and the problem."""
+
+
+class PowerLost(Exception):
+    """The card lost power mid-command (simulated torn write): no response is given."""

@@ -1,0 +1,175 @@
+"""Where a card keeps its image and state: the one place the card model touches storage.
+
+The card OS only sees the `CardStore` protocol, injected when the card is opened. `DirectoryStore`
+is a card image directory (image.py, state.py) written atomically: a temporary file in the same
+directory, fsync, rename over the old file, fsync of the directory — so after a crash a file is
+either the old or the new version, never a mixture. `MemoryStore` keeps everything in memory for
+tests and tools that must not touch the disk.
+
+Both can simulate tearing (`inject_torn_write`): the next state write is cut short as if the card
+lost power half-way, and `PowerLost` is raised instead of returning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Protocol
+
+from mynacard.applet_model.errors import ImageError, PowerLost
+from mynacard.applet_model.image import CardImage
+from mynacard.applet_model.state import STATE_FILE, CardState
+
+_TMP_SUFFIX = ".tmp-mynacard"
+
+
+class CardStore(Protocol):
+    def load_image(self) -> CardImage: ...
+
+    def load_state(self) -> CardState: ...
+
+    def save_state(self, state: CardState) -> None: ...
+
+    def inject_torn_write(self) -> None: ...
+
+
+class DirectoryStore:
+    """A card image directory."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._tear_next = False
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], image: CardImage, *, overwrite: bool = False) -> DirectoryStore:
+        """Write a new card image (and its fresh state) to `path`.
+
+        The image is assembled in a sibling temporary directory and renamed into place, so an
+        interrupted `card new` never leaves a half-written card behind.
+        """
+        target = Path(path)
+        files = image.to_files()
+        if target.exists() and not overwrite:
+            if not target.is_dir() or any(target.iterdir()):
+                raise ImageError(f"{target} already exists and is not empty (use --force to replace it)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.parent / f".{target.name}{_TMP_SUFFIX}-{os.getpid()}"
+        _remove_tree(staging)
+        staging.mkdir(mode=0o700)
+        try:
+            for name, data in {**files, STATE_FILE: CardState.fresh().to_bytes()}.items():
+                dest = staging / name
+                dest.parent.mkdir(mode=0o700, exist_ok=True)
+                _write_synced(dest, data, 0o600 if name.startswith("keys/") else 0o644)
+            _fsync_dir(staging)
+            if target.exists():
+                old = target.parent / f".{target.name}{_TMP_SUFFIX}-old-{os.getpid()}"
+                os.rename(target, old)
+                os.rename(staging, target)
+                _remove_tree(old)
+            else:
+                os.rename(staging, target)
+            _fsync_dir(target.parent)
+        except BaseException:
+            _remove_tree(staging)
+            raise
+        return cls(target)
+
+    def _read(self, name: str) -> bytes:
+        return (self.path / name).read_bytes()
+
+    def load_image(self) -> CardImage:
+        if not self.path.is_dir():
+            raise ImageError(f"{self.path} is not a directory (create a card with `mynacard card new {self.path}`)")
+        try:
+            return CardImage.from_files(self._read)
+        except PermissionError as exc:
+            raise ImageError(f"cannot read {exc.filename}: permission denied") from None
+        except IsADirectoryError as exc:
+            raise ImageError(f"{exc.filename} is a directory where the image needs a file") from None
+
+    def load_state(self) -> CardState:
+        for stale in self.path.glob(f"*{_TMP_SUFFIX}"):  # left by a torn write: never trusted
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        try:
+            raw = self._read(STATE_FILE)
+        except FileNotFoundError:
+            raise ImageError(f"{self.path / STATE_FILE} is missing: the card's retry counters are lost, "
+                             "and starting again from full counters would give tries back") from None
+        return CardState.from_bytes(raw)
+
+    def save_state(self, state: CardState) -> None:
+        data = state.to_bytes()
+        dest = self.path / STATE_FILE
+        tmp = dest.with_name(dest.name + _TMP_SUFFIX)
+        if self._tear_next:
+            self._tear_next = False
+            _write_synced(tmp, data[: len(data) // 2], 0o644)
+            raise PowerLost("state write torn")
+        _write_synced(tmp, data, 0o644)
+        os.replace(tmp, dest)
+        _fsync_dir(self.path)
+
+    def inject_torn_write(self) -> None:
+        self._tear_next = True
+
+    def __repr__(self) -> str:
+        return f"DirectoryStore({str(self.path)!r})"
+
+
+class MemoryStore:
+    """A card image held in memory; `state` is what a DirectoryStore would have on disk."""
+
+    def __init__(self, image: CardImage, state: CardState | None = None) -> None:
+        image.validate()
+        self._image = image
+        self.state = (state or CardState.fresh()).copy()
+        self._tear_next = False
+
+    def load_image(self) -> CardImage:
+        return self._image
+
+    def load_state(self) -> CardState:
+        return self.state.copy()
+
+    def save_state(self, state: CardState) -> None:
+        if self._tear_next:
+            self._tear_next = False
+            raise PowerLost("state write torn")
+        self.state = state.copy()
+
+    def inject_torn_write(self) -> None:
+        self._tear_next = True
+
+
+def _write_synced(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_tree(path: Path) -> None:
+    if not path.exists():
+        return
+    for child in sorted(path.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        child.rmdir() if child.is_dir() else child.unlink()
+    path.rmdir()
