@@ -1,0 +1,8 @@
+"""The one exception type of the ca package."""
+
+
+class AuthorityError(ValueError):
+    """A request the authority cannot honour, with a sentence a person can act on.
+
+    Never carries secrets (PINs, My Numbers, keys): messages name the field, not its value.
+    """

@@ -1,0 +1,8 @@
+"""The one exception type of card issuance."""
+
+
+class IssuanceError(ValueError):
+    """Input a card cannot be made from, with a sentence a person can act on.
+
+    Messages name the field, never its value: PINs and My Numbers must not reach error output.
+    """
