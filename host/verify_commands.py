@@ -1,0 +1,249 @@
+"""`mynacard card check | sign | verify`: the clerk check and document signatures.
+
+host/commands.py calls `add_card_commands(card_subparsers)`; the card-choosing options, opening
+the card, secrets (environment variable or no-echo prompt, never argv) and the one-sentence error
+handling come from card_args.py, shared with the other `card` commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from cryptography import x509
+
+from mynacard.host.card_args import (
+    SECRETS_HELP,
+    UsageError,
+    card_options,
+    handles_card_errors,
+    open_card,
+    read_secret,
+)
+from mynacard.host.clerk import Application, ApplicationError, ClerkSecrets, run_clerk_check
+from mynacard.host.jpki import Key
+from mynacard.host.pins import SIGN_PASSWORD, TEXT_CODE_A, TEXT_PIN, VISUAL_CODE_B
+from mynacard.host.revocation import CertificateRevoked, RevocationConfig, RevocationUnknown
+from mynacard.host.signing import SignatureInvalid, sign_detached, signer_personal_data, verify_detached
+from mynacard.host.trust import Trust, default_trust
+from mynacard.host.verify import CertificateInvalid, verify_certificate
+
+CHECK_EPILOG = """\
+The application (申請書) comes from --application FILE.json (keys my_number, name, address,
+birth or birth_date, sex) and/or the single options, which override the file.
+Secrets: 照合番号B from MYNACARD_CODE_B (else asked, unless 照合番号A is used); 照合番号A from
+MYNACARD_CODE_A or --with-code-a; the card-info PIN from MYNACARD_TEXT_PIN or --with-text-pin.
+The My Number is masked in every output unless --show-my-number.
+Exit status: 0 every check passed or was skipped, 1 a check failed, 2 usage error.
+
+Example (the demo card):
+  MYNACARD_CODE_B=60041220362468 MYNACARD_TEXT_PIN=1234 mynacard card check --card ./mycard \\
+      --application ./mycard/application.json --photo face.png
+"""
+
+
+def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.ArgumentParser | None = None) -> None:
+    """Add `check`, `sign` and `verify` to the `mynacard card` group; `card_parent` is the parent
+    parser with the card-choosing options (`card_args.card_options()` when not given)."""
+    card_parent = card_parent or card_options()
+    trust_options = argparse.ArgumentParser(add_help=False)
+    group = trust_options.add_argument_group("trust and revocation")
+    group.add_argument("--ocsp", metavar="URL", help="check revocation with this OCSP responder (fail closed)")
+    group.add_argument("--crl", metavar="FILE|URL", help="check revocation against this CRL (fail closed)")
+    group.add_argument("--jlis-only", action="store_true",
+                       help="trust only the J-LIS roots, not the mynacard test authority")
+
+    check = card.add_parser(
+        "check", parents=[card_parent, trust_options], help="the clerk's card check (本人確認)",
+        description=_wrap("Check that a My Number Card is genuine, present and the applicant's: "
+                          "card face and J-LIS signatures, chip challenge, chip data against the "
+                          "application, photo, auth certificate."),
+        epilog=CHECK_EPILOG + "\n" + SECRETS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("--application", metavar="FILE.json", type=Path, help="the application as JSON")
+    check.add_argument("--my-number", help="the application's My Number (visible in `ps`; prefer the file)")
+    check.add_argument("--name", help="the application's name (氏名)")
+    check.add_argument("--address", help="the application's address (住所)")
+    check.add_argument("--birth", help="the application's birth date (1985-04-12, 昭和60年4月12日, …)")
+    check.add_argument("--sex", help="the application's sex (1/2, 男/女, M/F)")
+    check.add_argument("--with-code-a", action="store_true", help="also ask for 照合番号A (the My Number)")
+    check.add_argument("--with-text-pin", action="store_true", help="also ask for the card-info PIN")
+    check.add_argument("--photo", metavar="OUT.png", type=Path, help="save the face photo as PNG")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--show-my-number", action="store_true", help="show the My Number in full")
+    check.set_defaults(func=handles_card_errors(_check))
+
+    sign = card.add_parser(
+        "sign", parents=[card_parent], help="sign a file with the signing key (detached CMS)",
+        description=_wrap("Make a detached CMS/PKCS#7 signature (SHA-256, signing certificate "
+                          "included) of FILE with the card's signing key. Verify it with `mynacard "
+                          "card verify` or `openssl cms -verify -binary -inform DER -in SIG -content "
+                          "FILE -CAfile ROOT -purpose any`."),
+        epilog=SECRETS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sign.add_argument("file", type=Path, help="the file to sign")
+    sign.add_argument("--out", type=Path, help="where to write the signature (default FILE.p7s)")
+    sign.add_argument("--jlis-only", action="store_true", help="refuse a card not chaining to J-LIS")
+    sign.set_defaults(func=handles_card_errors(_sign))
+
+    verify = card.add_parser(
+        "verify", parents=[trust_options], help="verify a detached CMS signature of a file",
+        description=_wrap("Verify SIG, a detached CMS/PKCS#7 signature of FILE, against the pinned "
+                          "signing roots (never the auth roots), with revocation when asked. No card "
+                          "needed."))
+    verify.add_argument("file", type=Path, help="the signed file")
+    verify.add_argument("signature", type=Path, help="the signature (DER or PEM)")
+    verify.add_argument("--at", metavar="TIME", help="check validity at this ISO time instead of now")
+    verify.add_argument("--json", action="store_true", help="print the result as JSON")
+    verify.set_defaults(func=handles_card_errors(_verify))
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _wrap(text: str) -> str:
+    """Descriptions are filled here, because the raw formatter keeps the epilog examples as written."""
+    return textwrap.fill(text, width=88)
+
+
+def _trust(args: argparse.Namespace) -> Trust:
+    trust = default_trust()
+    return trust.restricted_to({"jlis"}) if getattr(args, "jlis_only", False) else trust
+
+
+def _revocation(args: argparse.Namespace) -> RevocationConfig | None:
+    config = RevocationConfig(ocsp_url=args.ocsp, crl=args.crl)
+    return config if config.enabled else None
+
+
+def _read_file(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} {path} ({exc.strerror})") from exc
+
+
+def _application(args: argparse.Namespace) -> Application:
+    try:
+        base = Application.from_file(args.application) if args.application else Application()
+    except ApplicationError as exc:
+        raise UsageError(str(exc)) from exc
+    overrides = {f: getattr(args, f) for f in ("my_number", "name", "address", "birth", "sex")
+                 if getattr(args, f) is not None}
+    return Application(**{**base.given(), **overrides})
+
+
+def _secrets(args: argparse.Namespace) -> ClerkSecrets:
+    """Environment first; prompts only for 照合番号B (unless A replaces it) and what was asked."""
+    code_a = read_secret(TEXT_CODE_A) if (args.with_code_a or os.environ.get(TEXT_CODE_A.env)) else None
+    text_pin = read_secret(TEXT_PIN) if (args.with_text_pin or os.environ.get(TEXT_PIN.env)) else None
+    code_b = None
+    if os.environ.get(VISUAL_CODE_B.env) or code_a is None:
+        code_b = read_secret(VISUAL_CODE_B)
+    return ClerkSecrets(code_b=code_b, code_a=code_a, text_pin=text_pin)
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def _check(args: argparse.Namespace) -> int:
+    application = _application(args)
+    if not application.given():
+        raise UsageError("give the application: --application FILE.json or --my-number/--name/"
+                         "--address/--birth/--sex")
+    secrets = _secrets(args)
+    trust, revocation = _trust(args), _revocation(args)
+    with open_card(args) as card:
+        report = run_clerk_check(card, application, secrets, trust=trust, revocation=revocation)
+    photo_path = None
+    if args.photo is not None and report.photo_png is not None:
+        try:
+            args.photo.write_bytes(report.photo_png)
+        except OSError as exc:
+            raise UsageError(f"cannot write the photo to {args.photo} ({exc.strerror})") from exc
+        photo_path = str(args.photo)
+    if args.json:
+        print(json.dumps(report.as_dict(show_my_number=args.show_my_number, photo_path=photo_path),
+                         ensure_ascii=False, indent=2))
+    else:
+        print(report.render(show_my_number=args.show_my_number, photo_path=photo_path))
+    return 0 if report.passed else 1
+
+
+def _sign(args: argparse.Namespace) -> int:
+    data = _read_file(args.file, "file to sign")
+    out = args.out or args.file.with_name(args.file.name + ".p7s")
+    password = read_secret(SIGN_PASSWORD)
+    trust = _trust(args)
+    with open_card(args) as card:
+        card.jpki.verify_signing_password(password)
+        der = card.jpki.signing_certificate()
+        try:
+            certificate = x509.load_der_x509_certificate(der)
+        except ValueError:
+            print("mynacard: the signing certificate on the card is not a DER certificate; not signing",
+                  file=sys.stderr)
+            return 1
+        try:
+            verified = verify_certificate(certificate, trust.signing)
+        except CertificateInvalid as exc:
+            print(f"mynacard: not signing: the card's signing certificate does not verify: {exc}",
+                  file=sys.stderr)
+            return 1
+        signature = sign_detached(
+            data, certificate, lambda digest_info: card.jpki.compute_signature(digest_info, key=Key.SIGN))
+    try:
+        out.write_bytes(signature)
+    except OSError as exc:
+        raise UsageError(f"cannot write the signature to {out} ({exc.strerror})") from exc
+    print(f"signed {args.file} -> {out} (certificate serial {certificate.serial_number:X}, "
+          f"root {verified.root.label})")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    data = _read_file(args.file, "signed file")
+    signature = _read_file(args.signature, "signature")
+    at = None
+    if args.at:
+        try:
+            at = datetime.datetime.fromisoformat(args.at)
+        except ValueError as exc:
+            raise UsageError(f"--at {args.at} is not an ISO date/time (e.g. 2026-11-26T10:00+09:00)") from exc
+        if at.tzinfo is None:
+            raise UsageError("--at needs a time zone (e.g. +09:00 or Z)")
+    try:
+        results = verify_detached(data, signature, _trust(args).signing, at=at, revocation=_revocation(args))
+    except (SignatureInvalid, CertificateInvalid, CertificateRevoked, RevocationUnknown) as exc:
+        if args.json:
+            print(json.dumps({"valid": False, "reason": str(exc)}, ensure_ascii=False, indent=2))
+        else:
+            print(f"INVALID: {exc}")
+        return 1
+    summaries = []
+    for result in results:
+        cert = result.signer.certificate
+        summaries.append({
+            "signer": signer_personal_data(cert),
+            "serial": f"{cert.serial_number:X}",
+            "root": result.signer.root.label,
+            "root_origin": result.signer.root.origin,
+            "digest": result.digest_algorithm,
+            "signing_time": result.signing_time.isoformat() if result.signing_time else None,
+            "revocation": [f"{r.method} {r.source}" for r in result.revocation] or None,
+        })
+    if args.json:
+        print(json.dumps({"valid": True, "signers": summaries}, ensure_ascii=False, indent=2))
+        return 0
+    for s in summaries:
+        who = s["signer"].get("name", "(no name in the certificate)")
+        print(f"VALID: signed by {who}, certificate serial {s['serial']}, root {s['root']}"
+              + (" (mynacard TEST authority, not J-LIS)" if s["root_origin"] == "test" else ""))
+        if s["signing_time"]:
+            print(f"  signing time (claimed by the signer): {s['signing_time']}")
+        print("  revocation: " + ("good per " + ", ".join(s["revocation"]) if s["revocation"]
+                                  else "not checked (give --ocsp URL or --crl FILE)"))
+    return 0
