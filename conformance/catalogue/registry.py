@@ -1,0 +1,72 @@
+"""The `@case` decorator and the list it fills.
+
+A case is a function whose docstring is its procedure (the numbered steps the spec prints) and
+whose decorator is its metadata. IDs are written by hand and never derived from order, so they stay
+stable as the catalogue grows; the decorator refuses a duplicate ID or a clause key that
+clauses.py does not know, at import time.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+
+from mynacard.conformance.card_map import PinRef
+from mynacard.conformance.clauses import CLAUSES
+from mynacard.conformance.context import CaseContext
+from mynacard.conformance.model import Case, Impact, Profile, Secret
+
+CaseFunction = Callable[[CaseContext], None]
+
+CATALOGUE: list[Case] = []
+_IDS: set[str] = set()
+
+
+def case(
+    case_id: str,
+    title: str,
+    *,
+    refs: Iterable[str],
+    profiles: Iterable[Profile],
+    needs: Iterable[Secret] = (),
+    impact: Impact = Impact.READ_ONLY,
+    robot: bool = False,
+    touches: Iterable[PinRef] = (),
+    blocks: Iterable[PinRef] = (),
+    procedure: str | None = None,
+) -> Callable[[CaseFunction], CaseFunction]:
+    """Register the decorated function as case `case_id`."""
+
+    def register(fn: CaseFunction) -> CaseFunction:
+        add(Case(
+            id=case_id,
+            title=title,
+            refs=tuple(refs),
+            profiles=frozenset(profiles),
+            needs=frozenset(needs),
+            impact=impact,
+            robot=robot,
+            procedure=inspect.cleandoc(procedure if procedure is not None else fn.__doc__ or ""),
+            run=fn,
+            touches=tuple(p.code for p in touches),
+            blocks=tuple(p.label for p in blocks),
+        ))
+        return fn
+
+    return register
+
+
+def add(new: Case) -> None:
+    if new.id in _IDS:
+        raise ValueError(f"case ID {new.id} is used twice in the catalogue")
+    unknown = [r for r in new.refs if r not in CLAUSES]
+    if unknown:
+        raise ValueError(f"case {new.id} refers to unknown clauses {unknown}; add them to clauses.py")
+    if not new.procedure:
+        raise ValueError(f"case {new.id} has no procedure (docstring)")
+    if not new.profiles:
+        raise ValueError(f"case {new.id} names no profile")
+    if new.impact.destructive and not new.needs and new.impact is not Impact.BLOCKS:
+        raise ValueError(f"case {new.id} is destructive but needs no secret to restore the card")
+    _IDS.add(new.id)
+    CATALOGUE.append(new)

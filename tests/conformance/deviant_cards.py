@@ -1,0 +1,274 @@
+"""Deliberately wrong My Number Cards, to show that the conformance suite can fail.
+
+Each wraps the real applet_model `Card` (tests may import applet_model; conformance/ may not) and
+changes exactly one behaviour, in a way card-interface.md leaves no doubt about. The suite must
+answer each with the case IDs listed in `EXPECTED_FAILURES` — and nothing else may fail.
+
+The wrappers follow SELECT by AID/FID themselves (only exact AIDs and plain SELECT EF, which is
+what the cases that exercise them send).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mynacard.applet_model.card import Card
+from mynacard.applet_model.store import DirectoryStore
+from mynacard.emulator.inprocess import InProcessTransport
+
+JPKI_AID = bytes.fromhex("D392F000260100000001")
+
+#: The documented demo card's secrets (README; register_stub DEMO_PINS / DEMO_PERSON).
+DEMO_SECRETS = {
+    "auth-pin": "1234",
+    "sign-password": "ABC123",
+    "text-pin": "1234",
+    "code-a": "123456789018",
+    "code-b": "60041220362468",
+    "birth-key": "600412",
+    "common-pin": "1234",
+    "juki-pin": "1234",
+}
+
+#: (AID, FID) of each demo key → its entry in DEMO_SECRETS.
+DEMO_KEYS = {
+    (JPKI_AID, 0x0018): "auth-pin",
+    (JPKI_AID, 0x001B): "sign-password",
+    (bytes.fromhex("D3921000310001010408"), 0x0011): "text-pin",
+    (bytes.fromhex("D3921000310001010100"), 0x001C): "common-pin",
+    (bytes.fromhex("D3921000310001010401"), 0x001C): "juki-pin",
+}
+
+#: A value no key of the demo card has (5 bytes of FF: not even a valid format).
+NOBODYS_PIN = b"\xff" * 5
+
+
+def _sw(response: bytes) -> int:
+    return int.from_bytes(response[-2:], "big")
+
+
+class WrappedCard:
+    """A real card behind a wrapper that tracks the selection; subclasses override `deviate`."""
+
+    def __init__(self, inner: Card) -> None:
+        self.inner = inner
+        self.aid: bytes | None = None
+        self.fid: int | None = None
+
+    @property
+    def atr(self) -> bytes:
+        return self.inner.atr
+
+    def forget(self) -> None:
+        """Power-up and reset: nothing selected (subclasses forget their own state too)."""
+        self.aid = self.fid = None
+
+    def power_up(self) -> None:
+        self.forget()
+        self.inner.power_up()
+
+    def power_down(self) -> None:
+        self.inner.power_down()
+
+    def reset(self) -> None:
+        self.forget()
+        self.inner.reset()
+
+    def execute(self, apdu: bytes) -> bytes:
+        response = self.deviate(apdu)
+        if len(apdu) >= 7 and apdu[:2] == b"\x00\xa4" and _sw(response) == 0x9000:
+            data = apdu[5 : 5 + apdu[4]]
+            if apdu[2] == 0x04:
+                self.aid, self.fid = data, None
+            elif apdu[2] == 0x02:
+                self.fid = int.from_bytes(data, "big")
+        return response
+
+    def deviate(self, apdu: bytes) -> bytes:
+        return self.inner.execute(apdu)
+
+
+class QueryConsumesTry(WrappedCard):
+    """The VERIFY query (no data) spends a try before it reports the count."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        if apdu[:2] == b"\x00\x20" and len(apdu) == 4:
+            self.inner.execute(apdu + bytes((len(NOBODYS_PIN),)) + NOBODYS_PIN)
+        return self.inner.execute(apdu)
+
+
+class GivesTryBack(WrappedCard):
+    """A wrong VERIFY costs nothing: the card puts the try back at once (here: the wrapper verifies
+    the right demo value behind the client's back and selects the DF and EF again, which clears the
+    security status it granted)."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        response = self.inner.execute(apdu)
+        key = DEMO_KEYS.get((self.aid or b"", self.fid or 0))
+        if apdu[:4] == bytes.fromhex("00200080") and len(apdu) > 5 and key and _sw(response) & 0xFFF0 == 0x63C0:
+            value = DEMO_SECRETS[key].encode()
+            self.inner.execute(bytes.fromhex("00200080") + bytes((len(value),)) + value)
+            self.inner.execute(bytes.fromhex("00A4040C") + bytes((len(self.aid),)) + self.aid)  # type: ignore[arg-type]
+            self.inner.execute(bytes.fromhex("00A4020C02") + (self.fid or 0).to_bytes(2, "big"))
+            return self.inner.execute(apdu[:4])[-2:]
+        return response
+
+
+class NeverBlocks(WrappedCard):
+    """The last try is never spent: a wrong value with one try left answers 63C1 and changes nothing."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        if apdu[:2] == b"\x00\x20" and len(apdu) > 5:
+            query = self.inner.execute(apdu[:4])
+            if _sw(query) == 0x63C1:
+                trial = self.inner.execute(apdu)
+                return trial if _sw(trial) == 0x9000 else query[-2:]
+        return self.inner.execute(apdu)
+
+
+class SigningCertificateFree(WrappedCard):
+    """The signing certificate (JPKI EF 0001) reads without the signing password."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        response = self.inner.execute(apdu)
+        reading_sign_cert = apdu[:2] == b"\x00\xb0" and self.aid == JPKI_AID and (
+            apdu[2] == 0x81 or (not apdu[2] & 0x80 and self.fid == 0x0001))
+        if reading_sign_cert and _sw(response) == 0x6982:
+            password = DEMO_SECRETS["sign-password"].encode()
+            self.inner.execute(bytes.fromhex("00A4020C02001B"))
+            self.inner.execute(bytes.fromhex("0020008006") + password)
+            self.inner.execute(bytes.fromhex("00A4020C020001"))
+            response = self.inner.execute(apdu)
+        return response
+
+
+class SelectAlwaysOk(WrappedCard):
+    """Every SELECT answers 9000, whether the AP or EF exists or not."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        response = self.inner.execute(apdu)
+        if apdu[1:2] == b"\xa4" and _sw(response) != 0x9000:
+            return b"\x90\x00"
+        return response
+
+
+class UnknownInsIsFileNotFound(WrappedCard):
+    """An unknown INS answers 6A82 instead of 6D00."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        response = self.inner.execute(apdu)
+        return b"\x6a\x82" if _sw(response) == 0x6D00 else response
+
+
+class KeepsPinAcrossSelect(WrappedCard):
+    """A verified auth PIN survives selecting another DF (the wrapper verifies it again silently)."""
+
+    auth_verified = False
+
+    def deviate(self, apdu: bytes) -> bytes:
+        response = self.inner.execute(apdu)
+        if apdu[:4] == bytes.fromhex("00200080") and len(apdu) > 5 and self.aid == JPKI_AID and self.fid == 0x0018:
+            self.auth_verified = _sw(response) == 0x9000
+        if apdu[:4] == bytes.fromhex("00A4040C") and apdu[5:15] == JPKI_AID and self.auth_verified:
+            self.inner.execute(bytes.fromhex("00A4020C020018"))
+            self.inner.execute(bytes.fromhex("0020008004") + DEMO_SECRETS["auth-pin"].encode())
+        return response
+
+    def forget(self) -> None:
+        super().forget()
+        self.auth_verified = False
+
+
+#: Each deviant card, the cases it must fail, and the cases to run (a subset keeps the test fast;
+#: it always includes cases the card must still pass, to show the failure is specific).
+EXPECTED_FAILURES: dict[type[WrappedCard], tuple[set[str], list[str]]] = {
+    QueryConsumesTry: ({"JPKI-PIN-001", "TEXT-PIN-001", "FLOW-F-001"},
+                       ["JPKI-PIN-001", "TEXT-PIN-001", "FLOW-F-001", "JPKI-CERT-001"]),
+    GivesTryBack: ({"JPKI-PIN-003", "COM-PIN-003"}, ["JPKI-PIN-003", "COM-PIN-003", "JPKI-PIN-001"]),
+    NeverBlocks: ({"JPKI-PIN-007", "TEXT-PIN-007"}, ["JPKI-PIN-007", "TEXT-PIN-007", "JPKI-PIN-003"]),
+    SigningCertificateFree: ({"JPKI-CERT-003"}, ["JPKI-CERT-003", "JPKI-CERT-004", "JPKI-CERT-001"]),
+    SelectAlwaysOk: ({"CORE-SEL-002", "CORE-SEL-004", "JPKI-EF-001", "CORE-MF-001", "MF-FS-001"},
+                     ["CORE-SEL-002", "CORE-SEL-004", "JPKI-EF-001", "CORE-MF-001", "MF-FS-001", "CORE-SEL-001"]),
+    UnknownInsIsFileNotFound: ({"CORE-INS-001"}, ["CORE-INS-001", "CORE-SEL-002"]),
+    KeepsPinAcrossSelect: ({"JPKI-STATE-001"}, ["JPKI-STATE-001", "JPKI-STATE-002"]),
+}
+
+
+def deviant_transport(kind: type[WrappedCard], card_dir: Path) -> InProcessTransport:
+    card = kind(Card.open(DirectoryStore(card_dir)))
+    return InProcessTransport(card, name=f"emulator:{kind.__name__}")
+
+
+TEXT_AID = bytes.fromhex("D3921000310001010408")
+
+
+class SecureMessagingCard(WrappedCard):
+    """Not deviant: the card *with* CI §11 secure messaging in the text AP, which the emulator does
+    not model — the one card the optional SM cases can pass on. Only what those cases need: SET
+    SESSION KEY after the PIN, SM SELECT (DO 86), CLA 0C → 6987, a bad object → 6988 then 69FC."""
+
+    def __init__(self, inner: Card, sm_key: object) -> None:
+        super().__init__(inner)
+        self.sm_key = sm_key
+        self.session_key: bytes | None = None
+        self.counter = 1
+        self.pin_verified = False
+        self.ended = False
+
+    def forget(self) -> None:
+        super().forget()
+        self.session_key, self.pin_verified, self.ended = None, False, False
+
+    def deviate(self, apdu: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        in_text = self.aid == TEXT_AID
+        if apdu[:2] == b"\x80\xae" and in_text and self.pin_verified and apdu[4] == 0:
+            length = int.from_bytes(apdu[5:7], "big")
+            try:
+                plain = self.sm_key.decrypt(apdu[7:7 + length],  # type: ignore[attr-defined]
+                                            padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None))
+            except ValueError:
+                return b"\x69\x88"
+            if plain[:4] != b"\xA0\x22\x80\x20" or len(plain) != 36:
+                return b"\x69\x88"
+            self.session_key, self.counter, self.ended = plain[4:20], 1, False
+            return b"\x90\x00"
+        if apdu[0] & 0x0C and in_text and self.session_key is not None:
+            return self._secure(apdu)
+        if apdu[0] & 0x0C and in_text and self.ended:
+            return b"\x69\xfc"  # CI §11: after 6988 the session is gone, SM commands answer 69FC
+        response = self.inner.execute(apdu)
+        if apdu[:4] == bytes.fromhex("00200080") and len(apdu) > 5 and in_text and self.fid == 0x0011:
+            self.pin_verified = _sw(response) == 0x9000
+        if apdu[:3] == b"\x00\xa4\x04":
+            self.session_key, self.pin_verified = None, False
+        return response
+
+    def _secure(self, apdu: bytes) -> bytes:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        key, n = self.session_key, self.counter
+        self.counter += 1
+        if apdu[0] == 0x0C:
+            return b"\x69\x87"
+        ecb = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # type: ignore[arg-type]
+        iv = ecb.update(n.to_bytes(16, "big")) + ecb.finalize()
+        body = apdu[5:5 + apdu[4]]
+        if len(body) < 3 or body[0] != 0x86 or body[2] != 0x01 or (body[1] - 1) % 16:
+            self.session_key, self.ended = None, True
+            return b"\x69\x88"
+        decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()  # type: ignore[arg-type]
+        plain = (decryptor.update(body[3:2 + body[1]]) + decryptor.finalize()).rstrip(b"\x00")
+        if not plain.endswith(b"\x80"):
+            self.session_key, self.ended = None, True
+            return b"\x69\x88"
+        data = plain[:-1]
+        return self.inner.execute(bytes((0x00, apdu[1], apdu[2], apdu[3], len(data))) + data)[-2:]
+
+
+def sm_transport(card_dir: Path) -> InProcessTransport:
+    store = DirectoryStore(card_dir)
+    sm_key = store.load_image().applications["text"].keys["sm"]
+    return InProcessTransport(SecureMessagingCard(Card.open(store), sm_key), name="emulator:with-secure-messaging")
