@@ -1,0 +1,122 @@
+"""The in-process link to a card: host's Transport protocol (docs/architecture.md) over a Card.
+
+No pcscd, no socket: `transmit` is `card.execute`. This is what `mynacard apdu`, the pytest
+fixtures and `open_transport("emulator:DIR")` give. It satisfies host's Transport structurally and
+does not import mynacard.host (the emulator sits below host in the dependency rule).
+
+A torn write (PowerLost from the card) is the card vanishing mid-command: `transmit` raises
+CardRemoved, and the transport stays without a card until `reinsert()` loads it again from its
+directory — as a reader would after the card is put back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mynacard.emulator.cards import open_image_card
+from mynacard.emulator.errors import CardRemoved
+from mynacard.emulator.redaction import SecretTracker
+from mynacard.emulator.trace import ApduTracer
+
+
+class InProcessTransport:
+    """A Transport whose card lives in this process."""
+
+    def __init__(
+        self,
+        card: Any,
+        *,
+        name: str = "emulator",
+        store: Any = None,
+        reload: Callable[[], tuple[Any, Any]] | None = None,
+        tracer: ApduTracer | None = None,
+    ) -> None:
+        self.name = name
+        self._card: Any = card
+        self.store = store
+        self._reload = reload
+        self._tracer = tracer
+        self._tracker = SecretTracker()
+        self._closed = False
+        from mynacard.applet_model.errors import PowerLost
+
+        self._power_lost: type[BaseException] = PowerLost
+        card.power_up()
+
+    @classmethod
+    def from_directory(cls, path: Path | str, *, profile: str | None = None,
+                       tracer: ApduTracer | None = None) -> InProcessTransport:
+        """Open the card image at `path`; its counters are written back there."""
+        path = Path(path)
+        card, store = open_image_card(path, profile)
+        return cls(card, name=f"emulator:{path}", store=store,
+                   reload=lambda: open_image_card(path, profile), tracer=tracer)
+
+    @property
+    def card(self) -> Any:
+        """The card object (for tests that reach behind the transport, e.g. to tear a write)."""
+        if self._card is None:
+            raise CardRemoved(f"there is no card in {self.name}: it lost power; call reinsert().")
+        return self._card
+
+    @property
+    def atr(self) -> bytes:
+        return bytes(self.card.atr)
+
+    @property
+    def extended_length(self) -> bool:
+        """The card takes extended APDUs (CI §1) and nothing in between limits them."""
+        return True
+
+    def transmit(self, apdu: bytes) -> bytes:
+        """The card's full R-APDU (data || SW1 SW2) for one C-APDU."""
+        if self._closed:
+            raise CardRemoved(f"{self.name} is closed.")
+        card = self.card
+        arrived, started = time.time(), time.perf_counter()
+        try:
+            response = bytes(card.execute(bytes(apdu)))
+        except self._power_lost as exc:
+            self._card = None
+            self._trace(apdu, None, arrived, started)
+            raise CardRemoved(
+                f"the card in {self.name} lost power in the middle of the command (torn write); "
+                "call reinsert() to load it again from its store."
+            ) from exc
+        self._trace(apdu, response, arrived, started)
+        return response
+
+    def reset(self) -> None:
+        """Warm reset: the card forgets its selected DF and verified PINs."""
+        self.card.reset()
+        self._tracker.power_cycle()
+
+    def reinsert(self) -> None:
+        """Power-cycle the card; after a torn write, load it again from its store first."""
+        if self._card is None:
+            if self._reload is None:
+                raise CardRemoved(f"{self.name} cannot load its card again: it was not opened from a directory.")
+            self._card, self.store = self._reload()
+        else:
+            self._card.power_down()
+        self._card.power_up()
+        self._tracker.power_cycle()
+        self._closed = False
+
+    def close(self) -> None:
+        if self._card is not None and not self._closed:
+            self._card.power_down()
+        self._closed = True
+
+    def _trace(self, apdu: bytes, response: bytes | None, arrived: float, started: float) -> None:
+        if self._tracer is not None:
+            self._tracer.exchange(self.name, self._tracker, bytes(apdu), response, arrived,
+                                  time.perf_counter() - started)
+
+
+def open_transport(spec: str) -> InProcessTransport:
+    """The `mynacard.transports` entry point `emulator`: `spec` is the card image directory."""
+    return InProcessTransport.from_directory(spec)
