@@ -144,7 +144,9 @@ def _transport(args: argparse.Namespace) -> Iterator[object]:
         raise UsageError("say which card: --reader NAME, --emulator [--card DIR] or --transport SPEC")
     if args.card is not None and not args.emulator:
         raise UsageError("--card goes with --emulator")
-    transport = open_transport(spec)
+    # Exclusive: another PC/SC program (OpenSC probing every reader, say) must not slip commands
+    # between the steps of a case.
+    transport = open_transport(spec, exclusive=True)
     try:
         yield transport
     finally:

@@ -37,6 +37,9 @@ def copy_card(source: Path, target: Path) -> Path:
     try:
         shutil.copytree(source, staging, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("*.tmp-mynacard", "__pycache__"))
+        # A git checkout or a wheel does not keep the 0600 of the source's key files.
+        for key in (staging / "keys").glob("*.pem"):
+            key.chmod(0o600)
         staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

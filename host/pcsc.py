@@ -134,11 +134,14 @@ class PcscTransport:
     program — and a program sharing the card learns (SCARD_W_RESET_CARD) that its selected AP
     and verified PINs are gone, instead of sending a command into the AP we selected."""
 
-    def __init__(self, reader: str, *, extended_length: bool | None = None) -> None:
+    def __init__(self, reader: str, *, extended_length: bool | None = None, exclusive: bool = False) -> None:
         """`extended_length`: None = ask the reader (PC/SC part 10 dwMaxAPDUDataSize); a reader
         that does not say (vpcd, many CCID readers) is tried, and the card layer falls back to
-        short APDUs if an extended one is refused."""
+        short APDUs if an extended one is refused. `exclusive`: no other program may talk to the
+        card while this connection is open (a conformance run must not have foreign commands —
+        e.g. OpenSC probing every reader — slipped between its own)."""
         self.name = reader
+        self._share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
         self._context = _establish()
         self._card: int | None = None
         try:
@@ -152,10 +155,10 @@ class PcscTransport:
     def _connect(self) -> None:
         doing = "connecting to the card"
         hresult, card, protocol = scard.SCardConnect(
-            self._context, self.name, scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_T1)
+            self._context, self.name, self._share, scard.SCARD_PROTOCOL_T1)
         if _code(hresult) == _code(scard.SCARD_E_PROTO_MISMATCH):
             hresult, card, protocol = scard.SCardConnect(
-                self._context, self.name, scard.SCARD_SHARE_SHARED,
+                self._context, self.name, self._share,
                 scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
         _check(hresult, self.name, doing)
         self._card = card
@@ -229,7 +232,7 @@ class PcscTransport:
             raise CardRemoved(f"the connection to reader '{self.name}' is closed: open the card "
                               f"again")
         hresult, protocol = scard.SCardReconnect(
-            self._card, scard.SCARD_SHARE_SHARED,
+            self._card, self._share,
             scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1, scard.SCARD_RESET_CARD)
         _check(hresult, self.name, "resetting the card")
         self._set_protocol(protocol)
@@ -251,7 +254,7 @@ class PcscTransport:
         self.close()
 
 
-def open_first_my_number_card() -> PcscTransport:
+def open_first_my_number_card(*, exclusive: bool = False) -> PcscTransport:
     """A transport to the first reader whose card answers the JPKI AID SELECT (CI §1: detection
     by AID, never by ATR); `NoCard` naming what was found otherwise."""
     from mynacard.host import aids
@@ -267,7 +270,7 @@ def open_first_my_number_card() -> PcscTransport:
             seen.append(f"'{info.name}' (empty)")
             continue
         try:
-            transport = PcscTransport(info.name)
+            transport = PcscTransport(info.name, exclusive=exclusive)
         except (NoCard, CardRemoved, ReaderBusy) as exc:
             seen.append(f"'{info.name}' ({exc.sentence})")
             continue

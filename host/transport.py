@@ -44,10 +44,12 @@ def available_schemes() -> list[str]:
     return ["pcsc", *sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]
 
 
-def open_transport(spec: str) -> Transport:
+def open_transport(spec: str, *, exclusive: bool = False) -> Transport:
     """Open `pcsc:<reader name>` or `<scheme>:<argument>` from the `mynacard.transports` group.
 
-    `pcsc:` with no name opens the first reader that holds a My Number Card.
+    `pcsc:` with no name opens the first reader that holds a My Number Card. `exclusive` keeps
+    other PC/SC programs away from the card while the transport is open (in-process links are
+    private anyway).
     """
     scheme, sep, argument = spec.partition(":")
     if not sep:
@@ -58,8 +60,8 @@ def open_transport(spec: str) -> Transport:
         from mynacard.host import pcsc  # pyscard is only needed when a reader is used
 
         if argument:
-            return pcsc.PcscTransport(argument)
-        return pcsc.open_first_my_number_card()
+            return pcsc.PcscTransport(argument, exclusive=exclusive)
+        return pcsc.open_first_my_number_card(exclusive=exclusive)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == scheme:
             opener = ep.load()

@@ -23,6 +23,7 @@ from mynacard.host.errors import (
     NoCard,
     NoReader,
     PinFormatError,
+    ReaderBusy,
     SecurityStatusNotSatisfied,
 )
 from mynacard.host.jpki import Key
@@ -53,6 +54,16 @@ def test_transport_basics(reader_name) -> None:
         assert transport.name == reader_name and transport.protocol == T1
         assert transport.atr[0] == 0x3B
         assert transport.extended_length  # vpcd reports nothing and carries extended APDUs
+
+
+def test_exclusive_transport_keeps_other_programs_away(reader_name) -> None:
+    """A conformance run opens the card exclusively: nobody can slip commands in between."""
+    with pcsc.PcscTransport(reader_name, exclusive=True) as transport:
+        assert transport.transmit(bytes.fromhex("00A4040C0AD392F000260100000001"))[-2:] == b"\x90\x00"
+        with pytest.raises(ReaderBusy):
+            pcsc.PcscTransport(reader_name)
+    with pcsc.PcscTransport(reader_name) as shared:  # released on close
+        assert shared.atr[0] == 0x3B
 
 
 def test_full_read_through_pcscd(pcsc_card, demo) -> None:
