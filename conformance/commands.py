@@ -31,8 +31,8 @@ counter is read (VERIFY query only) at the start and the end and must be unchang
 from a file (--secrets; format in docs/conformance.md) and are never printed.
 
 examples:
-  mynacard conformance --emulator --secrets demo-secrets.toml
-  mynacard conformance --emulator --secrets demo-secrets.toml --allow-destructive
+  mynacard conformance --emulator                        the demo card, its secrets known
+  mynacard conformance --emulator --allow-destructive
   mynacard conformance --reader "SCM Microsystems SCR3310 00 00" --secrets card.toml --profile JPKI
   mynacard conformance --emulator --only JPKI-PIN-001 JPKI-SIG-001 --secrets demo-secrets.toml
   mynacard conformance spec > docs/conformance-catalogue.md
@@ -212,7 +212,14 @@ def run_command(args: argparse.Namespace) -> int:
     from mynacard.host.errors import CardError
 
     try:
-        secrets = Secrets.load(args.secrets) if args.secrets else Secrets()
+        if args.secrets:
+            secrets = Secrets.load(args.secrets)
+        elif args.emulator and args.card is None:
+            # The demo card's secrets are public (README); a run against it needs no file.
+            secrets = Secrets.load(demo_card_directory() / "secrets.toml")
+            print("mynacard conformance: using the demo card's documented secrets", flush=True)
+        else:
+            secrets = Secrets()
         options = RunOptions(secrets=secrets, profiles=_profiles(args.profile), only=tuple(args.only or ()) or None,
                              allow_destructive=args.allow_destructive, claims=_profiles(args.claim) or frozenset())
         cases = select_cases(options)

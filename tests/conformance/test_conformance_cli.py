@@ -33,6 +33,18 @@ def test_emulator_run_without_card_uses_a_copy_of_the_demo_card(tmp_path: Path, 
     assert "PASSED          JPKI-PIN-007" in out.out
 
 
+def test_the_demo_card_needs_no_secrets_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With --emulator and no --card, the demo card's documented secrets are used (README)."""
+    status = main(["conformance", "--emulator", "--profile", "TEXT,VISUAL", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "using the demo card's documented secrets" in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    reasons = [r.get("reason", "") for r in report["results"] if r["status"] == "SKIPPED"]
+    assert not [r for r in reasons if "in the secrets file" in r], reasons
+    assert "60041220362468" not in out and "123456789018" not in out
+
+
 def test_card_option_writes_counters_back_to_that_card(tmp_path: Path, card_dir: Path, secrets_file: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["conformance", "--emulator", "--card", str(card_dir), "--secrets", str(secrets_file),
