@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # All set-up on a fresh Debian 12 machine, idempotent and quick when nothing is missing:
 #   - the Debian packages mynacard uses (pcscd + vsmartcard's vpcd for the virtual reader,
-#     OpenSC as an independent client, the PC/SC headers pyscard builds against, a Japanese font
+#     vsmartcard's vicc for the compatibility test, OpenSC as an independent client, the PC/SC headers pyscard builds against, a Japanese font
 #     for the card face, the compiler and venv support pyscard's build needs);
 #   - a virtual environment in .venv with mynacard installed (editable) and its test tools.
 # Used by both README commands; safe to run again at any time.
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(
-  pcscd vsmartcard-vpcd libpcsclite-dev opensc opensc-pkcs11 pcsc-tools
+  pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard libpcsclite-dev opensc opensc-pkcs11 pcsc-tools
   fonts-ipafont-gothic openssl gcc python3-venv python3-dev procps
 )
 
