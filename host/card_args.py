@@ -4,6 +4,10 @@ one sentence on stderr.
 
 Secrets never come from argv (they would be in `ps` and shell history): they come from an
 environment variable named after the secret, or from a no-echo prompt.
+
+Only the option definitions are needed to build the parser (every `mynacard … --help` builds all
+of it), so the card, transport and PIN modules (pyscard, cryptography, entry points) are imported
+by the functions that open the card or check a secret, not at the top.
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
-from mynacard.host.card import MyNumberCard
 from mynacard.host.errors import CardError, LastTryDeclined, TransportError
-from mynacard.host.pins import LastTryHook, Secret, normalize
-from mynacard.host.trace import TracingTransport
-from mynacard.host.transport import Transport, open_transport
+
+if TYPE_CHECKING:
+    from mynacard.host.card import MyNumberCard
+    from mynacard.host.pins import LastTryHook, Secret
+    from mynacard.host.trace import TracingTransport
+    from mynacard.host.transport import Transport
 
 #: Environment variable for a new PIN in `card pin change` (scripts and tests).
 NEW_PIN_ENV = "MYNACARD_NEW_PIN"
@@ -65,6 +72,8 @@ def card_options() -> argparse.ArgumentParser:
 
 
 def _open_transport(args: argparse.Namespace) -> Transport:
+    from mynacard.host.transport import open_transport
+
     if args.card and args.reader:
         raise UsageError("give either --reader (a card in a reader) or --card (a card image), "
                          "not both")
@@ -101,6 +110,8 @@ def last_try_hook(args: argparse.Namespace) -> LastTryHook:
 
 def open_card(args: argparse.Namespace) -> MyNumberCard:
     """The card chosen by the options of `card_options()`, checked to be a My Number Card."""
+    from mynacard.host.card import MyNumberCard
+
     transport = _open_transport(args)
     if getattr(args, "trace", None):
         try:
@@ -108,7 +119,7 @@ def open_card(args: argparse.Namespace) -> MyNumberCard:
         except OSError as exc:
             transport.close()
             raise UsageError(f"cannot write the trace file {args.trace}: {exc.strerror}") from exc
-        transport = _ClosingTrace(transport, sink)
+        transport = _closing_trace(transport, sink)
     card = MyNumberCard(transport, on_last_try=last_try_hook(args))
     try:
         card.detect()
@@ -118,22 +129,27 @@ def open_card(args: argparse.Namespace) -> MyNumberCard:
     return card
 
 
-class _ClosingTrace(TracingTransport):
-    def __init__(self, inner: Transport, sink) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(inner, sink)
-        self._file = sink
+def _closing_trace(inner: Transport, sink: TextIO) -> TracingTransport:
+    """A trace of `inner` written to `sink`, which is closed with the card. The class is made
+    here, not at import, because TracingTransport brings in the transport machinery."""
+    from mynacard.host.trace import TracingTransport
 
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._file.close()
+    class ClosingTrace(TracingTransport):
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                sink.close()
+
+    return ClosingTrace(inner, sink)
 
 
 def read_secret(secret: Secret, *, env: str | None = None) -> str:
     """The secret from its environment variable, else a no-echo prompt; never from argv.
 
     The format is checked here too, so a typo is reported before the card is even touched."""
+    from mynacard.host.pins import normalize
+
     names = [env or secret.env]
     if secret.key == "common-pin":
         names.append("MYNACARD_JUKI_PIN")
@@ -152,6 +168,8 @@ def read_secret(secret: Secret, *, env: str | None = None) -> str:
 
 def read_new_secret(secret: Secret) -> str:
     """A new PIN/password: MYNACARD_NEW_PIN, else asked twice without echo."""
+    from mynacard.host.pins import normalize
+
     value = os.environ.get(NEW_PIN_ENV)
     if value:
         normalize(secret, value, new=True)

@@ -2,6 +2,9 @@
 
 The verification commands (`check`, `sign`, `verify`) live in `verify_commands.py` and are added
 to the same group with the same card options (`card_args.card_options()`).
+
+Building the parser must stay cheap (every `mynacard … --help` builds all of it): the PIN, JPKI
+and card modules are imported by the handlers, and the choices are plain names here.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mynacard.host import pins
 from mynacard.host.card_args import (
     SECRETS_HELP,
     UsageError,
@@ -24,8 +27,11 @@ from mynacard.host.card_args import (
     read_secret,
 )
 from mynacard.host.errors import CardError
-from mynacard.host.jpki import Certificate
 from mynacard.main import CommandRoot
+
+if TYPE_CHECKING:
+    from mynacard.host.jpki import Certificate
+    from mynacard.host.pins import Secret
 
 RAW = argparse.RawDescriptionHelpFormatter
 
@@ -34,20 +40,34 @@ def _wrap(text: str) -> str:
     """Descriptions are filled here, because RAW keeps the examples of the epilogs as written."""
     return textwrap.fill(text, width=88)
 
-CERT_NAMES: dict[str, Certificate] = {
-    "auth": Certificate.AUTH,
-    "auth-ca": Certificate.AUTH_CA,
-    "sign": Certificate.SIGN,
-    "sign-ca": Certificate.SIGN_CA,
-}
+#: `--which` names of `card certs`, in the order `all` exports them (`_certificate` maps them).
+CERT_NAMES = ("auth", "auth-ca", "sign", "sign-ca")
 
-PIN_CHOICES: dict[str, pins.Secret] = {
-    "auth": pins.AUTH_PIN,
-    "sign": pins.SIGN_PASSWORD,
-    "text": pins.TEXT_PIN,
-    "common": pins.COMMON_PIN,
-    "juki": pins.JUKI_PIN,
-}
+#: `card pin change` choices (`_pin_secret` maps them to the secrets).
+PIN_CHOICES = ("auth", "sign", "text", "common", "juki")
+
+
+def _certificate(name: str) -> Certificate:
+    from mynacard.host.jpki import Certificate
+
+    return {
+        "auth": Certificate.AUTH,
+        "auth-ca": Certificate.AUTH_CA,
+        "sign": Certificate.SIGN,
+        "sign-ca": Certificate.SIGN_CA,
+    }[name]
+
+
+def _pin_secret(name: str) -> Secret:
+    from mynacard.host import pins
+
+    return {
+        "auth": pins.AUTH_PIN,
+        "sign": pins.SIGN_PASSWORD,
+        "text": pins.TEXT_PIN,
+        "common": pins.COMMON_PIN,
+        "juki": pins.JUKI_PIN,
+    }[name]
 
 
 def register(root: CommandRoot) -> None:
@@ -203,6 +223,8 @@ def _certs(args: argparse.Namespace) -> int:
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
+    from mynacard.host import pins
+
     wanted = list(CERT_NAMES) if args.which == "all" else [
         w.strip() for w in args.which.split(",") if w.strip()]
     unknown = [w for w in wanted if w not in CERT_NAMES]
@@ -217,7 +239,7 @@ def _certs(args: argparse.Namespace) -> int:
         if password is not None:
             card.jpki.verify_signing_password(password)
         for name in wanted:
-            der = card.jpki.certificate(CERT_NAMES[name])
+            der = card.jpki.certificate(_certificate(name))
             if args.format == "der":
                 data = der
             else:
@@ -253,6 +275,8 @@ def _add_read(card: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 
 def _read(args: argparse.Namespace) -> int:
+    from mynacard.host import pins
+
     secret = {"pin": pins.TEXT_PIN, "code-a": pins.TEXT_CODE_A, "code-b": pins.TEXT_CODE_B}[
         args.using]
     value = read_secret(secret)
@@ -292,6 +316,8 @@ def _add_face(card: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 
 def _face(args: argparse.Namespace) -> int:
+    from mynacard.host import pins
+
     secret = pins.VISUAL_CODE_B if args.using == "code-b" else pins.VISUAL_CODE_A
     value = read_secret(secret)
     out = _out_dir(args.out)
@@ -334,12 +360,14 @@ def _add_pin(card: argparse._SubParsersAction, common: argparse.ArgumentParser) 
                "from MYNACARD_NEW_PIN or a prompt asked twice.\n"
                "Example:\n  mynacard card pin change auth\n\n" + SECRETS_HELP,
         formatter_class=RAW)
-    change.add_argument("which", choices=tuple(PIN_CHOICES), help="which PIN to change")
+    change.add_argument("which", choices=PIN_CHOICES, help="which PIN to change")
     change.set_defaults(func=handles_card_errors(_pin_change))
 
 
 def _pin_change(args: argparse.Namespace) -> int:
-    secret = PIN_CHOICES[args.which]
+    from mynacard.host import pins
+
+    secret = _pin_secret(args.which)
     old = read_secret(secret)
     new = read_new_secret(secret)
     if pins.normalize(secret, old) == pins.normalize(secret, new):

@@ -3,6 +3,10 @@
 host/commands.py calls `add_card_commands(card_subparsers)`; the card-choosing options, opening
 the card, secrets (environment variable or no-echo prompt, never argv) and the one-sentence error
 handling come from card_args.py, shared with the other `card` commands.
+
+Building the parser must stay cheap (every `mynacard … --help` builds all of it), so the clerk
+check, CMS signing, X.509 verification and revocation (cryptography, PIL, …) are imported by the
+handlers that use them, not at the top.
 """
 
 from __future__ import annotations
@@ -14,8 +18,7 @@ import os
 import sys
 import textwrap
 from pathlib import Path
-
-from cryptography import x509
+from typing import TYPE_CHECKING
 
 from mynacard.host.card_args import (
     SECRETS_HELP,
@@ -25,13 +28,11 @@ from mynacard.host.card_args import (
     open_card,
     read_secret,
 )
-from mynacard.host.clerk import Application, ApplicationError, ClerkSecrets, run_clerk_check
-from mynacard.host.jpki import Key
-from mynacard.host.pins import SIGN_PASSWORD, TEXT_CODE_A, TEXT_PIN, VISUAL_CODE_B
-from mynacard.host.revocation import CertificateRevoked, RevocationConfig, RevocationUnknown
-from mynacard.host.signing import SignatureInvalid, sign_detached, signer_personal_data, verify_detached
-from mynacard.host.trust import Trust, default_trust
-from mynacard.host.verify import CertificateInvalid, verify_certificate
+
+if TYPE_CHECKING:
+    from mynacard.host.clerk import Application, ClerkSecrets
+    from mynacard.host.revocation import RevocationConfig
+    from mynacard.host.trust import Trust
 
 CHECK_EPILOG = """\
 The application (申請書) comes from --application FILE.json (keys my_number, name, address,
@@ -110,11 +111,15 @@ def _wrap(text: str) -> str:
 
 
 def _trust(args: argparse.Namespace) -> Trust:
+    from mynacard.host.trust import default_trust
+
     trust = default_trust()
     return trust.restricted_to({"jlis"}) if getattr(args, "jlis_only", False) else trust
 
 
 def _revocation(args: argparse.Namespace) -> RevocationConfig | None:
+    from mynacard.host.revocation import RevocationConfig
+
     config = RevocationConfig(ocsp_url=args.ocsp, crl=args.crl)
     return config if config.enabled else None
 
@@ -127,6 +132,8 @@ def _read_file(path: Path, what: str) -> bytes:
 
 
 def _application(args: argparse.Namespace) -> Application:
+    from mynacard.host.clerk import Application, ApplicationError
+
     try:
         base = Application.from_file(args.application) if args.application else Application()
     except ApplicationError as exc:
@@ -138,6 +145,9 @@ def _application(args: argparse.Namespace) -> Application:
 
 def _secrets(args: argparse.Namespace) -> ClerkSecrets:
     """Environment first; prompts only for 照合番号B (unless A replaces it) and what was asked."""
+    from mynacard.host.clerk import ClerkSecrets
+    from mynacard.host.pins import TEXT_CODE_A, TEXT_PIN, VISUAL_CODE_B
+
     code_a = read_secret(TEXT_CODE_A) if (args.with_code_a or os.environ.get(TEXT_CODE_A.env)) else None
     text_pin = read_secret(TEXT_PIN) if (args.with_text_pin or os.environ.get(TEXT_PIN.env)) else None
     code_b = None
@@ -150,6 +160,8 @@ def _secrets(args: argparse.Namespace) -> ClerkSecrets:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from mynacard.host.clerk import run_clerk_check
+
     application = _application(args)
     if not application.given():
         raise UsageError("give the application: --application FILE.json or --my-number/--name/"
@@ -174,6 +186,13 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from cryptography import x509
+
+    from mynacard.host.jpki import Key
+    from mynacard.host.pins import SIGN_PASSWORD
+    from mynacard.host.signing import sign_detached
+    from mynacard.host.verify import CertificateInvalid, verify_certificate
+
     data = _read_file(args.file, "file to sign")
     out = args.out or args.file.with_name(args.file.name + ".p7s")
     password = read_secret(SIGN_PASSWORD)
@@ -205,6 +224,10 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from mynacard.host.revocation import CertificateRevoked, RevocationUnknown
+    from mynacard.host.signing import SignatureInvalid, signer_personal_data, verify_detached
+    from mynacard.host.verify import CertificateInvalid
+
     data = _read_file(args.file, "signed file")
     signature = _read_file(args.signature, "signature")
     at = None

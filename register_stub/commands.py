@@ -1,4 +1,9 @@
-"""`mynacard card new`: make a complete test My Number Card for a person (register_stub)."""
+"""`mynacard card new`: make a complete test My Number Card for a person (register_stub).
+
+Building the parser must stay cheap (every `mynacard … --help` builds all of it), so this module
+imports only light modules at the top: the defaults come from `demo_values`, and the card model,
+the test authority and the register are imported by the handler that uses them.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,28 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mynacard.applet_model.errors import ImageError
 from mynacard.applet_model.profiles import DEFAULT_PROFILE, PROFILES
-from mynacard.applet_model.store import DirectoryStore
 from mynacard.ca.errors import AuthorityError
 from mynacard.main import CommandRoot
-from mynacard.register_stub import my_number
-from mynacard.register_stub.errors import IssuanceError
-from mynacard.register_stub.person import (
+from mynacard.register_stub.demo_values import (
+    DEMO_ADDRESS,
+    DEMO_BIRTH_DATE,
     DEMO_CARD_EXPIRY,
-    DEMO_PERSON,
-    DEMO_PINS,
+    DEMO_FAMILY_NAME,
+    DEMO_GIVEN_NAME,
+    DEMO_MUNICIPALITY_CODE,
+    DEMO_MY_NUMBER,
     DEMO_SECURITY_CODE,
-    CardDetails,
-    CardPins,
-    Person,
+    DEMO_SEX,
 )
-from mynacard.register_stub.personalise import PersonalisedCard, personalise
+from mynacard.register_stub.errors import IssuanceError
+
+if TYPE_CHECKING:
+    from mynacard.register_stub.person import CardPins
+    from mynacard.register_stub.personalise import PersonalisedCard
 
 PIN_SOURCES = (
     # (CardPins field, label, environment variable)
@@ -77,24 +86,23 @@ def register(root: CommandRoot) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("directory", metavar="DIR", type=Path, help="where to write the card image")
-    demo = DEMO_PERSON
     person = parser.add_argument_group("the person (基本4情報 and My Number)")
-    person.add_argument("--family-name", default=demo.family_name, metavar="TEXT",
-                        help=f"氏 (default: {demo.family_name})")
-    person.add_argument("--given-name", default=demo.given_name, metavar="TEXT",
-                        help=f"名 (default: {demo.given_name})")
-    person.add_argument("--address", default=demo.address, metavar="TEXT",
+    person.add_argument("--family-name", default=DEMO_FAMILY_NAME, metavar="TEXT",
+                        help=f"氏 (default: {DEMO_FAMILY_NAME})")
+    person.add_argument("--given-name", default=DEMO_GIVEN_NAME, metavar="TEXT",
+                        help=f"名 (default: {DEMO_GIVEN_NAME})")
+    person.add_argument("--address", default=DEMO_ADDRESS, metavar="TEXT",
                         help="住所, starting with the prefecture; ASCII digits and hyphens become "
-                        f"full-width (default: {demo.address}, a fictional town)")
-    person.add_argument("--birth-date", type=_date, default=demo.birth_date, metavar="YYYY-MM-DD",
-                        help=f"生年月日 (default: {demo.birth_date})")
-    person.add_argument("--sex", choices=list(SEXES), default=SEX_NAMES[demo.sex], metavar="SEX",
-                        help=f"性別: male, female, unknown or 1/2/3 (default: {SEX_NAMES[demo.sex]})")
-    person.add_argument("--my-number", default=demo.my_number, metavar="12DIGITS",
-                        help=f"個人番号 with a valid check digit, or 'random' (default: {demo.my_number})")
-    person.add_argument("--municipality-code", default=demo.municipality_code, metavar="5DIGITS",
+                        f"full-width (default: {DEMO_ADDRESS}, a fictional town)")
+    person.add_argument("--birth-date", type=_date, default=DEMO_BIRTH_DATE, metavar="YYYY-MM-DD",
+                        help=f"生年月日 (default: {DEMO_BIRTH_DATE})")
+    person.add_argument("--sex", choices=list(SEXES), default=SEX_NAMES[DEMO_SEX], metavar="SEX",
+                        help=f"性別: male, female, unknown or 1/2/3 (default: {SEX_NAMES[DEMO_SEX]})")
+    person.add_argument("--my-number", default=DEMO_MY_NUMBER, metavar="12DIGITS",
+                        help=f"個人番号 with a valid check digit, or 'random' (default: {DEMO_MY_NUMBER})")
+    person.add_argument("--municipality-code", default=DEMO_MUNICIPALITY_CODE, metavar="5DIGITS",
                         help="全国地方公共団体コード without check digit "
-                        f"(default: {demo.municipality_code}, Chiyoda-ku)")
+                        f"(default: {DEMO_MUNICIPALITY_CODE}, Chiyoda-ku)")
     person.add_argument("--city-roman", metavar="NAME",
                         help="romanised city for the signing certificate, e.g. Kiyose-shi "
                         "(needed for codes outside the built-in table)")
@@ -122,6 +130,8 @@ def _date(text: str) -> date:
 
 def read_pins(ask: bool) -> CardPins:
     """The four PINs from the prompt, the environment or the demo defaults (validated)."""
+    from mynacard.register_stub.person import DEMO_PINS, CardPins
+
     values = {}
     for field, label, variable in PIN_SOURCES:
         if ask:
@@ -159,6 +169,11 @@ def _read_photo(path: Path | None) -> bytes | None:
 
 def new_card(args: argparse.Namespace) -> int:
     """Validate everything, build the card in memory, then write it in one atomic step."""
+    from mynacard.applet_model.store import DirectoryStore
+    from mynacard.register_stub import my_number
+    from mynacard.register_stub.person import CardDetails, Person
+    from mynacard.register_stub.personalise import personalise
+
     try:
         person = Person(
             family_name=args.family_name,

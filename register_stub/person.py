@@ -18,7 +18,7 @@ from datetime import date, datetime
 from mynacard.ca.era import ERA_STARTS, era_yymmdd
 from mynacard.ca.personal_data import IDEOGRAPHIC_SPACE, SEX_CODES
 from mynacard.ca.validity import JST
-from mynacard.register_stub import my_number
+from mynacard.register_stub import demo_values, my_number
 from mynacard.register_stub.errors import IssuanceError
 from mynacard.register_stub.municipalities import Municipality, municipality
 
@@ -146,14 +146,14 @@ def verification_code_b(birth_date: date, card_expiry: date, security_code: str)
 
 
 DEMO_PERSON = Person(
-    family_name="見本",
-    given_name="花子",
-    address="東京都千代田区見本町1-2-3",
-    birth_date=date(1985, 4, 12),
-    sex="2",
-    my_number="123456789018",
-    municipality_code="13101",
+    family_name=demo_values.DEMO_FAMILY_NAME,
+    given_name=demo_values.DEMO_GIVEN_NAME,
+    address=demo_values.DEMO_ADDRESS,
+    birth_date=demo_values.DEMO_BIRTH_DATE,
+    sex=demo_values.DEMO_SEX,
+    my_number=demo_values.DEMO_MY_NUMBER,
+    municipality_code=demo_values.DEMO_MUNICIPALITY_CODE,
 )
-DEMO_SECURITY_CODE = "2468"
-DEMO_CARD_EXPIRY = date(2036, 4, 12)
+DEMO_SECURITY_CODE = demo_values.DEMO_SECURITY_CODE
+DEMO_CARD_EXPIRY = demo_values.DEMO_CARD_EXPIRY
 DEMO_PINS = CardPins(auth_pin="1234", sign_password="ABC123", text_pin="1234", juki_pin="1234")
