@@ -32,6 +32,7 @@ from mynacard.emulator.slots import lease_slot
 from mynacard.host import cvc
 from mynacard.host.card import MyNumberCard
 from mynacard.host.clerk import Application, ClerkSecrets, run_clerk_check
+from mynacard.host.records import CardFace, CvCertificate, FourFacts, IntegrityRecord, MyNumberRecord
 from mynacard.host.transport import open_transport
 from mynacard.host.trust import default_trust
 from mynacard.host.verify import verify_certificate
@@ -85,13 +86,14 @@ def verification_only(card_dir: Path, runs: int) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        issuer = cvc.parse_cv_certificate(visual_cv)
+        issuer = CvCertificate.parse(visual_cv, "visual")
         cvc.verify_cv_certificate(issuer, trust.cv_roots, "visual")
-        cvc.verify_card_face(cvc.parse_card_face(face), issuer.public_key)
-        text_issuer = cvc.parse_cv_certificate(text_cv)
+        cvc.verify_card_face(CardFace.parse(face), issuer.public_key)
+        text_issuer = CvCertificate.parse(text_cv, "text")
         cvc.verify_cv_certificate(text_issuer, trust.cv_roots, "text")
-        cvc.verify_text_integrity(integrity, text_issuer.public_key, my_number_physical=my_number,
-                                  attributes=cvc.parse_text_attributes(facts))
+        cvc.verify_text_integrity(IntegrityRecord.parse(integrity), text_issuer.public_key,
+                                  my_number=MyNumberRecord.parse(my_number),
+                                  four_facts=FourFacts.parse(facts))
         verify_certificate(x509.load_der_x509_certificate(auth), trust.auth)
         times.append(time.perf_counter() - started)
     return statistics.median(times)

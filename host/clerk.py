@@ -19,8 +19,9 @@ check that passed, failed or was skipped with a reason:
 - the photo is extracted for display (PNG).
 
 What stays with the clerk's eyes: photo against the person, the chip's name/address images and
-photo against the printed card. Everything compared is parsed from the very bytes whose signature
-was checked (cvc.py), never from a separately parsed copy.
+photo against the printed card. Everything compared is read from the record objects of records.py,
+whose values and signed bytes come from one parse of what the card sent; cvc.py checks those
+signed bytes, so nothing compared comes from a separately parsed copy.
 
 Secrets are spent carefully: tries are read before each VERIFY (PinGuard), and a secret one AP
 rejected is never tried on the other AP.
@@ -40,14 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mynacard.host import cvc
 from mynacard.host.card import MyNumberCard
-from mynacard.host.cvc import RecordInvalid
 from mynacard.host.errors import CardError, PinBlocked, PinWrong
 from mynacard.host.normalize import FIELDS, NormalizationError, compare_field, era_yymmdd
 from mynacard.host.pins import my_number_is_valid
+from mynacard.host.records import CardFace, CvCertificate, FourFacts, MyNumberRecord, RecordInvalid, RsaPublicKey
 from mynacard.host.revocation import CertificateRevoked, RevocationConfig, RevocationUnknown, check_revocation
 from mynacard.host.trust import Trust, default_trust
 from mynacard.host.verify import CertificateInvalid, verify_certificate
@@ -258,9 +258,9 @@ class _ClerkCheck:
         self.trust_origins: set[str] = set()
         self.rejected: set[str] = set()  # "A"/"B" once an AP said the value is wrong
         self.photo_png: bytes | None = None
-        self.face: cvc.CardFace | None = None
+        self.face: CardFace | None = None
         self.face_trusted = False
-        self.facts: cvc.TextAttributes | None = None
+        self.facts: FourFacts | None = None
         self.my_number: str | None = None
 
     @contextmanager
@@ -288,8 +288,7 @@ class _ClerkCheck:
 
     # --- 券面事項確認AP ---------------------------------------------------------------------------
 
-    def _cv_issuer_key(self, step: _Step, raw: bytes, what: str) -> rsa.RSAPublicKey:
-        cert = cvc.parse_cv_certificate(raw)
+    def _cv_issuer_key(self, step: _Step, cert: CvCertificate, what: str) -> RsaPublicKey:
         root = cvc.verify_cv_certificate(cert, self.trust.cv_roots, what)
         self.trust_origins.add(root.origin)
         step.pass_(f"issued by pinned CV root {cvc.key_id_text(root.key_id)} ({_origin(root.origin)}) "
@@ -302,7 +301,7 @@ class _ClerkCheck:
         visual = self.card.visual
         issuer = None
         with self.step("signatures.visual_cv", "CV certificate of the card-face AP (EF 0004)") as s:
-            issuer = self._cv_issuer_key(s, visual.cv_certificate().raw, "the card-face AP's CV certificate")
+            issuer = self._cv_issuer_key(s, visual.cv_certificate(), "the card-face AP's CV certificate")
 
         secret = "B" if self.secrets.code_b else "A" if self.secrets.code_a else None
         title = f"card face read (券面事項確認AP) with 照合番号{secret or 'B/A'}"
@@ -314,10 +313,9 @@ class _ClerkCheck:
                 visual.verify_code_b(self.secrets.code_b)
             else:
                 visual.verify_code_a(self.secrets.code_a)
-            face_object = visual.card_face()
-            self.face = cvc.parse_card_face(face_object.raw)
-            self.chip.update(birth=self.face.birth, sex=self.face.sex, expiry=self.face.expiry or "")
-            s.pass_(f"{len(face_object.raw)} bytes read after 照合番号{secret}")
+            self.face = visual.card_face()
+            self.chip.update(birth=self.face.birth_date, sex=self.face.sex, expiry=self.face.expiry)
+            s.pass_(f"{len(self.face.raw)} bytes read after 照合番号{secret}")
         face = self.face
 
         with self.step("signatures.card_face", "J-LIS signature over the card face (DF28)") as s:
@@ -333,7 +331,7 @@ class _ClerkCheck:
             if not self.face_trusted:
                 raise _Skip("the card key is not trusted: the card-face signature was not verified")
             challenge = self.challenge(CHALLENGE_BYTES)
-            cvc.verify_presence(face.card_key, challenge, visual.card_signature(challenge), "the card-face AP")
+            cvc.verify_presence(face.public_key, challenge, visual.card_signature(challenge), "the card-face AP")
             s.pass_("80 2A 00 00 over a random challenge verifies with the key in DF24")
 
         with self.step("face.code_b_consistent", "照合番号B agrees with the chip's birth date and expiry") as s:
@@ -349,8 +347,8 @@ class _ClerkCheck:
         with self.step("face.photo", "face photo extracted for display") as s:
             if face is None:
                 raise _Skip("the card face was not read")
-            self.photo_png = face_object.photo_png()
-            s.pass_(f"JPEG 2000 photo ({len(face.photo)} bytes) converted to PNG"
+            self.photo_png = face.photo_png()
+            s.pass_(f"JPEG 2000 photo ({len(face.photo_jp2)} bytes) converted to PNG"
                     + ("" if self.face_trusted else " — NOT covered by a verified signature"))
 
         with self.step("signatures.age_record", "age record (EF 0001) signed, same card key") as s:
@@ -361,14 +359,15 @@ class _ClerkCheck:
                 raise _Skip("readable with 照合番号A only")
             if issuer is None or face is None:
                 raise _Skip("no trusted record key or no card face")
-            image = cvc.verify_my_number_image(visual.my_number_image().raw, issuer)
-            if not cvc.same_key(image.card_key, face.card_key):
+            image = visual.my_number_image()
+            cvc.verify_record(image, issuer)
+            if image.public_key != face.public_key:
                 raise RecordInvalid("the My Number image names another card key than the card face")
             s.pass_(f"PNG of {len(image.png)} bytes, signed")
 
-    def _check_code_b(self, s: _Step, face: cvc.CardFace) -> None:
+    def _check_code_b(self, s: _Step, face: CardFace) -> None:
         code_b = _digits(self.secrets.code_b)
-        expected_birth = era_yymmdd(face.birth)
+        expected_birth = era_yymmdd(face.birth_date)
         if code_b[:6] != expected_birth:
             raise RecordInvalid("the birth date in 照合番号B differs from the chip's (DF22): "
                                 "the printed card and the chip disagree")
@@ -387,20 +386,21 @@ class _ClerkCheck:
             raise RecordInvalid(f"the card expired on {last_day:%Y-%m-%d}")
         s.pass_(f"valid until {last_day:%Y-%m-%d}", expiry=expiry)
 
-    def _age_record(self, s: _Step, issuer: rsa.RSAPublicKey | None, secret: str | None) -> None:
+    def _age_record(self, s: _Step, issuer: RsaPublicKey | None, secret: str | None) -> None:
         """The birth-date key is derived from 照合番号B (its first six digits, CI §8, §12) only
         after the card accepted B and the chip's birth date agrees, so no try is risked."""
         face = self.face
         if face is None or issuer is None or secret != "B":
             raise _Skip("needs the card face read with 照合番号B and a trusted record key")
-        birth_key = era_yymmdd(face.birth)
+        birth_key = era_yymmdd(face.birth_date)
         if _digits(self.secrets.code_b)[:6] != birth_key:
             raise _Skip("照合番号B and the chip's birth date disagree; the birth-date key is not tried")
         self.card.visual.verify_birth_key(birth_key)
-        age = cvc.verify_age_record(self.card.visual.age_record().raw, issuer)
-        if not cvc.same_key(age.card_key, face.card_key):
+        age = self.card.visual.age_record()
+        cvc.verify_record(age, issuer)
+        if age.public_key != face.public_key:
             raise RecordInvalid("the age record names another card key than the card face")
-        if age.birth != face.birth:
+        if age.birth_date != face.birth_date:
             raise RecordInvalid("the age record's birth date differs from the card face's")
         s.pass_("signed; birth date and card key equal the card face's")
 
@@ -410,39 +410,39 @@ class _ClerkCheck:
         text = self.card.text
         issuer = None
         with self.step("signatures.text_cv", "CV certificate of the card-info AP (EF 0004)") as s:
-            issuer = self._cv_issuer_key(s, text.cv_certificate().raw, "the card-info AP's CV certificate")
+            issuer = self._cv_issuer_key(s, text.cv_certificate(), "the card-info AP's CV certificate")
 
-        my_number_physical = None
+        my_number: MyNumberRecord | None = None
         opened = False
         with self.step("text.read", "chip text read (券面事項入力補助AP)") as s:
             read = []
             if self.secrets.text_pin:
                 text.verify_pin(self.secrets.text_pin)
                 read, opened = ["My Number", "four facts"], True
-                my_number_physical = text.my_number_record().physical
-                self.facts = cvc.parse_text_attributes(text.four_facts().raw)
+                my_number = text.my_number_record()
+                self.facts = text.four_facts()
             else:
                 if self.secrets.code_b and "B" not in self.rejected:
                     s.details["secret"] = "B"
                     text.verify_code_b(self.secrets.code_b)
                     opened = True
-                    self.facts = cvc.parse_text_attributes(text.four_facts().raw)
+                    self.facts = text.four_facts()
                     read.append("four facts (照合番号B)")
                 if self.secrets.code_a and "A" not in self.rejected:
                     s.details["secret"] = "A"
                     text.verify_code_a(self.secrets.code_a)
                     opened = True
-                    my_number_physical = text.my_number_record().physical
+                    my_number = text.my_number_record()
                     read.append("My Number (照合番号A)")
             if not read:
                 raise _Skip("needs the card-info PIN (MYNACARD_TEXT_PIN), 照合番号B or 照合番号A "
                             "(a code the card-face AP rejected is not tried again)")
-            if my_number_physical is not None:
-                self.my_number = cvc.parse_my_number_file(my_number_physical)
+            if my_number is not None:
+                self.my_number = my_number.number
                 self.chip["my_number"] = self.my_number
             if self.facts is not None:
                 self.chip.update(name=self.facts.name, address=self.facts.address,
-                                 birth=self.facts.birth, sex=self.facts.sex)
+                                 birth=self.facts.birth_date, sex=self.facts.sex)
             s.details.pop("secret", None)
             s.pass_(", ".join(read))
 
@@ -451,8 +451,8 @@ class _ClerkCheck:
                 raise _Skip("the card-info AP was not opened")
             if issuer is None:
                 raise _Skip("no trusted record key: the CV certificate check failed")
-            result = cvc.verify_text_integrity(text.integrity_record().raw, issuer,
-                                               my_number_physical=my_number_physical, attributes=self.facts)
+            result = cvc.verify_text_integrity(text.integrity_record(), issuer,
+                                               my_number=my_number, four_facts=self.facts)
             covered = [n for n, ok in (("My Number", result.my_number_file),
                                        ("four facts", result.attributes_file)) if ok]
             s.pass_(f"signed; digests match the {' and '.join(covered)}" if covered else "signed")
@@ -460,15 +460,16 @@ class _ClerkCheck:
         with self.step("presence.text", "card-info AP key (EF 0007) answers a fresh challenge") as s:
             if not opened or issuer is None:
                 raise _Skip("needs the card-info AP opened and a trusted record key")
-            ap_key = cvc.verify_signed_ap_key(text.ap_key_record().raw, issuer)
+            ap_key = text.ap_key_record()
+            cvc.verify_record(ap_key, issuer)
             challenge = self.challenge(CHALLENGE_BYTES)
-            cvc.verify_presence(ap_key, challenge, text.ap_signature(challenge), "the card-info AP")
+            cvc.verify_presence(ap_key.public_key, challenge, text.ap_signature(challenge), "the card-info AP")
             s.pass_("EF 0007 key signed by the record key; 80 2A 00 00 verifies with it")
 
         with self.step("chip.text_matches_face", "birth date and sex agree between card face and card-info AP") as s:
             if self.face is None or self.facts is None:
                 raise _Skip("needs both the card face and the four facts")
-            if (self.facts.birth, self.facts.sex) != (self.face.birth, self.face.sex):
+            if (self.facts.birth_date, self.facts.sex) != (self.face.birth_date, self.face.sex):
                 raise RecordInvalid("the card-info AP and the card face disagree on birth date or sex")
             s.pass_("equal")
 
@@ -478,9 +479,9 @@ class _ClerkCheck:
         given = self.application.given()
         chip: dict[str, str | None] = {"my_number": self.my_number}
         if self.face is not None and self.face_trusted:  # birth and sex are on the signed face too
-            chip.update(birth=self.face.birth, sex=self.face.sex)
+            chip.update(birth=self.face.birth_date, sex=self.face.sex)
         if self.facts is not None:
-            chip.update(name=self.facts.name, address=self.facts.address, birth=self.facts.birth,
+            chip.update(name=self.facts.name, address=self.facts.address, birth=self.facts.birth_date,
                         sex=self.facts.sex)
         for name in FIELDS:
             with self.step(f"application.{name}", f"application {FIELD_TITLES[name]} equals the chip") as s:

@@ -13,9 +13,9 @@ from PIL import Image
 
 from host_verify_cards import flip_at, open_image, tamper
 from host_verify_pki import key
-from mynacard.host import cvc
 from mynacard.host.clerk import Application, ClerkSecrets, Status, mask_my_number, run_clerk_check
 from mynacard.host.pins import TEXT_CODE_B
+from mynacard.host.records import CardFace
 from mynacard.host.revocation import RevocationConfig
 from mynacard.host.trust import default_trust
 from revocation_server import build_crl
@@ -91,7 +91,7 @@ def test_one_byte_changed_in_the_my_number_is_named(demo_image, demo):
 
 def test_one_byte_changed_in_the_photo_is_named(demo_image, demo):
     ef = demo_image.applications["visual"].files[0x0002]
-    photo = cvc.parse_card_face(ef).photo
+    photo = CardFace.parse(ef).photo_jp2
     report = check(tamper(demo_image, "visual", 0x0002, flip_at(ef.index(photo) + len(photo) // 2)), demo)
     face = report.check("signatures.card_face")
     assert face.status is Status.FAILED and "card face" in face.reason
