@@ -1,0 +1,33 @@
+"""The benchmarks under bench/ still run (with a handful of iterations) and print their figures.
+
+They are not timed here — performance figures belong to the benchmarks themselves, never to
+assertions — but a benchmark that no longer runs after a refactor would silently lose them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+CASES = [
+    ("bench_card.py", ["--reads", "200", "--signatures", "5"], ["APDUs/s", "overhead ratio"]),
+    ("bench_vpcd.py", ["--rounds", "1", "--reads", "20", "--full-reads", "2"], ["ratio", "full read"]),
+    ("bench_host_read.py", ["--rounds", "2"], ["full read", "minimum"]),
+    ("bench_host_verify.py", ["--runs", "2"], ["clerk check", "verification alone"]),
+    ("bench_conformance.py", ["--rounds", "1"], ["through pcscd", "100.0 %"]),
+]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("script, args, expected", CASES, ids=[c[0] for c in CASES])
+def test_benchmark_runs_and_prints_its_figures(script: str, args: list[str], expected: list[str]) -> None:
+    done = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for text in expected:
+        assert text in done.stdout, done.stdout[-2000:]
