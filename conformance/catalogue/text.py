@@ -8,12 +8,12 @@ import hashlib
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import TEXT, TEXT_CODE_A, TEXT_CODE_B, TEXT_PIN, PinRef
 from mynacard.conformance.catalogue.registry import case
+from mynacard.conformance.catalogue.steps import check_cv_certificate_ef
 from mynacard.conformance.checks import (
     DataError,
     children,
     cv_certificate,
     digest_info,
-    key_id_shape_ok,
     offset_table,
     parse_single,
     require_tags,
@@ -222,15 +222,7 @@ def cv_cert(t: CaseContext) -> None:
     3. Both key IDs have the shape 7 ASCII digits + 2 bytes + 3 ASCII digits + 4 padding bytes.
     The signature cannot be checked on the card: the CA keys are not on it (CI §7.3).
     """
-    t.select(TEXT)
-    data = t.read_object(0x0004, "EF 0004 (CV certificate)")
-    try:
-        cert = cv_certificate(data, "EF 0004")
-    except DataError as exc:
-        t.fail(str(exc))
-    t.check(data[:5] == bytes.fromhex("7F21820233"), "EF 0004 does not start with 7F 21 82 02 33")
-    t.check(key_id_shape_ok(cert.issuer_key_id) and key_id_shape_ok(cert.subject_key_id),
-            "a key ID in EF 0004 does not have the 7 digits + 2 bytes + 3 digits + 4 bytes shape")
+    check_cv_certificate_ef(t, TEXT)
 
 
 @case("TEXT-DATA-005", "EF 0005 (AP basic info) is FF 40 {DF41 4 bytes, DF42 16, DF43 128}",

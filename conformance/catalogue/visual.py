@@ -9,13 +9,13 @@ import hashlib
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import TEXT_PIN, VISUAL, VISUAL_BIRTH, VISUAL_CODE_A, VISUAL_CODE_B, PinRef
 from mynacard.conformance.catalogue.registry import case
+from mynacard.conformance.catalogue.steps import check_cv_certificate_ef
 from mynacard.conformance.catalogue.text import read_four_facts
 from mynacard.conformance.checks import (
     DataError,
     children,
     cv_certificate,
     digest_info,
-    key_id_shape_ok,
     offset_table,
     parse_single,
     pkcs1_payload,
@@ -237,15 +237,7 @@ def cv_cert(t: CaseContext) -> None:
     2. `7F 21 82 02 33` { 5F4E of 297 bytes (two key IDs and a 90/91 RSA-2048 key); 5F37 of 256 };
        both key IDs of the 7 digits + 2 bytes + 3 digits + 4 bytes shape.
     """
-    t.select(VISUAL)
-    data = t.read_object(0x0004, "EF 0004 (CV certificate)")
-    try:
-        cert = cv_certificate(data, "EF 0004")
-    except DataError as exc:
-        t.fail(str(exc))
-    t.check(data[:5] == bytes.fromhex("7F21820233"), "EF 0004 does not start with 7F 21 82 02 33")
-    t.check(key_id_shape_ok(cert.issuer_key_id) and key_id_shape_ok(cert.subject_key_id),
-            "a key ID in EF 0004 does not have the 7 digits + 2 bytes + 3 digits + 4 bytes shape")
+    check_cv_certificate_ef(t, VISUAL)
 
 
 @case("VIS-DATA-006", "EF 0005 (My Number image) is FF 40 {DF41 PNG, DF42 key, DF43 signature} and DF43 verifies",
