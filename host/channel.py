@@ -122,6 +122,15 @@ class CardChannel:
         if self.current_aid != aid:
             self.select_ap(aid, doing)
 
+    def sign_with_ap_key(self, aid: bytes, digest_info: bytes, doing: str) -> bytes:
+        """`80 2A 00 00`: the AP's own key signs a DigestInfo with no credential — the card-presence
+        challenge of both 券面 APs (CI §7.1, §8.1)."""
+        self.ensure_ap(aid, doing)
+        response = self.send(Command(0x80, 0x2A, 0x00, 0x00, digest_info, le=SHORT_LE_MAX))
+        if not response.ok:
+            raise error_for_sw(response.sw, doing)
+        return response.data
+
     def select_ef(self, fid: int, doing: str) -> None:
         """SELECT EF by FID (`00 A4 02 0C`) unless it is already the current EF."""
         if self.current_ef == fid:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import hashlib
 
 from mynacard.host import aids
-from mynacard.host.apdu import SHORT_LE_MAX, Command
 from mynacard.host.channel import CardChannel
-from mynacard.host.errors import error_for_sw
 from mynacard.host.jpki import digest_info
 from mynacard.host.pins import TEXT_CODE_A, TEXT_CODE_B, TEXT_PIN, PinGuard
 from mynacard.host.records import (
@@ -99,13 +97,8 @@ class TextAp:
     def ap_signature(self, challenge: bytes) -> bytes:
         """`80 2A 00 00` over SHA-256(challenge): signed by this AP's key (DF51) with no
         credential, so a verifier can check the card is present (CI §7.1)."""
-        doing = "asking the card-info AP to sign a challenge"
-        self.channel.ensure_ap(self.AID, doing)
         data = digest_info("sha256", hashlib.sha256(challenge).digest())
-        response = self.channel.send(Command(0x80, 0x2A, 0x00, 0x00, data, le=SHORT_LE_MAX))
-        if not response.ok:
-            raise error_for_sw(response.sw, doing)
-        return response.data
+        return self.channel.sign_with_ap_key(self.AID, data, "asking the card-info AP to sign a challenge")
 
     def _read(self, fid: int, where: str, needs: str = "") -> bytes:
         return self.channel.read_object(self.AID, fid, f"reading {where}", needs)

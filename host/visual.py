@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 
 from mynacard.host import aids
-from mynacard.host.apdu import SHORT_LE_MAX, Command
 from mynacard.host.channel import CardChannel
-from mynacard.host.errors import error_for_sw
 from mynacard.host.jpki import digest_info
 from mynacard.host.pins import BIRTH_KEY, VISUAL_CODE_A, VISUAL_CODE_B, PinGuard
 from mynacard.host.records import AgeRecord, CardFace, CvCertificate, MyNumberImage, VisualBasicInfo
@@ -65,13 +63,8 @@ class VisualAp:
     def card_signature(self, challenge: bytes) -> bytes:
         """`80 2A 00 00` over SHA-256(challenge), signed by the card key (DF24) with no
         credential: proof that this chip holds the key the card face names (CI §8.1)."""
-        doing = "asking the card-face AP to sign a challenge"
-        self.channel.ensure_ap(self.AID, doing)
         data = digest_info("sha256", hashlib.sha256(challenge).digest())
-        response = self.channel.send(Command(0x80, 0x2A, 0x00, 0x00, data, le=SHORT_LE_MAX))
-        if not response.ok:
-            raise error_for_sw(response.sw, doing)
-        return response.data
+        return self.channel.sign_with_ap_key(self.AID, data, "asking the card-face AP to sign a challenge")
 
     def _read(self, fid: int, where: str, needs: str = "") -> bytes:
         return self.channel.read_object(self.AID, fid, f"reading {where}", needs)
