@@ -18,8 +18,12 @@ Choices where the sources are silent: the auth policy is critical like the signi
 certificate gets a municipality-partitioned CRLDP under the auth CA's name; extensions appear in
 the order above. Serial numbers are the 発行番号 (§1.4): random, positive, unique per CA.
 
-The issued-certificate register lives in memory (`JpkiCa.issued`). Revocation (CRL, OCSP) will
-key on it by serial, as the statutory revocation record does (公的個人認証法 第12条).
+The issued-certificate register lives in memory (`JpkiCa.issued`) for the in-process test
+authority; the CA service (`ca/service.py`) keeps it in its database instead (`keep_register=False`)
+and keys revocation on the serial, as the statutory revocation record does (公的個人認証法 第12条).
+A CA run as a service also publishes where status lives (`StatusUrls`): its end-entity
+certificates then carry an OCSP URL (authorityInfoAccess) and a second CRL distribution point,
+a URI, next to the profile's dirName partition; the CRL's issuingDistributionPoint names that URI.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from types import MappingProxyType
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from mynacard.ca.errors import AuthorityError
 from mynacard.ca.jpki_names import (
@@ -129,6 +134,14 @@ def _end_entity_key_usage(non_repudiation: bool) -> x509.KeyUsage:
 
 
 @dataclass(frozen=True)
+class StatusUrls:
+    """Where a CA service answers for its certificates: OCSP responder and full-CRL URL."""
+
+    ocsp_url: str
+    crl_url: str
+
+
+@dataclass(frozen=True)
 class IssuedCertificate:
     """One entry of the issued-certificate register."""
 
@@ -153,13 +166,22 @@ class JpkiCa:
 
     kind: CaKind
 
-    def __init__(self, certificate: x509.Certificate, key: rsa.RSAPrivateKey) -> None:
+    def __init__(
+        self,
+        certificate: x509.Certificate,
+        key: rsa.RSAPrivateKey,
+        *,
+        status_urls: StatusUrls | None = None,
+        keep_register: bool = True,
+    ) -> None:
         if certificate.public_key().public_numbers() != key.public_key().public_numbers():
             raise AuthorityError(f"the {self.kind.value} CA key does not match its certificate")
         if certificate.subject != ca_name(self.kind):
             raise AuthorityError(f"the certificate given is not the {self.kind.value} test CA")
         self.certificate = certificate
         self._key = key
+        self.status_urls = status_urls
+        self._keep_register = keep_register
         self._issued: dict[int, IssuedCertificate] = {}
 
     @property
@@ -215,26 +237,18 @@ class JpkiCa:
             certificate=certificate,
             issued_at=issued_at,
         )
-        self._issued[serial] = record
+        if self._keep_register:
+            self._issued[serial] = record
         return record
 
     def _common_tail(self, locality: Locality, public_key: rsa.RSAPublicKey) -> list[tuple[x509.ExtensionType, bool]]:
-        """issuerAltName, CRLDP, AKI, SKI: the same on both end-entity profiles."""
-        return [
+        """issuerAltName, CRLDP, AKI, SKI (and AIA when served): the same on both end-entity profiles."""
+        points = [x509.DistributionPoint([x509.DirectoryName(crl_partition_name(self.kind, locality))], None, None, None)]
+        if self.status_urls:
+            points.append(x509.DistributionPoint([x509.UniformResourceIdentifier(self.status_urls.crl_url)], None, None, None))
+        tail: list[tuple[x509.ExtensionType, bool]] = [
             (x509.IssuerAlternativeName([x509.DirectoryName(service_name())]), False),
-            (
-                x509.CRLDistributionPoints(
-                    [
-                        x509.DistributionPoint(
-                            [x509.DirectoryName(crl_partition_name(self.kind, locality))],
-                            None,
-                            None,
-                            None,
-                        )
-                    ]
-                ),
-                False,
-            ),
+            (x509.CRLDistributionPoints(points), False),
             (
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
                     self.certificate.extensions.get_extension_for_class(
@@ -245,6 +259,17 @@ class JpkiCa:
             ),
             (x509.SubjectKeyIdentifier.from_public_key(public_key), False),
         ]
+        if self.status_urls:
+            tail.append(
+                (
+                    x509.AuthorityInformationAccess(
+                        [x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
+                                                x509.UniformResourceIdentifier(self.status_urls.ocsp_url))]
+                    ),
+                    False,
+                )
+            )
+        return tail
 
 
 def _policy(oid: x509.ObjectIdentifier, cps_uri: str) -> x509.CertificatePolicies:

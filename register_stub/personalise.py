@@ -30,6 +30,7 @@ from mynacard.applet_model.secrets import PinReference
 from mynacard.ca.authority import Authority, load_test_authority
 from mynacard.ca.cv import KeyId
 from mynacard.ca.era import era_yymmdd
+from mynacard.ca.issuer import CertificateIssuer, LocalIssuer
 from mynacard.ca.jpki_ca import IssuedCertificate
 from mynacard.ca.jpki_names import Locality
 from mynacard.ca import keys
@@ -83,6 +84,7 @@ def personalise(
     pins: CardPins,
     *,
     authority: Authority | None = None,
+    issuer: CertificateIssuer | None = None,
     key_source: KeySource | None = None,
     profile: Profile = DEFAULT_PROFILE,
     issued_at: datetime | None = None,
@@ -90,9 +92,11 @@ def personalise(
     """Build the whole card in memory; nothing is written. Inputs were validated on creation.
 
     `key_source` defaults to generating fresh RSA-2048 keys (`mynacard.ca.keys.generate_rsa_key`,
-    looked up at call time so that tests can substitute a pool).
+    looked up at call time so that tests can substitute a pool). `issuer` certifies the JPKI keys:
+    the test authority in process by default, or a CA service (`mynacard.ca.issuer.ServiceIssuer`).
     """
     authority = authority or load_test_authority()
+    issuer = issuer or LocalIssuer(authority)
     key_source = key_source or keys.generate_rsa_key
     issued_at = (issued_at or datetime.now(UTC)).replace(microsecond=0)
     place = person.municipality
@@ -111,10 +115,10 @@ def personalise(
     )
 
     locality = Locality(place.prefecture_roman, place.city_roman)
-    auth_cert = authority.auth_ca.issue(
-        auth_key.public_key(), person.birth_date, locality, place.code, details.card_expiry, issued_at
+    auth_cert = issuer.issue_auth(
+        auth_key.public_key(), person.birth_date, locality, place.code, details.card_expiry, issued_at, serial
     )
-    sign_cert = authority.sign_ca.issue(
+    sign_cert = issuer.issue_sign(
         sign_key.public_key(),
         PersonalData(person.name, person.sex, person.birth_date, person.card_address),
         locality,
@@ -122,15 +126,16 @@ def personalise(
         details.card_expiry,
         auth_cert.not_after,
         issued_at,
+        serial,
     )
     jpki = ApplicationImage(
         files={
             0x0001: sign_cert.der,
-            0x0002: _der(authority.sign_ca.certificate),
+            0x0002: _der(issuer.sign_ca_certificate),
             0x0006: card_files.token_info(serial),
             0x0008: card_files.CERTIFICATE_AVAILABILITY,
             0x000A: auth_cert.der,
-            0x000B: _der(authority.auth_ca.certificate),
+            0x000B: _der(issuer.auth_ca_certificate),
         },
         keys={"auth": auth_key, "sign": sign_key},
         pins={"auth-pin": PinReference.create(pins.auth_pin), "sign-password": PinReference.create(pins.sign_password)},

@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard libpcsclite-dev opensc opensc-pkcs11 pcsc-tools
   fonts-ipafont-gothic openssl gcc python3-venv python3-dev procps
+  wrk postgresql
 )
 
 missing=()

@@ -1,0 +1,80 @@
+"""Everything one running CA service holds: database, tokens, keys, caches.
+
+`CaRuntime.open(config)` migrates the database, loads the CA keys (the test authority unless
+`mynacard ca init` made a deployment CA in `DATA/ca/`) and wires the CRL and OCSP publishers to
+the status changes. One runtime per process; the HTTP app and tests share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from mynacard.ca import store_schema
+from mynacard.ca.identity import CaDirectory, PassphraseSource, env_passphrase
+from mynacard.ca.jpki_ca import StatusUrls
+from mynacard.ca.keys import KeySource
+from mynacard.ca.service import CaService
+from mynacard.ca.store import CertificateStore
+from mynacard.service import migrations
+from mynacard.service.auth import TokenStore
+from mynacard.service.config import ServiceConfig
+from mynacard.service.db import make_engine
+
+VERSION_TABLE = "ca_alembic_version"
+VERSIONS_DIR = Path(__file__).with_name("migrations") / "versions"
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the CA tables to the newest revision."""
+    migrations.upgrade(engine, VERSIONS_DIR, VERSION_TABLE)
+
+
+@dataclass
+class CaRuntime:
+    config: ServiceConfig
+    engine: Engine
+    service: CaService
+    tokens: TokenStore
+    origin: str
+    public_routes: list[Callable[[FastAPI], None]] = field(default_factory=list)
+
+    @classmethod
+    def open(
+        cls,
+        config: ServiceConfig,
+        *,
+        passphrase: PassphraseSource = env_passphrase,
+        key_source: KeySource | None = None,
+    ) -> CaRuntime:
+        engine = make_engine(config.database_url("ca"))
+        migrate(engine)
+        directory = CaDirectory(config.data_dir / "ca")
+
+        def status_urls(ca_id: str) -> StatusUrls:
+            return status_urls_for(config, ca_id)
+
+        cas = directory.load(status_urls, passphrase, key_source)
+        runtime = cls(
+            config=config,
+            engine=engine,
+            service=CaService(cas, CertificateStore(engine)),
+            tokens=TokenStore(engine, store_schema.api_tokens),
+            origin=directory.origin(),
+        )
+        return runtime
+
+    def status_urls(self, ca_id: str) -> StatusUrls:
+        return status_urls_for(self.config, ca_id)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def status_urls_for(config: ServiceConfig, ca_id: str) -> StatusUrls:
+    base = config.service_url("ca")
+    return StatusUrls(ocsp_url=f"{base}/ocsp/{ca_id}", crl_url=f"{base}/crl/{ca_id}.crl")

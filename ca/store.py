@@ -1,0 +1,261 @@
+"""The CA's certificate store: every certificate issued, its status, and an event per change.
+
+Nothing is ever deleted. Status moves good → hold → good (release) or good/hold → revoked; the
+first revocation's time and reason are final. Every change writes its event row in the same
+transaction as the status, so after a crash the two always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, Row, select
+from sqlalchemy.exc import IntegrityError
+
+from mynacard.ca import store_schema as schema
+from mynacard.ca.errors import AuthorityError
+from mynacard.ca.jpki_ca import IssuedCertificate
+from mynacard.ca.revocation_reasons import HOLD
+
+GOOD, REVOKED, HOLD_STATUS = "good", "revoked", "hold"
+STATUSES = (GOOD, REVOKED, HOLD_STATUS)
+
+
+class NotFound(AuthorityError):
+    """No certificate with that serial at that CA."""
+
+
+class Conflict(AuthorityError):
+    """The change is not possible from the certificate's current status."""
+
+
+@dataclass(frozen=True)
+class Revocation:
+    time: datetime
+    reason: str
+    cause: str | None
+    invalidity_date: datetime | None
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    """One row of the store, as the API shows it."""
+
+    ca: str
+    serial: int
+    subject: str
+    issuance_id: str
+    municipality_code: str
+    not_before: datetime
+    not_after: datetime
+    issued_at: datetime
+    resident_id: str | None
+    card_serial: str | None
+    der: bytes
+    status: str
+    revocation: Revocation | None
+
+    @property
+    def serial_hex(self) -> str:
+        return f"{self.serial:X}"
+
+
+@dataclass(frozen=True)
+class RevokedEntry:
+    """What a CRL and an OCSP answer need of a revoked or held certificate."""
+
+    serial: int
+    time: datetime
+    reason: str
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back; everything stored is UTC."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _record(row: Row) -> CertificateRecord:
+    revocation = None
+    if row.status != GOOD:
+        revocation = Revocation(_utc(row.revoked_at), row.reason, row.cause, _utc(row.invalidity_date))  # type: ignore[arg-type]
+    return CertificateRecord(
+        ca=row.ca,
+        serial=row.serial,
+        subject=row.subject,
+        issuance_id=row.issuance_id,
+        municipality_code=row.municipality_code,
+        not_before=_utc(row.not_before),  # type: ignore[arg-type]
+        not_after=_utc(row.not_after),  # type: ignore[arg-type]
+        issued_at=_utc(row.issued_at),  # type: ignore[arg-type]
+        resident_id=row.resident_id,
+        card_serial=row.card_serial,
+        der=row.der,
+        status=row.status,
+        revocation=revocation,
+    )
+
+
+class CertificateStore:
+    """Reads and writes of the certificate tables (SQLite or PostgreSQL, through one engine)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record_issued(
+        self, ca: str, issued: IssuedCertificate, *, resident_id: str | None, card_serial: str | None, actor: str
+    ) -> CertificateRecord:
+        certificate = issued.certificate
+        values = {
+            "ca": ca,
+            "serial": issued.serial,
+            "subject": certificate.subject.rfc4514_string(),
+            "issuance_id": issued.issuance_id,
+            "municipality_code": issued.municipality_code,
+            "not_before": certificate.not_valid_before_utc,
+            "not_after": certificate.not_valid_after_utc,
+            "issued_at": issued.issued_at,
+            "resident_id": resident_id,
+            "card_serial": card_serial,
+            "der": issued.der,
+            "status": GOOD,
+        }
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(schema.certificates.insert().values(**values))
+                connection.execute(
+                    schema.events.insert().values(ca=ca, serial=issued.serial, at=issued.issued_at, action="issue", actor=actor)
+                )
+        except IntegrityError:
+            raise Conflict(f"serial {issued.serial:X} is already taken at the {ca} CA; issue again") from None
+        return self.get(ca, issued.serial)
+
+    def get(self, ca: str, serial: int) -> CertificateRecord:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(schema.certificates).where(schema.certificates.c.ca == ca, schema.certificates.c.serial == serial)
+            ).first()
+        if row is None:
+            raise NotFound(f"the {ca} CA has issued no certificate with serial {serial:X}")
+        return _record(row)
+
+    def list(
+        self,
+        ca: str,
+        *,
+        resident_id: str | None = None,
+        card_serial: str | None = None,
+        status: str | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[CertificateRecord]:
+        """Certificates in serial order, `limit` at a time from just after serial `after`."""
+        table = schema.certificates
+        query = select(table).where(table.c.ca == ca)
+        if resident_id is not None:
+            query = query.where(table.c.resident_id == resident_id)
+        if card_serial is not None:
+            query = query.where(table.c.card_serial == card_serial)
+        if status is not None:
+            query = query.where(table.c.status == status)
+        if after is not None:
+            query = query.where(table.c.serial > after)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(table.c.serial).limit(limit)).all()
+        return [_record(row) for row in rows]
+
+    def change_status(
+        self,
+        ca: str,
+        serial: int,
+        action: str,
+        *,
+        reason: str | None,
+        cause: str | None,
+        actor: str,
+        invalidity_date: datetime | None = None,
+        now: datetime | None = None,
+    ) -> tuple[CertificateRecord, bool]:
+        """Apply `revoke`, `hold` or `release`; returns the record and whether anything changed.
+
+        revoke: good/hold → revoked (an already revoked certificate is returned unchanged);
+        hold: good → hold (held again: unchanged); release: hold → good only.
+        """
+        now = (now or datetime.now(UTC)).replace(microsecond=0)
+        table = schema.certificates
+        where = (table.c.ca == ca, table.c.serial == serial)
+        with self.engine.begin() as connection:
+            row = connection.execute(select(table.c.status, table.c.revoked_at).where(*where)).first()
+            if row is None:
+                raise NotFound(f"the {ca} CA has issued no certificate with serial {serial:X}")
+            status = row.status
+            if action == "revoke":
+                if status == REVOKED:
+                    changed = None
+                else:
+                    changed = {"status": REVOKED, "revoked_at": now, "reason": reason, "cause": cause,
+                               "invalidity_date": invalidity_date}
+            elif action == "hold":
+                if status == REVOKED:
+                    raise Conflict(f"certificate {serial:X} is revoked; a revoked certificate cannot be held")
+                changed = None if status == HOLD_STATUS else {
+                    "status": HOLD_STATUS, "revoked_at": now, "reason": HOLD, "cause": cause, "invalidity_date": None}
+            elif action == "release":
+                if status != HOLD_STATUS:
+                    raise Conflict(f"certificate {serial:X} is {status}; only a held certificate can be released")
+                changed = {"status": GOOD, "revoked_at": None, "reason": None, "cause": None, "invalidity_date": None}
+            else:
+                raise AuthorityError(f"unknown status change {action!r}")
+            if changed is not None:
+                connection.execute(table.update().where(*where).values(**changed))
+                connection.execute(
+                    schema.events.insert().values(
+                        ca=ca, serial=serial, at=now, action=action, reason=reason if action != "hold" else HOLD,
+                        cause=cause, actor=actor,
+                    )
+                )
+        return self.get(ca, serial), changed is not None
+
+    def revoked(self, ca: str) -> Iterator[RevokedEntry]:
+        """Every revoked or held certificate of `ca` (for the CRL), in serial order."""
+        table = schema.certificates
+        query = (
+            select(table.c.serial, table.c.revoked_at, table.c.reason)
+            .where(table.c.ca == ca, table.c.status != GOOD)
+            .order_by(table.c.serial)
+        )
+        with self.engine.connect() as connection:
+            for serial, revoked_at, reason in connection.execute(query):
+                yield RevokedEntry(serial, _utc(revoked_at), reason)  # type: ignore[arg-type]
+
+    def statuses(self, ca: str, serials: Sequence[int]) -> dict[int, CertificateRecord]:
+        table = schema.certificates
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(table).where(table.c.ca == ca, table.c.serial.in_(serials))).all()
+        return {row.serial: _record(row) for row in rows}
+
+    def events(self, ca: str, serial: int) -> list[dict[str, object]]:
+        table = schema.events
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(table).where(table.c.ca == ca, table.c.serial == serial).order_by(table.c.id)
+            ).all()
+        return [
+            {"at": _utc(r.at).isoformat(), "action": r.action, "reason": r.reason, "cause": r.cause, "actor": r.actor}  # type: ignore[union-attr]
+            for r in rows
+        ]
+
+    def next_crl_number(self, ca: str, this_update: datetime) -> int:
+        """Take the next CRL number of `ca` (monotonic, RFC 5280 §5.2.3), durably."""
+        table = schema.crl_state
+        with self.engine.begin() as connection:
+            row = connection.execute(select(table.c.number).where(table.c.ca == ca)).first()
+            number = (row.number + 1) if row else 1
+            if row:
+                connection.execute(table.update().where(table.c.ca == ca).values(number=number, this_update=this_update))
+            else:
+                connection.execute(table.insert().values(ca=ca, number=number, this_update=this_update))
+        return number

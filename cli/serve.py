@@ -1,0 +1,134 @@
+"""`mynacard serve`: the back-office services in one uvicorn process.
+
+Each service is a FastAPI app from `<module>.create_app(config)`, mounted under its prefix
+(`/ca`, `/register`, …). A module that is not installed yet is skipped with a warning, so services
+land one at a time. On first start the tokens every caller needs are made and written to
+`DATA/tokens.json` (mode 0600); each service stores only their SHA-256 digests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mynacard.main import CommandRoot
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from mynacard.service.config import ServiceConfig
+
+#: (mount prefix, module with create_app) in mount order.
+MOUNTS: tuple[tuple[str, str], ...] = (
+    ("/ca", "mynacard.ca.http"),
+    ("/register", "mynacard.register_stub.http"),
+)
+TOKENS_FILE = "tokens.json"
+
+DESCRIPTION = """\
+Run mynacard's back-office services on one port: the JPKI CA service at /ca (issuance,
+revocation, CRLs, OCSP) and, when installed, the resident register at /register.
+
+Data (SQLite databases, CA keys, tokens) lives in --data DIR (default: ~/.local/share/mynacard/
+server). The CA signs with the mynacard TEST AUTHORITY (insecure public test keys) unless
+`mynacard ca init` made a deployment CA in DIR; that one's keys are encrypted and need
+MYNACARD_CA_PASSPHRASE (or a prompt). API tokens are written to DIR/tokens.json on first start.
+"""
+
+EPILOG = """\
+examples:
+  mynacard serve                                   everything under ~/.local/share/mynacard/server
+  mynacard serve --data ./srv --port 8471
+  mynacard serve --ca-db postgresql+psycopg://user@/mynacard?host=/run/postgresql
+then:
+  mynacard ca list sign --data ./srv               administrative calls (token from tokens.json)
+  openssl ocsp -issuer SIGN-CA.pem -serial 0x… -url http://127.0.0.1:8470/ca/ocsp/sign -resp_text
+"""
+
+
+def register(root: CommandRoot) -> None:
+    from mynacard.service.config import DEFAULT_HOST, DEFAULT_PORT
+
+    serve = root.command("serve", help="run the CA service (and the register) over HTTP",
+                         description=DESCRIPTION, epilog=EPILOG)
+    serve.add_argument("--data", type=Path, metavar="DIR", help="data directory (default: the user's data dir)")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    serve.add_argument("--public-url", metavar="URL",
+                       help="base URL written into certificates (OCSP, CRL); default http://HOST:PORT")
+    serve.add_argument("--ca-db", metavar="URL", help="SQLAlchemy URL of the CA database (default SQLite in DIR)")
+    serve.add_argument("--register-db", metavar="URL", help="SQLAlchemy URL of the register database")
+    serve.set_defaults(func=_serve)
+
+
+def load_tokens(data_dir: Path) -> dict[str, str]:
+    """The tokens file `mynacard serve` wrote ({} when there is none yet)."""
+    path = data_dir / TOKENS_FILE
+    try:
+        return {str(k): str(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    except FileNotFoundError:
+        return {}
+
+
+def ensure_tokens(data_dir: Path) -> dict[str, str]:
+    """Load DATA/tokens.json, make any token still missing, write it back (0600, atomically)."""
+    from mynacard.service.files import write_atomically
+    from mynacard.service.auth import SERVE_TOKENS, new_token
+
+    tokens = load_tokens(data_dir)
+    missing = [name for name in SERVE_TOKENS if name not in tokens]
+    if missing or not (data_dir / TOKENS_FILE).exists():
+        tokens.update({name: new_token() for name in missing})
+        write_atomically(data_dir / TOKENS_FILE, (json.dumps(tokens, indent=2) + "\n").encode(), 0o600)
+    return tokens
+
+
+def build_app(config: ServiceConfig) -> tuple[FastAPI, list[str]]:
+    """The root ASGI app with every available service mounted; returns it and the mounted prefixes."""
+    from fastapi import FastAPI
+
+    root = FastAPI(title="mynacard services", docs_url=None, redoc_url=None, openapi_url=None)
+    mounted: list[str] = []
+    for prefix, module_name in MOUNTS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                print(f"serve: {module_name} is not installed; {prefix} is not served", file=sys.stderr)
+                continue
+            raise
+        create: Callable[[ServiceConfig], FastAPI] = module.create_app
+        root.mount(prefix, create(config))
+        mounted.append(prefix)
+    return root, mounted
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mynacard.service.config import ServiceConfig, default_data_dir
+
+    data_dir = (args.data or default_data_dir()).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    public = args.public_url or f"http://{args.host}:{args.port}"
+    urls = {name: url for name, url in (("ca", args.ca_db), ("register", args.register_db)) if url}
+    config = ServiceConfig(data_dir=data_dir, public_base_url=public, database_urls=urls,
+                           tokens=ensure_tokens(data_dir))
+    app, mounted = build_app(config)
+    print(f"mynacard serve: data in {data_dir}")
+    for prefix in mounted:
+        print(f"  {public}{prefix}/   (OpenAPI: {public}{prefix}/openapi.json, docs: {public}{prefix}/docs)")
+    if "/ca" in mounted:
+        for ca_id in ("sign", "auth"):
+            print(f"  {ca_id} CA: OCSP {public}/ca/ocsp/{ca_id}   CRL {public}/ca/crl/{ca_id}.crl")
+    print(f"  API tokens: {data_dir / TOKENS_FILE}")
+    sys.stdout.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")  # type: ignore[arg-type]
+    return 0
