@@ -20,6 +20,7 @@ from mynacard.ca.errors import AuthorityError
 from mynacard.ca.jpki_names import Locality
 from mynacard.ca.personal_data import PersonalData
 from mynacard.ca.runtime import CaRuntime
+from mynacard.ca.status_http import OcspApp, install_crl_route
 from mynacard.ca.store import STATUSES, CertificateRecord, Conflict, NotFound
 from mynacard.service.auth import Caller, require_role
 from mynacard.service.config import ServiceConfig
@@ -278,6 +279,6 @@ def create_app(config: ServiceConfig, runtime: CaRuntime | None = None) -> FastA
         return require_role(lambda: runtime.tokens, *roles)
 
     app.include_router(build_router(runtime, role))
-    for install in runtime.public_routes:
-        install(app)
+    install_crl_route(app, runtime.crls)
+    app.mount("/ocsp", OcspApp(runtime.ocsp))
     return app

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -113,6 +114,15 @@ def responder_certificate(
     )
 
 
+def _issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """By signature, not name: the test authority and a deployment CA share their DN."""
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
 class CaDirectory:
     """`DATA/ca/`: the served CAs' certificates, keys and OCSP signers."""
 
@@ -195,18 +205,19 @@ class CaDirectory:
         now: datetime,
     ) -> Responder:
         cert_path, key_path = self.path / f"{ca_id}-ocsp.pem", self.path / f"{ca_id}-ocsp.key.pem"
-        if cert_path.exists() and key_path.exists():
-            certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        if key_path.exists():
             key = _load_key(key_path, secret)
+        else:
+            key = (key_source or keys.generate_rsa_key)()
+            write_atomically(key_path, _key_pem(key, secret), 0o600)
+        if cert_path.exists():
+            certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
             if (
-                certificate.issuer == ca_certificate.subject
+                _issued_by(certificate, ca_certificate)
                 and certificate.public_key().public_numbers() == key.public_key().public_numbers()
                 and certificate.not_valid_after_utc - now > RESPONDER_RENEW_BEFORE
             ):
                 return Responder(certificate, key)
-        else:
-            key = (key_source or keys.generate_rsa_key)()
-            write_atomically(key_path, _key_pem(key, secret), 0o600)
         certificate = responder_certificate(ca_certificate, ca_key, key, now)
         write_atomically(cert_path, _cert_pem(certificate))
         return Responder(certificate, key)

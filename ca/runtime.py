@@ -7,17 +7,17 @@ the status changes. One runtime per process; the HTTP app and tests share it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from mynacard.ca import store_schema
+from mynacard.ca.crl import CrlPolicy, CrlPublisher
 from mynacard.ca.identity import CaDirectory, PassphraseSource, env_passphrase
 from mynacard.ca.jpki_ca import StatusUrls
 from mynacard.ca.keys import KeySource
+from mynacard.ca.ocsp_responder import OcspPolicy, OcspResponder
 from mynacard.ca.service import CaService
 from mynacard.ca.store import CertificateStore
 from mynacard.service import migrations
@@ -41,7 +41,8 @@ class CaRuntime:
     service: CaService
     tokens: TokenStore
     origin: str
-    public_routes: list[Callable[[FastAPI], None]] = field(default_factory=list)
+    crls: CrlPublisher
+    ocsp: OcspResponder
 
     @classmethod
     def open(
@@ -50,6 +51,8 @@ class CaRuntime:
         *,
         passphrase: PassphraseSource = env_passphrase,
         key_source: KeySource | None = None,
+        crl_policy: CrlPolicy | None = None,
+        ocsp_policy: OcspPolicy | None = None,
     ) -> CaRuntime:
         engine = make_engine(config.database_url("ca"))
         migrate(engine)
@@ -59,14 +62,16 @@ class CaRuntime:
             return status_urls_for(config, ca_id)
 
         cas = directory.load(status_urls, passphrase, key_source)
-        runtime = cls(
+        service = CaService(cas, CertificateStore(engine))
+        return cls(
             config=config,
             engine=engine,
-            service=CaService(cas, CertificateStore(engine)),
+            service=service,
             tokens=TokenStore(engine, store_schema.api_tokens),
             origin=directory.origin(),
+            crls=CrlPublisher(service, {ca_id: status_urls(ca_id).crl_url for ca_id in cas}, crl_policy),
+            ocsp=OcspResponder(service, ocsp_policy),
         )
-        return runtime
 
     def status_urls(self, ca_id: str) -> StatusUrls:
         return status_urls_for(self.config, ca_id)

@@ -69,6 +69,7 @@ class RevokedEntry:
     serial: int
     time: datetime
     reason: str
+    invalidity_date: datetime | None = None
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -223,13 +224,13 @@ class CertificateStore:
         """Every revoked or held certificate of `ca` (for the CRL), in serial order."""
         table = schema.certificates
         query = (
-            select(table.c.serial, table.c.revoked_at, table.c.reason)
+            select(table.c.serial, table.c.revoked_at, table.c.reason, table.c.invalidity_date)
             .where(table.c.ca == ca, table.c.status != GOOD)
             .order_by(table.c.serial)
         )
         with self.engine.connect() as connection:
-            for serial, revoked_at, reason in connection.execute(query):
-                yield RevokedEntry(serial, _utc(revoked_at), reason)  # type: ignore[arg-type]
+            for serial, revoked_at, reason, invalidity in connection.execute(query):
+                yield RevokedEntry(serial, _utc(revoked_at), reason, _utc(invalidity))  # type: ignore[arg-type]
 
     def statuses(self, ca: str, serials: Sequence[int]) -> dict[int, CertificateRecord]:
         table = schema.certificates
