@@ -7,7 +7,10 @@ service's own one-sentence reason.
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import date, datetime
+from pathlib import Path
 from typing import cast
 
 import httpx
@@ -49,12 +52,12 @@ class CaClient:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, *, json: object = None, params: dict[str, str] | None = None) -> object:
+    def _send(self, method: str, path: str, *, json: object = None, params: dict[str, str] | None = None,
+              authenticated: bool = True) -> httpx.Response:
         url = f"{self.base_url}{path}"
+        headers = {"Authorization": f"Bearer {self._token}"} if authenticated else {}
         try:
-            response = self._http.request(
-                method, url, json=json, params=params, headers={"Authorization": f"Bearer {self._token}"}
-            )
+            response = self._http.request(method, url, json=json, params=params, headers=headers)
         except httpx.HTTPError as exc:
             raise CaServiceError(0, "unreachable", f"cannot reach {self.base_url} ({type(exc).__name__})") from None
         if response.status_code >= 400:
@@ -64,7 +67,10 @@ class CaClient:
             except (ValueError, KeyError, TypeError):
                 error, detail = "http-error", f"HTTP {response.status_code} from {url}"
             raise CaServiceError(response.status_code, error, detail)
-        return response.json()
+        return response
+
+    def _request(self, method: str, path: str, *, json: object = None, params: dict[str, str] | None = None) -> object:
+        return self._send(method, path, json=json, params=params).json()
 
     def cas(self) -> list[JsonObject]:
         """The served CAs: id, certificate_pem, ocsp_url, crl_url, origin (public call)."""
@@ -154,12 +160,45 @@ class CaClient:
     def release(self, ca: str, serial: str, cause: str | None = None) -> JsonObject:
         return self._change(ca, serial, "release", {"cause": cause})
 
+    def new_crl(self, ca: str) -> JsonObject:
+        """Have the service make a new CRL now (ca-admin)."""
+        return cast(JsonObject, self._request("POST", f"/v1/{ca}/crl"))
+
+    def backup(self) -> bytes:
+        """A backup archive (tar.gz) of the whole CA service (ca-admin)."""
+        return self._raw("GET", "/v1/backup", authenticated=True)
+
     def crl(self, ca: str) -> bytes:
         """The CA's current CRL (DER)."""
-        try:
-            response = self._http.get(f"{self.base_url}/crl/{ca}.crl")
-        except httpx.HTTPError as exc:
-            raise CaServiceError(0, "unreachable", f"cannot reach {self.base_url} ({type(exc).__name__})") from None
-        if response.status_code != 200:
-            raise CaServiceError(response.status_code, "http-error", f"no CRL for '{ca}'")
-        return response.content
+        return self._raw("GET", f"/crl/{ca}.crl", authenticated=False)
+
+    def _raw(self, method: str, path: str, *, authenticated: bool) -> bytes:
+        return self._send(method, path, authenticated=authenticated).content
+
+
+#: Environment variables `mynacard ca …` and `card new --ca-url` read.
+TOKEN_ENV = "MYNACARD_CA_TOKEN"
+URL_ENV = "MYNACARD_CA_URL"
+DEFAULT_URL = "http://127.0.0.1:8470/ca"
+
+
+def resolve_token(data_dir: Path | None, token_name: str) -> str:
+    """The API token: `MYNACARD_CA_TOKEN`, else entry `token_name` of DATA/tokens.json (`mynacard serve`'s)."""
+    token = os.environ.get(TOKEN_ENV)
+    if token:
+        return token
+    if data_dir is None:
+        from mynacard.service.config import default_data_dir
+
+        data_dir = default_data_dir()
+    path = data_dir / "tokens.json"
+    try:
+        tokens = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CaServiceError(0, "no-token", f"no API token: set {TOKEN_ENV} or give --data DIR of `mynacard serve` "
+                                            f"({path} does not exist)") from None
+    except (OSError, ValueError):
+        raise CaServiceError(0, "no-token", f"cannot read the tokens file {path}") from None
+    if token_name not in tokens:
+        raise CaServiceError(0, "no-token", f"{path} has no token named '{token_name}'")
+    return str(tokens[token_name])

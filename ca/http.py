@@ -9,13 +9,14 @@ request changes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from cryptography.hazmat.primitives import serialization
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from mynacard.ca.backup import export_archive
 from mynacard.ca.errors import AuthorityError
 from mynacard.ca.jpki_names import Locality
 from mynacard.ca.personal_data import PersonalData
@@ -250,6 +251,22 @@ def build_router(runtime: CaRuntime, role: Callable[..., Callable[..., Caller]])
             return certificate_out(record)
 
         return handler
+
+    admins = Depends(role(ADMIN))
+
+    @router.get("/v1/backup", summary="A consistent backup archive (tar.gz; ca-admin only)", response_class=Response,
+                responses={200: {"content": {"application/gzip": {}}}})
+    def backup(_caller: Caller = admins) -> Response:
+        data = export_archive(runtime.engine, runtime.config.data_dir / "ca", runtime.origin)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return Response(data, media_type="application/gzip",
+                        headers={"Content-Disposition": f'attachment; filename="mynacard-ca-{stamp}.tar.gz"'})
+
+    @router.post("/v1/{ca}/crl", summary="Make a new CRL now (ca-admin only)", status_code=201)
+    def new_crl(ca: CaId, _caller: Caller = admins) -> dict[str, object]:
+        published = runtime.crls.generate(ca)
+        return {"ca": ca, "number": published.number, "this_update": published.this_update.isoformat(),
+                "next_update": published.next_update.isoformat(), "url": runtime.status_urls(ca).crl_url}
 
     summaries = {
         "revoke": "Revoke (final; idempotent: the first reason and time stay)",

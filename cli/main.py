@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mynacard.host.commands",
     "mynacard.conformance.commands",
     "mynacard.serve",
+    "mynacard.ca.commands",
 )
 
 EPILOG = """\

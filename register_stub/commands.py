@@ -33,6 +33,7 @@ from mynacard.register_stub.demo_values import (
 from mynacard.register_stub.errors import IssuanceError
 
 if TYPE_CHECKING:
+    from mynacard.ca.issuer import ServiceIssuer
     from mynacard.register_stub.person import CardPins
     from mynacard.register_stub.personalise import PersonalisedCard
 
@@ -116,6 +117,15 @@ def register(root: CommandRoot) -> None:
                        help="face photo (JPEG, PNG, …); default: a drawn demo portrait")
     facts.add_argument("--profile", choices=list(PROFILES), default=DEFAULT_PROFILE.name, metavar="NAME",
                        help=f"ATR profile, listed below (default: {DEFAULT_PROFILE.name})")
+    service = parser.add_argument_group("certificates from a CA service (mynacard serve)")
+    service.add_argument("--ca-url", metavar="URL",
+                         help="issue the JPKI certificates through this CA service (e.g. http://127.0.0.1:8470/ca): "
+                         "they are recorded there and carry its OCSP URL and CRL distribution point")
+    service.add_argument("--ca-data", type=Path, metavar="DIR",
+                         help="the server's data dir, for its tokens.json (default: the user's data dir); "
+                         "MYNACARD_CA_TOKEN overrides")
+    service.add_argument("--ca-token-name", default="register->ca", metavar="NAME",
+                         help="which token of tokens.json to use (default: register->ca)")
     parser.add_argument("--ask-pins", action="store_true", help="type the four PINs (no echo)")
     parser.add_argument("--force", action="store_true", help="replace the card already in DIR")
     parser.set_defaults(func=new_card)
@@ -170,6 +180,7 @@ def _read_photo(path: Path | None) -> bytes | None:
 def new_card(args: argparse.Namespace) -> int:
     """Validate everything, build the card in memory, then write it in one atomic step."""
     from mynacard.applet_model.store import DirectoryStore
+    from mynacard.ca.client import CaServiceError
     from mynacard.register_stub import my_number
     from mynacard.register_stub.person import CardDetails, Person
     from mynacard.register_stub.personalise import personalise
@@ -190,9 +201,10 @@ def new_card(args: argparse.Namespace) -> int:
         )
         pins = read_pins(args.ask_pins)
         _check_target(args.directory, args.force)
-        card = personalise(person, details, pins, profile=PROFILES[args.profile])
+        issuer = _service_issuer(args) if args.ca_url else None
+        card = personalise(person, details, pins, profile=PROFILES[args.profile], issuer=issuer)
         DirectoryStore.create(args.directory, card.image, overwrite=args.force)
-    except (IssuanceError, AuthorityError, ImageError) as exc:
+    except (IssuanceError, AuthorityError, ImageError, CaServiceError) as exc:
         print(f"mynacard card new: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
@@ -200,6 +212,13 @@ def new_card(args: argparse.Namespace) -> int:
         return 1
     print_summary(card, args.directory)
     return 0
+
+
+def _service_issuer(args: argparse.Namespace) -> ServiceIssuer:
+    from mynacard.ca.client import CaClient, resolve_token
+    from mynacard.ca.issuer import ServiceIssuer
+
+    return ServiceIssuer(CaClient(args.ca_url, resolve_token(args.ca_data, args.ca_token_name)))
 
 
 def print_summary(card: PersonalisedCard, directory: Path) -> None:

@@ -12,6 +12,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
+#: Validation problems named in one error answer.
+MAX_PROBLEMS = 5
+
+
 class ApiError(Exception):
     """An answer other than success: HTTP status, a short code and a sentence a person can act on."""
 
@@ -28,16 +32,19 @@ def error_response(status: int, error: str, detail: str, headers: dict[str, str]
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
-    """The first problem, as a sentence naming the field (never echoing the value: it may be secret)."""
+    """The problems, naming each field (never echoing a value: it may be secret), in one sentence."""
     errors = exc.errors()
-    if not errors:
-        return "The request is not valid."
-    first = errors[0]
-    location = ".".join(str(part) for part in first.get("loc", ()) if part != "body") or "body"
-    message = str(first.get("msg", "is not valid"))
-    if first.get("type") == "json_invalid":
+    if any(error.get("type") == "json_invalid" for error in errors):
         return "The body is not valid JSON."
-    return f"Field '{location}': {message}."
+    problems = []
+    for error in errors[:MAX_PROBLEMS]:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+        message = str(error.get("msg", "is not valid"))
+        if error.get("type") == "extra_forbidden":
+            message = "is not a field of this call"
+        problems.append(f"'{location}': {message}")
+    more = f" (and {len(errors) - MAX_PROBLEMS} more)" if len(errors) > MAX_PROBLEMS else ""
+    return ("Invalid field " + "; ".join(problems) + more + ".") if problems else "The request is not valid."
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,0 +1,111 @@
+"""The CA HTTP API: roles, bad input, idempotent revocation; a refused call changes nothing."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from mynacard.ca.client import CaClient, CaServiceError
+
+from ca_server import CaServer
+from conftest import issue_sign, public_pem
+
+
+def snapshot(admin: CaClient) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    return admin.list("sign", limit=1000), admin.list("auth", limit=1000)
+
+
+def test_openapi_document_lists_the_calls(server: CaServer) -> None:
+    paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    for path in ("/v1/cas", "/v1/sign/certificates", "/v1/{ca}/certificates/{serial}/revoke",
+                 "/v1/{ca}/certificates/{serial}/hold", "/v1/{ca}/certificates/{serial}/release",
+                 "/crl/{ca}.crl", "/v1/backup"):
+        assert path in paths
+
+
+def test_unauthenticated_and_unknown_tokens_are_401(server: CaServer, admin: CaClient,
+                                                     pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    before = snapshot(admin)
+    for token in (None, "not-a-token"):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = httpx.post(f"{server.url}/v1/sign/certificates", headers=headers,
+                              json={"public_key_pem": public_pem(pool_keys[0])})
+        assert response.status_code == 401
+        assert response.json()["error"] == "unauthenticated" and response.json()["detail"].endswith(".")
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert snapshot(admin) == before
+
+
+def test_issuer_role_may_issue_and_revoke_but_not_back_up(server: CaServer, admin: CaClient,
+                                                         pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    with server.client("register->ca") as issuer:
+        record = issue_sign(issuer, pool_keys[0], resident_id="R-1", card_serial="900000000000001")
+        assert issuer.revoke("sign", str(record["serial"]), "superseded")["status"] == "revoked"
+        with pytest.raises(CaServiceError) as refused:
+            issuer.backup()
+        assert refused.value.status == 403 and "ca-admin" in refused.value.detail
+    assert admin.list("sign", resident_id="R-1")[0]["card_serial"] == "900000000000001"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"{not json", "JSON"),
+        (b'{"public_key_pem": 5}', "public_key_pem"),
+        (b'{"unknown_field": 1}', "unknown_field"),
+        (b"[]", "body"),
+    ],
+)
+def test_bad_json_is_422_with_a_reason(server: CaServer, admin: CaClient, body: bytes, fragment: str) -> None:
+    before = snapshot(admin)
+    response = httpx.post(f"{server.url}/v1/sign/certificates", content=body,
+                          headers={"Authorization": f"Bearer {server.tokens['ca-admin']}",
+                                   "Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid-request"
+    assert fragment in response.json()["detail"]
+    assert snapshot(admin) == before
+
+
+def test_refused_issuance_says_why(admin: CaClient, pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    before = snapshot(admin)
+    with pytest.raises(CaServiceError) as bad_key:
+        admin.issue_auth(public_key_pem="-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+                         birth_date=__import__("datetime").date(1985, 4, 12),
+                         locality={"prefecture": "Tokyo", "city": "Kiyose-shi"}, municipality_code="13221",
+                         card_expiry=__import__("datetime").date(2034, 4, 12))
+    assert bad_key.value.status == 422 and "PEM" in bad_key.value.detail
+    with pytest.raises(CaServiceError) as bad_name:
+        admin.issue_sign(public_key_pem=public_pem(pool_keys[0]),
+                         person={"name": "NoSpace", "sex": "2", "birth_date": "1985-04-12", "address": "東京都"},
+                         locality={"prefecture": "Tokyo", "city": "Kiyose-shi"}, municipality_code="13221",
+                         card_expiry=__import__("datetime").date(2034, 4, 12))
+    assert bad_name.value.status == 422 and "U+3000" in bad_name.value.detail
+    assert snapshot(admin) == before
+
+
+def test_revocation_is_idempotent_and_final(admin: CaClient, pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    serial = str(issue_sign(admin, pool_keys[1])["serial"])
+    first = admin.revoke("sign", serial, "keyCompromise", cause="first")
+    second = admin.revoke("sign", serial, "superseded", cause="second")
+    assert second["revocation"] == first["revocation"]
+    for call in (admin.hold, admin.release):
+        with pytest.raises(CaServiceError) as conflict:
+            call("sign", serial)
+        assert conflict.value.status == 409
+    with pytest.raises(CaServiceError) as bad_reason:
+        admin.revoke("auth", serial, "certificateHold")
+    assert bad_reason.value.status in (404, 422)
+    with pytest.raises(CaServiceError) as bad_reason:
+        admin.revoke("sign", serial, "notAReason")
+    assert bad_reason.value.status == 422 and "reason must be one of" in bad_reason.value.detail
+    assert [e["action"] for e in admin.events("sign", serial)] == ["issue", "revoke"]
+
+
+def test_unknown_serial_and_ca(admin: CaClient) -> None:
+    for ca, serial in (("sign", "ABCDEF"), ("sign", "zz"), ("nope", "01")):
+        with pytest.raises(CaServiceError) as missing:
+            admin.get(ca, serial)
+        assert missing.value.status in (400, 404, 422)
+        assert missing.value.detail
