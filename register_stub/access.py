@@ -1,0 +1,49 @@
+"""Access records (アクセス記録): every read or change of a resident's personal data.
+
+Recorded in the same transaction as the read or change it describes, so a change is never made
+without its record. Fields follow 番号法 第23条's access records (jpki-system.md §8): who (the
+caller's name and role), when, why (the purpose the caller gave, or the event's cause), what
+(the items, never their values) and the outcome. Residents read the records about themselves
+after a portal login.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mynacard.register_stub.models import AccessRecord
+from mynacard.service.auth import Caller
+
+
+def record_access(
+    session: Session,
+    caller: Caller,
+    resident_code: str | None,
+    action: str,
+    purpose: str,
+    items: str,
+    outcome: str = "ok",
+) -> AccessRecord:
+    entry = AccessRecord(
+        resident_code=resident_code,
+        at=datetime.now(UTC),
+        actor=caller.name,
+        role=caller.role,
+        action=action,
+        purpose=purpose,
+        items=items,
+        outcome=outcome,
+    )
+    session.add(entry)
+    return entry
+
+
+def records_about(session: Session, resident_code: str, limit: int = 100, before_id: int | None = None) -> list[AccessRecord]:
+    """Newest first."""
+    query = select(AccessRecord).where(AccessRecord.resident_code == resident_code)
+    if before_id is not None:
+        query = query.where(AccessRecord.id < before_id)
+    return list(session.execute(query.order_by(AccessRecord.id.desc()).limit(limit)).scalars())

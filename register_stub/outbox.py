@@ -1,0 +1,146 @@
+"""Delivering the outbox: revocations (and holds, releases) to the CA service, retried until done.
+
+An event commits its outbox rows with it (`events.py`); this worker reads due rows, calls the CA
+service outside any database transaction, then records the answer. The CA's revoke is
+idempotent (a second revoke returns the first record), so a row delivered twice — after a crash
+between the call and the update, or by two workers — does no harm.
+
+A failed call is retried with exponential backoff (2 s, 4 s, … capped at 5 min). Rows stay
+`pending` while retrying and become `failed` when the CA refuses them outright (a 4xx other than
+409/429: an unknown serial, a hold on a revoked certificate); both show in
+`mynacard register outbox` and `GET /register/v1/outbox` with their attempts and last error,
+and `retry` puts a failed row back in the queue. Nothing is ever dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+
+from mynacard.ca.client import CaServiceError
+from mynacard.register_stub.errors_api import Conflict, NotFound
+from mynacard.register_stub.models import Revocation
+from mynacard.register_stub.store import RegisterStore
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START = timedelta(seconds=2)
+BACKOFF_MAX = timedelta(minutes=5)
+BATCH = 100
+#: Answers that will not change by asking again: the row fails and waits for an operator.
+PERMANENT_STATUSES = frozenset(range(400, 500)) - {408, 409, 425, 429}
+
+
+class CertificateChanger(Protocol):
+    """What the worker needs of `mynacard.ca.client.CaClient`."""
+
+    def revoke(self, ca: str, serial: str, reason: str, cause: str | None = None) -> dict[str, object]: ...
+
+    def hold(self, ca: str, serial: str, cause: str | None = None) -> dict[str, object]: ...
+
+    def release(self, ca: str, serial: str, cause: str | None = None) -> dict[str, object]: ...
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivered: int
+    retrying: int
+    failed: int
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_START * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def _send(client: CertificateChanger, row: Revocation) -> None:
+    cause = f"register event {row.event_id}"
+    if row.action == "revoke":
+        client.revoke(row.ca, row.serial, row.reason or "unspecified", cause)
+    elif row.action == "hold":
+        client.hold(row.ca, row.serial, cause)
+    else:
+        client.release(row.ca, row.serial, cause)
+
+
+def deliver_due(store: RegisterStore, client: CertificateChanger, now: datetime | None = None) -> Delivery:
+    """Send every row that is due now, oldest first; returns what happened."""
+    now = now or datetime.now(UTC)
+    with store.session() as session:
+        rows = list(session.execute(
+            select(Revocation).where(Revocation.status == "pending", Revocation.next_attempt_at <= now)
+            .order_by(Revocation.id).limit(BATCH)
+        ).scalars())
+    delivered = retrying = failed = 0
+    for row in rows:
+        error: CaServiceError | None = None
+        try:
+            _send(client, row)
+        except CaServiceError as exc:
+            error = exc
+        with store.session() as session, session.begin():
+            current = session.get(Revocation, row.id)
+            if current is None or current.status != "pending":
+                continue
+            current.attempts += 1
+            if error is None:
+                current.status, current.delivered_at, current.last_error = "delivered", datetime.now(UTC), None
+                delivered += 1
+            elif error.status in PERMANENT_STATUSES:
+                current.status, current.last_error = "failed", error.detail
+                failed += 1
+            else:
+                current.last_error = error.detail
+                current.next_attempt_at = datetime.now(UTC) + backoff(current.attempts)
+                retrying += 1
+    return Delivery(delivered, retrying, failed)
+
+
+def retry(store: RegisterStore, row_id: int) -> Revocation:
+    """Queue a failed (or backing-off) row for delivery now."""
+    with store.session() as session, session.begin():
+        row = session.get(Revocation, row_id)
+        if row is None:
+            raise NotFound(f"outbox entry {row_id} does not exist")
+        if row.status == "delivered":
+            raise Conflict(f"outbox entry {row_id} has already been delivered")
+        row.status, row.next_attempt_at = "pending", datetime.now(UTC)
+        return row
+
+
+class OutboxWorker:
+    """A daemon thread that delivers due rows every `interval` seconds until stopped."""
+
+    def __init__(self, store: RegisterStore, client: Callable[[], CertificateChanger], interval: float = 1.0) -> None:
+        self.store = store
+        self.client = client
+        self.interval = interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="register-outbox", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Deliver now (called after an event committed revocations)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                deliver_due(self.store, self.client())
+            except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup; rows stay queued
+                log.exception("register outbox: delivery round failed; the rows stay queued")
+            self._wake.wait(self.interval)
+            self._wake.clear()

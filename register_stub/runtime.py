@@ -1,0 +1,73 @@
+"""Everything one running register service holds: database, number key, CA client, outbox worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+from cryptography import x509
+
+from mynacard.ca.client import CaClient, CaServiceError
+from mynacard.ca.keys import KeySource
+from mynacard.register_stub.errors_api import Upstream
+from mynacard.register_stub.outbox import OutboxWorker
+from mynacard.register_stub.store import RegisterStore, number_key
+from mynacard.service.config import ServiceConfig
+
+CA_TOKEN = "register->ca"
+OUTBOX_INTERVAL = 1.0
+
+
+@dataclass
+class RegisterRuntime:
+    config: ServiceConfig
+    store: RegisterStore
+    number_key: bytes = field(repr=False)
+    http: httpx.Client
+    #: Where card keys come from (None: fresh RSA-2048 per key; tests pass a pool).
+    key_source: KeySource | None = None
+    worker: OutboxWorker | None = None
+    _auth_ca: tuple[x509.Certificate, str] | None = None
+
+    @classmethod
+    def open(cls, config: ServiceConfig, *, key_source: KeySource | None = None, start_worker: bool = True) -> RegisterRuntime:
+        store = RegisterStore.open(config.database_url("register"))
+        runtime = cls(config, store, number_key(config.data_dir), httpx.Client(timeout=30.0), key_source)
+        store.tokens.install(config.tokens, "register")
+        if start_worker:
+            runtime.worker = OutboxWorker(store, runtime.ca_client, OUTBOX_INTERVAL)
+            runtime.worker.start()
+        return runtime
+
+    @property
+    def ca_url(self) -> str:
+        return self.config.service_url("ca")
+
+    def ca_client(self) -> CaClient:
+        return CaClient(self.ca_url, self.config.tokens.get(CA_TOKEN, ""), http=self.http)
+
+    def auth_ca(self) -> tuple[x509.Certificate, str]:
+        """The auth CA certificate and its OCSP URL, as the CA service publishes them (cached)."""
+        if self._auth_ca is None:
+            try:
+                entries = self.ca_client().cas()
+            except CaServiceError as exc:
+                raise Upstream(exc.detail) from None
+            for entry in entries:
+                if entry.get("id") == "auth":
+                    certificate = x509.load_pem_x509_certificate(str(entry["certificate_pem"]).encode())
+                    self._auth_ca = (certificate, str(entry["ocsp_url"]))
+                    break
+            else:
+                raise Upstream("the CA service does not serve the user-authentication CA")
+        return self._auth_ca
+
+    def wake_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        self.http.close()
+        self.store.dispose()
