@@ -15,7 +15,7 @@ from mynacard.ca.keys import generate_rsa_key
 
 from ca_server import CaServer, seed_responder_keys
 
-POOL_SIZE = 6
+POOL_SIZE = 8  # 2 OCSP signers + 6 keys of one card
 
 
 @pytest.fixture(scope="session")
