@@ -327,6 +327,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     def reissue(serial: CardSerial, application: cards.CardApplication, caller: Staff) -> CardIssuedOut:
         with rt.store.session() as session:
             owner = records.card_owner(session, serial)
+        with rt.store.session() as session:
             card = cards.issue_card(session, caller, owner, application, rt.ca_client(), rt.number_key,
                                     rt.key_source, replaces=serial)
         rt.wake_worker()
