@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mynacard.ca.keys import KeySource
 from mynacard.codec.resident_code import is_valid as is_resident_code
-from mynacard.register_stub import cards, events, method2, outbox, portal, records
+from mynacard.register_stub import cards, events, method2, numbers, outbox, portal, records
 from mynacard.register_stub.access import record_access, records_about
 from mynacard.register_stub.application_form import application_form
 from mynacard.register_stub.errors_api import Invalid, NotFound
@@ -171,7 +171,9 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
                            {"WWW-Authenticate": "Bearer"})
         return Caller("本人 (portal)", RESIDENT), code
 
-    Db = Annotated[Session, Depends(transaction)]
+    # scope="function": the transaction commits before the response is sent, so an answer is never
+    # given for a read whose access record was not stored
+    Db = Annotated[Session, Depends(transaction, scope="function")]
     Me = Annotated[tuple[Caller, str], Depends(resident_caller)]
 
     # -- residents and events ------------------------------------------------------------------
@@ -233,17 +235,15 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
 
     @router.post("/lookup", response_model=LookupOut, tags=["numbers"],
                  summary="Which record holds this My Number (POST, so the number stays out of URLs)")
-    def lookup(body: LookupIn, caller: Anyone, session: Db) -> LookupOut:
-        from mynacard.register_stub.numbers import resident_by_number
-
-        code = resident_by_number(session, body.my_number)
-        record_access(session, caller, code, "lookup-by-number", body.purpose, "my_number",
-                      "found" if code else "not-found")
-        if code is None:
+    def lookup(body: LookupIn, caller: Anyone) -> LookupOut:
+        with rt.store.session() as session, session.begin():  # the record stays even when nothing is found
+            code = numbers.resident_by_number(session, body.my_number)
+            record_access(session, caller, code, "lookup-by-number", body.purpose, "my_number",
+                          "found" if code else "not-found")
+            resident = session.get(Resident, code) if code else None
+        if resident is None:
             raise NotFound("no current record holds this My Number")
-        resident = session.get(Resident, code)
-        assert resident is not None
-        return LookupOut(resident_code=code, status=resident.status)
+        return LookupOut(resident_code=resident.resident_code, status=resident.status)
 
     @router.post("/method2", response_model=method2.Method2Answer, tags=["method2"],
                  summary="方法2: My Number + four facts → match / no-match / which items differ")

@@ -115,7 +115,7 @@ def birth_date_key(text: str) -> date:
     if len(parts) == 1 and era is None and len(parts[0]) == 8:
         parts = [parts[0][:4], parts[0][4:6], parts[0][6:]]
     if len(parts) != 3:
-        raise Unreadable("the birth date is not a date (e.g. 1980-02-17 or 昭和55年2月17日)")
+        raise Unreadable("the birth date is not a date (write it like 1980-02-17 or 昭和55年2月17日)")
     year, month, day = (int(p) for p in parts)
     if era is not None:
         year += _ERA_NAMES[era].year - 1
