@@ -159,3 +159,40 @@ def ocsp_status(services: Services, ca: str, serial: str, folder: Path) -> str:
         if line.startswith(f"{cert}: "):
             return line.split(": ", 1)[1].strip()
     raise AssertionError(output)
+
+
+def write_card(card: dict[str, Any], directory: Path) -> Path:
+    """The issued card image (base64 files of the API answer) as a card directory."""
+    import base64
+
+    from mynacard.applet_model.image import CardImage
+    from mynacard.applet_model.store import DirectoryStore
+
+    files = {path: base64.b64decode(data) for path, data in card["image"].items()}
+    DirectoryStore.create(directory, CardImage.from_files(files.__getitem__))
+    return directory
+
+
+def portal_login(services: Services, card_spec: str, auth_pin: str = "1234") -> httpx.Client:
+    """マイナポータル-style login: the card signs the register's challenge with its auth key
+    through the host middleware; returns a client carrying the resident's session token."""
+    import base64
+
+    from mynacard.host.card import MyNumberCard
+    from mynacard.host.jpki import Key
+
+    public = services.register(None)
+    challenge = public.post("/v1/portal/challenge").json()["challenge"]
+    raw = base64.urlsafe_b64decode(challenge + "=" * (-len(challenge) % 4))
+    card = MyNumberCard.open(card_spec)
+    try:
+        signature = card.jpki.sign(raw, key=Key.AUTH, pin=auth_pin)
+        certificate = card.jpki.auth_certificate()
+    finally:
+        card.close()
+    response = public.post("/v1/portal/login", json={
+        "challenge": challenge, "signature": base64.b64encode(signature).decode(),
+        "certificate": base64.b64encode(certificate).decode()})
+    assert response.status_code == 200, response.text
+    public.headers["Authorization"] = f"Bearer {response.json()['session_token']}"
+    return public
