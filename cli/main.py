@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mynacard.conformance.commands",
     "mynacard.serve",
     "mynacard.ca.commands",
+    "mynacard.register_stub.register_commands",
 )
 
 EPILOG = """\

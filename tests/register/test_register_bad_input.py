@@ -1,5 +1,12 @@
 """Bad input on every endpoint: a 4xx with a clear one-sentence reason, and nothing changed
-(every register table and the CA's certificate count are compared before and after)."""
+(every register table, the code pools' counters and the CA's certificate count are compared
+before and after).
+
+Some refusals come half-way through an event, after rows were written in its transaction: a
+birth into an unknown household has already taken a 住民票コード from the pool and issued a My
+Number; a name change to the recorded name has already written its event row. They must leave
+no trace either.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +45,8 @@ def snapshot(services: Services) -> dict[str, int]:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'register_%'")]
         counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
         counts["versions"] = db.execute("SELECT sum(current_version) FROM register_residents").fetchone()[0]
+        counts["codes taken"] = db.execute("SELECT sum(issued) FROM register_code_pools").fetchone()[0]
+        counts["pool cursor"] = db.execute("SELECT next_base FROM register_pool_cursor").fetchone()[0]
     counts["ca certificates"] = len(services.ca().list("sign", limit=1000)) + len(services.ca().list("auth", limit=1000))
     return counts
 

@@ -1,0 +1,379 @@
+"""`mynacard register …`: the resident register of a running `mynacard serve`, over HTTP.
+
+Parser building imports nothing heavy (every `mynacard … --help` builds it); handlers import
+httpx and the card model when they run. My Numbers are never taken from the command line, where
+the process list and the shell history would keep them: `method2` and `lookup` prompt for the
+number (or read it from $MYNACARD_MY_NUMBER).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mynacard.main import CommandRoot
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8470/register"
+
+DESCRIPTION = """\
+Work with the resident register (住民基本台帳) that `mynacard serve` runs at /register: record
+births, entries from abroad and every life event (each one transaction; the certificates the
+law says are revoked through the CA service), issue cards, report a card lost or found, ask
+方法2 questions, and watch the revocation outbox. Calls go to --url (default
+$MYNACARD_REGISTER_URL or http://127.0.0.1:8470/register) with the token named by --token-name
+from the server's DATA/tokens.json (--data; default the user's data dir), or $MYNACARD_REGISTER_TOKEN.
+Reads of a record need --purpose: it is kept in the resident's access records.
+"""
+
+EPILOG = """\
+examples:
+  mynacard register birth --family-name 見本 --given-name 太郎 --birth-date 2026-04-01 --sex male \\
+      --address 東京都千代田区見本町1-2-3 --municipality-code 13101
+  mynacard register show 24727059608 --purpose 転居届の受付
+  mynacard register event 24727059608 move-within --address 東京都千代田区見本町2-3-4 --cause 転居届
+  mynacard register event 24727059608 move-out --planned-date 2026-12-01 --destination 大阪府大阪市北区1-1
+  mynacard register card issue 24727059608 --out ./taro-card      then: mynacard emulate --card ./taro-card
+  mynacard register application-form 24727059608 --out form.json then: mynacard card check --application form.json
+  mynacard register method2 --token-name clerk --name "見本 太郎" --birth-date 昭和55年2月17日 --sex 男 \\
+      --address 千代田区見本町一丁目2番3号 --purpose 児童手当の申請          (asks for the My Number)
+  mynacard register outbox --status failed ; mynacard register outbox --retry 42
+
+events (mynacard register event CODE KIND): move-within, move-out, move-in, continuation,
+name-change, correction, death, emigration, household-change.
+"""
+
+SEXES = {"male": "1", "female": "2", "unknown": "3", "1": "1", "2": "2", "3": "3"}
+EVENT_KINDS = ("move-within", "move-out", "move-in", "continuation", "name-change", "correction", "death",
+               "emigration", "household-change")
+#: Options of `event` that go into the event body, by event field name.
+EVENT_FIELDS = ("address", "planned_date", "destination", "moved_in_on", "municipality_code", "family_name",
+                "given_name", "old_surname", "sex", "birth_date", "household_id", "relationship")
+
+
+class CommandError(Exception):
+    """A refusal to print as one line."""
+
+
+def register(root: CommandRoot) -> None:
+    parser = root.command("register", help="the resident register: residents, events, cards, 方法2",
+                          description=DESCRIPTION, epilog=EPILOG)
+    parser.set_defaults(func=lambda _args, p=parser: p.print_help() or 2)
+    commands = parser.add_subparsers(dest="register_command", metavar="COMMAND")
+
+    remote = argparse.ArgumentParser(add_help=False)
+    where = remote.add_argument_group("which register")
+    where.add_argument("--url", default=os.environ.get("MYNACARD_REGISTER_URL", DEFAULT_URL),
+                       help=f"the register service (default $MYNACARD_REGISTER_URL or {DEFAULT_URL})")
+    where.add_argument("--data", type=Path, metavar="DIR", help="the server's data dir, for tokens.json")
+    where.add_argument("--token-name", default="register-admin", metavar="NAME",
+                       help="token of tokens.json: register-admin (default), clerk or centre; "
+                       "$MYNACARD_REGISTER_TOKEN overrides")
+
+    def sub(name: str, help: str, func: Callable[[argparse.Namespace], Any]) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help, description=help, parents=[remote],
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.set_defaults(func=lambda args: _run(func, args))
+        return command
+
+    for kind in ("birth", "entry"):
+        new = sub(kind, "record a birth (出生届)" if kind == "birth" else "record a first entry from abroad",
+                  _new_record)
+        new.set_defaults(kind=kind)
+        new.add_argument("--family-name", required=True, metavar="TEXT", help="氏")
+        new.add_argument("--given-name", required=True, metavar="TEXT", help="名")
+        new.add_argument("--birth-date", required=True, type=_date, metavar="YYYY-MM-DD")
+        new.add_argument("--sex", required=True, choices=list(SEXES), metavar="SEX", help="male, female, unknown or 1/2/3")
+        new.add_argument("--address", required=True, metavar="TEXT", help="住所, from the prefecture on")
+        new.add_argument("--municipality-code", required=True, metavar="5DIGITS", help="e.g. 13101 (Chiyoda-ku)")
+        new.add_argument("--event-date", type=_date, metavar="YYYY-MM-DD",
+                         help="default: the birth date (birth) or today (entry)")
+        new.add_argument("--cause", help="the notice (default 出生届 / 転入届)")
+        new.add_argument("--household", type=int, metavar="ID", help="join this household (default: a new one)")
+        new.add_argument("--relationship", default="世帯主", help="続柄 to the head (default 世帯主)")
+        new.add_argument("--honseki", help="本籍 (Japanese residents)")
+        new.add_argument("--old-surname", help="旧氏")
+        if kind == "entry":
+            new.add_argument("--previous-address", help="the address abroad")
+            new.add_argument("--nationality", help="foreign residents: 国籍・地域")
+            new.add_argument("--category", default="中長期在留者", help="foreign residents' category (default 中長期在留者)")
+            new.add_argument("--residence-status", help="在留資格")
+            new.add_argument("--residence-card", help="在留カード番号, e.g. AB12345678CD")
+            new.add_argument("--alias", help="通称")
+
+    show = sub("show", "the current 住民票 of a resident", _show)
+    show.add_argument("code", help="住民票コード")
+    show.add_argument("--purpose", required=True, help="why you read it (kept in the access records)")
+    history = sub("history", "every version of a record", _history)
+    history.add_argument("code")
+    history.add_argument("--purpose", required=True)
+    listed = sub("events", "a resident's events and the revocations they caused", _events)
+    listed.add_argument("code")
+    listed.add_argument("--purpose", required=True)
+
+    ev = sub("event", "record a life event (one transaction; revocations queued with it)", _event)
+    ev.add_argument("code", help="住民票コード")
+    ev.add_argument("kind", choices=EVENT_KINDS, metavar="KIND", help=", ".join(EVENT_KINDS))
+    ev.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="when it took effect (default today)")
+    ev.add_argument("--cause", help="the notice or act (default: the event's name)")
+    ev.add_argument("--address", help="move-within, move-in")
+    ev.add_argument("--planned-date", type=_date, metavar="YYYY-MM-DD", help="move-out")
+    ev.add_argument("--destination", help="move-out, emigration")
+    ev.add_argument("--moved-in-on", type=_date, metavar="YYYY-MM-DD", help="move-in")
+    ev.add_argument("--municipality-code", metavar="5DIGITS", help="move-in")
+    ev.add_argument("--family-name", help="name-change")
+    ev.add_argument("--given-name", help="name-change")
+    ev.add_argument("--old-surname", help="name-change: 旧氏 to record")
+    ev.add_argument("--sex", choices=list(SEXES), metavar="SEX", help="correction")
+    ev.add_argument("--birth-date", type=_date, metavar="YYYY-MM-DD", help="correction")
+    ev.add_argument("--household", dest="household_id", type=int, metavar="ID", help="household-change")
+    ev.add_argument("--relationship", help="household-change: 続柄 (世帯主 for a new household)")
+
+    replace = sub("replace-number", "replace a leaked My Number (admin)", _replace)
+    replace.add_argument("code")
+    replace.add_argument("--cause", required=True)
+
+    form = sub("application-form", "the application form `mynacard card check --application` reads", _form)
+    form.add_argument("code")
+    form.add_argument("--out", type=Path, required=True, metavar="FILE")
+    form.add_argument("--purpose", default="カードの確認 (方法1)")
+
+    card = sub("card", "issue a card, report it lost or found, reissue it", _card)
+    card.add_argument("action", choices=("issue", "lost", "found", "reissue", "list"))
+    card.add_argument("target", help="住民票コード (issue, list) or card serial (lost, found, reissue)")
+    card.add_argument("--out", type=Path, metavar="DIR", help="issue/reissue: where to write the card image")
+    card.add_argument("--cause", default="届出", help="lost/found: the report")
+    card.add_argument("--city-roman", help="issue: romanised city for municipalities outside the built-in table")
+    card.add_argument("--expiry", type=_date, metavar="YYYY-MM-DD", help="issue: default the 10th birthday from now")
+    card.add_argument("--purpose", default="カード交付")
+    card.add_argument("--ask-pins", action="store_true",
+                      help="type the four PINs (default: $MYNACARD_AUTH_PIN … as for `card new`, or 1234/ABC123)")
+
+    m2 = sub("method2", "方法2: confirm a My Number and the four facts without the card", _method2)
+    m2.add_argument("--name", required=True)
+    m2.add_argument("--birth-date", required=True, help="as written: 1980-02-17, 昭和55年2月17日, S55.2.17")
+    m2.add_argument("--sex", required=True, help="1/2/3, 男/女, M/F")
+    m2.add_argument("--address", required=True)
+    m2.add_argument("--purpose", required=True, help="the procedure (kept in the access records)")
+
+    lookup = sub("lookup", "which record holds a My Number (asks for the number)", _lookup)
+    lookup.add_argument("--purpose", required=True)
+
+    box = sub("outbox", "revocations waiting for, delivered to, or refused by the CA service", _outbox)
+    box.add_argument("--status", choices=("pending", "delivered", "failed"))
+    box.add_argument("--limit", type=int, default=50)
+    box.add_argument("--deliver", action="store_true", help="deliver what is due now, then list")
+    box.add_argument("--retry", type=int, metavar="ID", help="queue a failed entry again")
+
+    sub("sweep", "lapse cards whose §2.1 move deadline passed", _sweep)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
+
+
+def _token(args: argparse.Namespace) -> str:
+    token = os.environ.get("MYNACARD_REGISTER_TOKEN")
+    if token:
+        return token
+    from mynacard.service.config import default_data_dir
+
+    path = (args.data or default_data_dir()) / "tokens.json"
+    try:
+        tokens = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CommandError(f"no API token: {path} does not exist; give --data DIR of `mynacard serve` or set "
+                           "MYNACARD_REGISTER_TOKEN") from None
+    except (OSError, ValueError):
+        raise CommandError(f"cannot read the tokens file {path}") from None
+    if args.token_name not in tokens:
+        raise CommandError(f"{path} has no token named '{args.token_name}'")
+    return str(tokens[args.token_name])
+
+
+def _client(args: argparse.Namespace) -> httpx.Client:
+    import httpx
+
+    return httpx.Client(base_url=args.url.rstrip("/"), headers={"Authorization": f"Bearer {_token(args)}"},
+                        timeout=120)
+
+
+def _call(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> Any:
+    import httpx
+
+    with _client(args) as client:
+        try:
+            response = client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise CommandError(f"cannot reach the register at {args.url} ({type(exc).__name__})") from None
+    if response.status_code >= 400:
+        try:
+            detail = response.json()["detail"]
+        except (ValueError, KeyError, TypeError):
+            detail = f"HTTP {response.status_code}"
+        raise CommandError(str(detail))
+    return response.json()
+
+
+def _run(func: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> int:
+    try:
+        result = func(args)
+    except CommandError as exc:
+        print(f"mynacard register: {exc}", file=sys.stderr)
+        return 1
+    if result is not None:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _new_record(args: argparse.Namespace) -> Any:
+    resident: dict[str, Any] = {
+        "family_name": args.family_name, "given_name": args.given_name, "birth_date": args.birth_date.isoformat(),
+        "sex": SEXES[args.sex], "address": args.address, "household_id": args.household,
+        "relationship": args.relationship, "honseki": args.honseki, "old_surname": args.old_surname,
+    }
+    body: dict[str, Any] = {"kind": args.kind, "municipality_code": args.municipality_code, "resident": resident}
+    if args.kind == "birth":
+        body.update(event_date=(args.event_date or args.birth_date).isoformat(), cause=args.cause or "出生届")
+    else:
+        body.update(event_date=(args.event_date or date.today()).isoformat(), cause=args.cause or "転入届",
+                    previous_address=args.previous_address)
+        if args.nationality:
+            resident["foreign"] = {"nationality": args.nationality, "category": args.category,
+                                   "residence_status": args.residence_status,
+                                   "residence_card_number": args.residence_card,
+                                   "became_foreign_resident_on": body["event_date"]}
+            resident["alias_name"] = args.alias
+    return _call(args, "POST", "/v1/residents", json=body)
+
+
+def _show(args: argparse.Namespace) -> Any:
+    return _call(args, "GET", f"/v1/residents/{args.code}", params={"purpose": args.purpose})
+
+
+def _history(args: argparse.Namespace) -> Any:
+    return _call(args, "GET", f"/v1/residents/{args.code}/versions", params={"purpose": args.purpose})
+
+
+def _events(args: argparse.Namespace) -> Any:
+    return _call(args, "GET", f"/v1/residents/{args.code}/events", params={"purpose": args.purpose})
+
+
+def _event(args: argparse.Namespace) -> Any:
+    body: dict[str, Any] = {"kind": args.kind, "event_date": (args.date or date.today()).isoformat(),
+                            "cause": args.cause or args.kind}
+    for name in EVENT_FIELDS:
+        value = getattr(args, name)
+        if value is not None:
+            body[name] = SEXES[value] if name == "sex" else value.isoformat() if isinstance(value, date) else value
+    return _call(args, "POST", f"/v1/residents/{args.code}/events", json=body)
+
+
+def _replace(args: argparse.Namespace) -> Any:
+    return _call(args, "POST", f"/v1/residents/{args.code}/my-number/replace", json={"cause": args.cause})
+
+
+def _form(args: argparse.Namespace) -> None:
+    form = _call(args, "GET", f"/v1/residents/{args.code}/application-form", params={"purpose": args.purpose})
+    _write_private(args.out, (json.dumps(form, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    print(f"Wrote the application form to {args.out}")
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """The form holds a My Number: 0600, written whole or not at all."""
+    from mynacard.service.files import write_atomically
+
+    try:
+        write_atomically(path, data, 0o600)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _pins(ask: bool) -> dict[str, str]:
+    from mynacard.register_stub.commands import PIN_SOURCES, read_pins
+    from mynacard.register_stub.errors import IssuanceError
+
+    try:
+        pins = read_pins(ask)
+    except IssuanceError as exc:
+        raise CommandError(str(exc)) from None
+    return {field: getattr(pins, field) for field, _label, _variable in PIN_SOURCES}
+
+
+def _card(args: argparse.Namespace) -> Any:
+    if args.action == "list":
+        return _call(args, "GET", f"/v1/residents/{args.target}/cards", params={"purpose": args.purpose})
+    if args.action in ("lost", "found"):
+        return _call(args, "POST", f"/v1/cards/{args.target}/{args.action}", json={"cause": args.cause})
+    if args.out is None:
+        raise CommandError(f"card {args.action} needs --out DIR for the card image")
+    if args.out.exists() and any(args.out.iterdir()):
+        raise CommandError(f"{args.out} already exists and is not empty")
+    body: dict[str, Any] = {"pins": _pins(args.ask_pins), "city_roman": args.city_roman}
+    if args.expiry:
+        body["card_expiry"] = args.expiry.isoformat()
+    path = f"/v1/residents/{args.target}/cards" if args.action == "issue" else f"/v1/cards/{args.target}/reissue"
+    issued = _call(args, "POST", path, json=body)
+    _write_card(issued["image"], args.out)
+    print(f"Wrote card {issued['card_serial']} to {args.out.resolve()} (expires {issued['expires_on']}, "
+          f"security code {issued['security_code']})")
+    print(f"  certificates: signing {issued['sign_serial']}, auth {issued['auth_serial']}")
+    print(f"Try: mynacard emulate --card {args.out}")
+    return None
+
+
+def _write_card(image: dict[str, str], directory: Path) -> None:
+    from mynacard.applet_model.errors import ImageError
+    from mynacard.applet_model.image import CardImage
+    from mynacard.applet_model.store import DirectoryStore
+
+    files = {path: base64.b64decode(data) for path, data in image.items()}
+    try:
+        DirectoryStore.create(directory, CardImage.from_files(files.__getitem__))
+    except (ImageError, KeyError) as exc:
+        raise CommandError(f"the register sent a card image that does not load: {exc}") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {directory}: {exc.strerror or exc}") from None
+
+
+def _my_number() -> str:
+    number = os.environ.get("MYNACARD_MY_NUMBER") or getpass.getpass("My Number (12 digits, not echoed): ")
+    return number.strip()
+
+
+def _method2(args: argparse.Namespace) -> Any:
+    body = {"my_number": _my_number(), "name": args.name, "birth_date": args.birth_date, "sex": args.sex,
+            "address": args.address, "purpose": args.purpose}
+    return _call(args, "POST", "/v1/method2", json=body)
+
+
+def _lookup(args: argparse.Namespace) -> Any:
+    return _call(args, "POST", "/v1/lookup", json={"my_number": _my_number(), "purpose": args.purpose})
+
+
+def _outbox(args: argparse.Namespace) -> Any:
+    if args.retry is not None:
+        return _call(args, "POST", f"/v1/outbox/{args.retry}/retry")
+    if args.deliver:
+        print(json.dumps(_call(args, "POST", "/v1/outbox/deliver")), file=sys.stderr)
+    params: dict[str, Any] = {"limit": args.limit}
+    if args.status:
+        params["status"] = args.status
+    return _call(args, "GET", "/v1/outbox", params=params)
+
+
+def _sweep(args: argparse.Namespace) -> Any:
+    return _call(args, "POST", "/v1/deadlines/sweep")
