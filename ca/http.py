@@ -26,6 +26,7 @@ from mynacard.ca.store import STATUSES, CertificateRecord, Conflict, NotFound
 from mynacard.service.auth import Caller, require_role
 from mynacard.service.config import ServiceConfig
 from mynacard.service.errors import ApiError, install_error_handlers
+from mynacard.service.fast_paths import declare
 
 ADMIN, ISSUER, AUDITOR = "ca-admin", "ca-issuer", "ca-auditor"
 ROLES = (ADMIN, ISSUER, AUDITOR)
@@ -297,5 +298,7 @@ def create_app(config: ServiceConfig, runtime: CaRuntime | None = None) -> FastA
 
     app.include_router(build_router(runtime, role))
     install_crl_route(app, runtime.crls)
-    app.mount("/ocsp", OcspApp(runtime.ocsp))
+    ocsp_app = OcspApp(runtime.ocsp)
+    app.mount("/ocsp", ocsp_app)
+    declare(app, "/ocsp", ocsp_app)
     return app

@@ -18,6 +18,7 @@ from mynacard.ca import store_schema as schema
 from mynacard.ca.errors import AuthorityError
 from mynacard.ca.jpki_ca import IssuedCertificate
 from mynacard.ca.revocation_reasons import HOLD
+from mynacard.service.db import reader
 
 GOOD, REVOKED, HOLD_STATUS = "good", "revoked", "hold"
 STATUSES = (GOOD, REVOKED, HOLD_STATUS)
@@ -135,7 +136,7 @@ class CertificateStore:
         return self.get(ca, issued.serial)
 
     def get(self, ca: str, serial: int) -> CertificateRecord:
-        with self.engine.connect() as connection:
+        with reader(self.engine) as connection:
             row = connection.execute(
                 select(schema.certificates).where(schema.certificates.c.ca == ca, schema.certificates.c.serial == serial)
             ).first()
@@ -164,7 +165,7 @@ class CertificateStore:
             query = query.where(table.c.status == status)
         if after is not None:
             query = query.where(table.c.serial > after)
-        with self.engine.connect() as connection:
+        with reader(self.engine) as connection:
             rows = connection.execute(query.order_by(table.c.serial).limit(limit)).all()
         return [_record(row) for row in rows]
 
@@ -228,19 +229,19 @@ class CertificateStore:
             .where(table.c.ca == ca, table.c.status != GOOD)
             .order_by(table.c.serial)
         )
-        with self.engine.connect() as connection:
+        with reader(self.engine) as connection:
             for serial, revoked_at, reason, invalidity in connection.execute(query):
                 yield RevokedEntry(serial, _utc(revoked_at), reason, _utc(invalidity))  # type: ignore[arg-type]
 
     def statuses(self, ca: str, serials: Sequence[int]) -> dict[int, CertificateRecord]:
         table = schema.certificates
-        with self.engine.connect() as connection:
+        with reader(self.engine) as connection:
             rows = connection.execute(select(table).where(table.c.ca == ca, table.c.serial.in_(serials))).all()
         return {row.serial: _record(row) for row in rows}
 
     def events(self, ca: str, serial: int) -> list[dict[str, object]]:
         table = schema.events
-        with self.engine.connect() as connection:
+        with reader(self.engine) as connection:
             rows = connection.execute(
                 select(table).where(table.c.ca == ca, table.c.serial == serial).order_by(table.c.id)
             ).all()

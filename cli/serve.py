@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from mynacard.service.config import ServiceConfig
+    from mynacard.service.fast_paths import Asgi, FastPathDispatcher
 
 #: (mount prefix, module with create_app) in mount order.
 MOUNTS: tuple[tuple[str, str], ...] = (
@@ -89,12 +90,15 @@ def ensure_tokens(data_dir: Path) -> dict[str, str]:
     return tokens
 
 
-def build_app(config: ServiceConfig) -> tuple[FastAPI, list[str]]:
+def build_app(config: ServiceConfig) -> tuple[FastPathDispatcher, list[str]]:
     """The root ASGI app with every available service mounted; returns it and the mounted prefixes."""
     from fastapi import FastAPI
 
+    from mynacard.service.fast_paths import FastPathDispatcher, declared
+
     root = FastAPI(title="mynacard services", docs_url=None, redoc_url=None, openapi_url=None)
     mounted: list[str] = []
+    fast: dict[str, Asgi] = {}
     for prefix, module_name in MOUNTS:
         try:
             module = importlib.import_module(module_name)
@@ -104,9 +108,11 @@ def build_app(config: ServiceConfig) -> tuple[FastAPI, list[str]]:
                 continue
             raise
         create: Callable[[ServiceConfig], FastAPI] = module.create_app
-        root.mount(prefix, create(config))
+        app = create(config)
+        root.mount(prefix, app)
+        fast.update({prefix + path: handler for path, handler in declared(app).items()})
         mounted.append(prefix)
-    return root, mounted
+    return FastPathDispatcher(root, fast), mounted
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -130,5 +136,5 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"  {ca_id} CA: OCSP {public}/ca/ocsp/{ca_id}   CRL {public}/ca/crl/{ca_id}.crl")
     print(f"  API tokens: {data_dir / TOKENS_FILE}")
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")  # type: ignore[arg-type]
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from fastapi import Request
 from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, select
 
+from mynacard.service.db import reader
 from mynacard.service.errors import ApiError
 
 TOKEN_BYTES = 32
@@ -86,7 +87,7 @@ class TokenStore:
                     self.add(name, role, tokens[name])
 
     def lookup(self, token: str) -> Caller | None:
-        with self.engine.connect() as connection:
+        with reader(self.engine) as connection:
             row = connection.execute(
                 select(self.table.c.name, self.table.c.role).where(self.table.c.digest == digest(token))
             ).first()

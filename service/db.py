@@ -9,6 +9,10 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
+#: Execution option for connections that only read: on SQLite they begin a deferred transaction
+#: (a snapshot, no lock) instead of BEGIN IMMEDIATE. Use `reader(engine)`.
+READ_ONLY = "mynacard_read_only"
+
 #: How long a SQLite writer waits for another writer before failing (milliseconds).
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -39,8 +43,14 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:
-        # pysqlite's own transaction handling is off (isolation_level None); take the write lock
-        # at BEGIN so two writers never deadlock upgrading a read lock.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # pysqlite's own transaction handling is off (isolation_level None); writers take the write
+        # lock at BEGIN, so two writers never fail upgrading a read snapshot; readers take none.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def reader(engine: Engine) -> Connection:
+    """A connection for reads only (no write lock on SQLite); use as a context manager."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
