@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mynacard.codec import resident_code
+from mynacard.register_stub.bulk_sql import stamp, write
 from mynacard.register_stub.errors_api import Conflict, Invalid, NotFound
 from mynacard.register_stub.models import CodePool, MyNumber, NumberCollision, PoolCursor, table
 from mynacard.register_stub.my_number import check_digit
@@ -34,6 +35,8 @@ CODE_SPACE = 10**resident_code.BASE_DIGITS
 BASE_SPACE = 10**11
 #: `IN (…)` lists stay below every backend's parameter limit.
 CHUNK = 500
+#: From this many numbers on, rows go through the driver's bulk interface.
+BULK_ROWS = 100
 
 
 def allocate_pool(session: Session, municipality_code: str, size: int = DEFAULT_POOL_SIZE) -> CodePool:
@@ -125,13 +128,16 @@ def issue_numbers(session: Session, key: bytes, codes: Sequence[str], *, first_d
         pending = retry
     if collisions:
         session.execute(table(NumberCollision).insert(), collisions)
-    session.execute(
-        table(MyNumber).insert(),
-        [
+    if len(chosen) < BULK_ROWS:
+        session.execute(table(MyNumber).insert(), [
             {"number": number, "resident_code": code, "derivation": derivation[code], "issued_at": now}
             for code, number in chosen.items()
-        ],
-    )
+        ])
+    else:
+        connection = session.connection()
+        issued_at = stamp(now, connection.dialect.name == "sqlite")
+        write(connection, table(MyNumber).name, ("number", "resident_code", "derivation", "issued_at"),
+              [(number, code, derivation[code], issued_at) for code, number in chosen.items()])
     return chosen
 
 
