@@ -104,6 +104,7 @@ def restore_archive(archive_path: Path, engine: Engine, ca_directory: Path) -> d
     with engine.begin() as connection:
         if connection.execute(select(func.count()).select_from(schema.certificates)).scalar():
             raise AuthorityError("the target database already holds certificates; restore into an empty one")
+        connection.execute(schema.crl_state.delete())  # the migration's zero counters, replaced below
         for table in TABLES:
             if rows[table.name]:
                 connection.execute(

@@ -65,7 +65,7 @@ crl_state = Table(
     metadata,
     Column("ca", String(8), primary_key=True),
     Column("number", BigInteger, nullable=False),
-    Column("this_update", DateTime(timezone=True), nullable=False),
+    Column("this_update", DateTime(timezone=True)),
 )
 
 api_tokens = token_table(metadata, "ca")

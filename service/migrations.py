@@ -24,6 +24,7 @@ def upgrade(engine: Engine, versions_dir: Path, version_table: str) -> str | Non
     """
     config = Config()
     config.set_main_option("script_location", str(versions_dir.parent))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(versions_dir))
     scripts = ScriptDirectory.from_config(config)
     head = scripts.get_current_head()

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from mynacard.ca.client import CaClient, CaServiceError
 
 from ca_server import CaServer
-from conftest import issue_sign, public_pem
+from ca_service_helpers import issue_sign, public_pem
 
 
 def snapshot(admin: CaClient) -> tuple[list[dict[str, object]], list[dict[str, object]]]:

@@ -17,7 +17,7 @@ from cryptography.x509 import ocsp
 from mynacard.ca.client import CaServiceError
 
 from ca_server import CaServer, seed_responder_keys
-from conftest import issue_sign
+from ca_service_helpers import issue_sign
 
 LAST_ACTION_STATUS = {"issue": "good", "revoke": "revoked", "hold": "hold", "release": "good"}
 

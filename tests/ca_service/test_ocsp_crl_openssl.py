@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from mynacard.ca.client import CaClient
 
 from ca_server import CaServer
-from conftest import issue_auth, issue_sign, write_pem
+from ca_service_helpers import issue_auth, issue_sign, write_pem
 
 
 def openssl(*args: str) -> str:

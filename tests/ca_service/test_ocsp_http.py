@@ -21,7 +21,7 @@ from mynacard.ca.client import CaClient
 from mynacard.ca.crl import tlv
 
 from ca_server import CaServer
-from conftest import issue_sign
+from ca_service_helpers import issue_sign
 
 
 @pytest.fixture(scope="module")

@@ -52,12 +52,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["ca", "serial"], ["ca_certificates.ca", "ca_certificates.serial"]),
     )
     op.create_index("ca_events_certificate", "ca_events", ["ca", "serial"])
-    op.create_table(
+    crl_state = op.create_table(
         "ca_crl_state",
         sa.Column("ca", sa.String(8), primary_key=True),
         sa.Column("number", sa.BigInteger, nullable=False),
-        sa.Column("this_update", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("this_update", sa.DateTime(timezone=True)),
     )
+    # One counter row per CA from the start, so taking a number is a single atomic UPDATE.
+    op.bulk_insert(crl_state, [{"ca": "sign", "number": 0}, {"ca": "auth", "number": 0}])
     op.create_table(
         "ca_api_tokens",
         sa.Column("digest", sa.String(64), primary_key=True),

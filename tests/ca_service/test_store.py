@@ -1,0 +1,174 @@
+"""The CA store on both databases: SQLite (the default) and a real PostgreSQL server started by
+the test session (service/pg_testing.py). Same tests, same expectations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509 import ocsp
+from sqlalchemy import inspect
+
+from mynacard.ca import store_schema
+from mynacard.ca.backup import export_archive, restore_archive
+from mynacard.ca.errors import AuthorityError
+from mynacard.ca.jpki_names import Locality
+from mynacard.ca.keys import KeyPool
+from mynacard.ca.personal_data import PersonalData
+from mynacard.ca.runtime import VERSION_TABLE, CaRuntime, migrate
+from mynacard.ca.store import Conflict, NotFound
+from mynacard.service.config import ServiceConfig, sqlite_url
+from mynacard.service.migrations import current_revision
+
+PERSON = PersonalData("見本\u3000花子", "2", date(1985, 4, 12), "東京都清瀬市中里1-2-3")
+LOCALITY = Locality("Tokyo", "Kiyose-shi")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path, "ca")
+    postgres_url: Callable[[], str] = request.getfixturevalue("postgres_url")
+    return postgres_url()
+
+
+def open_runtime(data: Path, url: str, pool_keys: list[rsa.RSAPrivateKey]) -> CaRuntime:
+    return CaRuntime.open(ServiceConfig(data_dir=data, database_urls={"ca": url}), key_source=KeyPool(pool_keys[:2]))
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, database_url: str, pool_keys: list[rsa.RSAPrivateKey]) -> Iterator[CaRuntime]:
+    opened = open_runtime(tmp_path / "data", database_url, pool_keys)
+    yield opened
+    opened.close()
+
+
+def issue(runtime: CaRuntime, key: rsa.RSAPrivateKey, resident: str | None = None) -> int:
+    record = runtime.service.issue_sign(key.public_key(), PERSON, LOCALITY, "13221", date(2034, 4, 12),
+                                        auth_not_after=None, resident_id=resident, card_serial=None, actor="test")
+    return record.serial
+
+
+def test_migrations_match_the_schema_and_are_idempotent(runtime: CaRuntime) -> None:
+    migrate(runtime.engine)
+    assert current_revision(runtime.engine, VERSION_TABLE) == "ca_0001"
+    inspector = inspect(runtime.engine)
+    for table in store_schema.metadata.tables.values():
+        columns = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
+        assert columns == {c.name: c.nullable for c in table.columns}, table.name
+
+
+def test_lifecycle_is_recorded_and_nothing_deleted(runtime: CaRuntime, pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    service, store = runtime.service, runtime.service.store
+    first, second, third = (issue(runtime, pool_keys[2 + i], resident=f"R{i}") for i in range(3))
+    service.change_status("sign", first, "hold", cause="lost", actor="clerk")
+    service.change_status("sign", first, "release", cause="found", actor="clerk")
+    service.change_status("sign", second, "revoke", reason="affiliationChanged", actor="register")
+    service.change_status("sign", third, "hold", actor="call centre")
+    service.change_status("sign", third, "revoke", reason="keyCompromise", actor="clerk")
+    assert [e["action"] for e in store.events("sign", first)] == ["issue", "hold", "release"]
+    assert store.get("sign", first).status == "good"
+    assert store.get("sign", second).revocation.reason == "affiliationChanged"  # type: ignore[union-attr]
+    assert store.get("sign", third).revocation.reason == "keyCompromise"  # type: ignore[union-attr]
+    with pytest.raises(Conflict):
+        service.change_status("sign", second, "release", actor="x")
+    with pytest.raises(NotFound):
+        store.get("sign", 12345)
+    with pytest.raises(AuthorityError):
+        service.change_status("sign", first, "revoke", reason="removeFromCRL", actor="x")
+    assert {r.serial for r in store.list("sign", status="revoked")} == {second, third}
+    assert [r.serial for r in store.list("sign", resident_id="R0")] == [first]
+    page = store.list("sign", limit=2)
+    assert len(page) == 2 and store.list("sign", after=page[-1].serial)[0].serial > page[-1].serial
+    assert len(store.list("sign", limit=10)) == 3
+
+
+def test_crl_and_ocsp_from_the_store(runtime: CaRuntime, pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    good, revoked = issue(runtime, pool_keys[2]), issue(runtime, pool_keys[3])
+    runtime.service.change_status("sign", revoked, "revoke", reason="superseded", actor="t")
+    first = runtime.crls.generate("sign")
+    second = runtime.crls.current("sign")
+    assert second.number == first.number  # unchanged: served from memory
+    runtime.service.change_status("sign", good, "hold", actor="t")
+    third = runtime.crls.current("sign")
+    assert third.number == first.number + 1  # a change makes the next fetch a new CRL
+    crl = x509.load_der_x509_crl(third.der)
+    root = runtime.service.cas["sign"].certificate
+    assert crl.is_signature_valid(root.public_key())  # type: ignore[arg-type]
+    reasons = {entry.serial_number: entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+               for entry in crl}
+    assert reasons == {revoked: x509.ReasonFlags.superseded, good: x509.ReasonFlags.certificate_hold}
+
+    certificate = x509.load_der_x509_certificate(runtime.service.store.get("sign", good).der)
+    request = ocsp.OCSPRequestBuilder().add_certificate(certificate, root, hashes.SHA1()).build()
+    answer = ocsp.load_der_ocsp_response(runtime.ocsp.answer("sign", request.public_bytes(serialization.Encoding.DER)).der)
+    assert answer.certificate_status is ocsp.OCSPCertStatus.REVOKED
+    assert answer.revocation_reason is x509.ReasonFlags.certificate_hold
+    responder = answer.certificates[0].public_key()
+    assert isinstance(responder, rsa.RSAPublicKey)
+    responder.verify(answer.signature, answer.tbs_response_bytes, padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_concurrent_revocations_apply_once(runtime: CaRuntime, pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    serial = issue(runtime, pool_keys[2])
+    reasons = ["keyCompromise", "superseded", "affiliationChanged", "cessationOfOperation"] * 2
+    results = []
+
+    def revoke(reason: str) -> None:
+        results.append(runtime.service.change_status("sign", serial, "revoke", reason=reason, actor=reason))
+
+    threads = [threading.Thread(target=revoke, args=(reason,)) for reason in reasons]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == len(reasons)
+    assert len({(r.revocation.time, r.revocation.reason) for r in results if r.revocation}) == 1
+    assert [e["action"] for e in runtime.service.store.events("sign", serial)] == ["issue", "revoke"]
+
+
+def test_crl_numbers_never_repeat_under_concurrency(runtime: CaRuntime) -> None:
+    from datetime import UTC, datetime
+
+    numbers: list[int] = []
+    threads = [threading.Thread(target=lambda: numbers.append(
+        runtime.service.store.next_crl_number("auth", datetime.now(UTC)))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(numbers) == list(range(1, 9))
+
+
+def test_backup_restores_onto_the_other_database(runtime: CaRuntime, database_url: str, tmp_path: Path,
+                                                 pool_keys: list[rsa.RSAPrivateKey],
+                                                 request: pytest.FixtureRequest) -> None:
+    serial = issue(runtime, pool_keys[2])
+    runtime.service.change_status("sign", serial, "revoke", reason="keyCompromise", actor="t")
+    archive = tmp_path / "backup.tar.gz"
+    archive.write_bytes(export_archive(runtime.engine, runtime.config.data_dir / "ca", runtime.origin))
+
+    target_url = (sqlite_url(tmp_path / "restored", "ca") if database_url.startswith("postgresql")
+                  else request.getfixturevalue("postgres_url")())
+    from mynacard.service.db import make_engine
+
+    engine = make_engine(target_url)
+    migrate(engine)
+    counts = restore_archive(archive, engine, tmp_path / "restored" / "ca")
+    engine.dispose()
+    assert counts["ca_certificates"] == 1 and counts["ca_events"] == 2
+    restored = open_runtime(tmp_path / "restored", target_url, pool_keys)
+    try:
+        record = restored.service.store.get("sign", serial)
+        assert record.status == "revoked" and record.revocation.reason == "keyCompromise"  # type: ignore[union-attr]
+        assert restored.crls.generate("sign").number == runtime.crls.generate("sign").number
+        with pytest.raises(AuthorityError, match="already holds"):
+            restore_archive(archive, make_engine(target_url), tmp_path / "elsewhere" / "ca")
+    finally:
+        restored.close()
