@@ -56,7 +56,7 @@ def load(
     for chunk in chunks(iter(rows), batch):
         for row in chunk:
             check_address(row.address, municipality_code)
-        with store.session() as session, session.begin():
+        with store.transaction() as session:
             codes = numbers.next_codes(session, municipality_code, len(chunk), numbers.DEFAULT_POOL_SIZE)
             numbers.issue_numbers(session, key, codes)
             connection = session.connection()

@@ -41,6 +41,7 @@ from mynacard.register_stub.models import Card, Certificate, Event, Resident
 from mynacard.register_stub.person import CardDetails, CardPins, Person
 from mynacard.register_stub.personalise import personalise, random_card_serial
 from mynacard.register_stub.schemas import Strict, today_in_japan
+from mynacard.register_stub.store import RegisterStore
 from mynacard.service.auth import Caller
 
 ADULT_AGE = 18
@@ -162,7 +163,7 @@ def _active_resident(session: Session, code: str) -> Resident:
 
 
 def issue_card(
-    session: Session,
+    store: RegisterStore,
     caller: Caller,
     code: str,
     application: CardApplication,
@@ -172,7 +173,7 @@ def issue_card(
     replaces: str | None = None,
 ) -> IssuedCard:
     """Issue a card (a new one, or a reissue replacing `replaces`); see the module docstring."""
-    with session.begin():
+    with store.reader() as session:
         resident = _active_resident(session, code)
         existing = session.execute(
             select(Card).where(Card.resident_code == code, Card.status != "revoked")
@@ -209,7 +210,7 @@ def issue_card(
         raise Invalid(str(exc)) from None
     sign_serial, auth_serial = f"{card.sign_certificate.serial:X}", f"{card.auth_certificate.serial:X}"
     try:
-        with session.begin():
+        with store.transaction() as session:
             now = datetime.now(UTC)
             session.add(Card(card_serial=card.card_serial, resident_code=code, status="active", issued_at=now,
                              expires_on=expiry, replaces=replaces))

@@ -149,14 +149,14 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     router = APIRouter(prefix="/v1")
 
     def role(*roles: str) -> Callable[[Request], Caller]:
-        return require_role(lambda: rt.store.tokens, *roles)
+        return require_role(lambda: rt.store.token_reader, *roles)
 
     Staff = Annotated[Caller, Depends(role(ADMIN, CLERK))]
     Admin = Annotated[Caller, Depends(role(ADMIN))]
     Anyone = Annotated[Caller, Depends(role(ADMIN, CLERK, CENTRE))]
 
     def transaction() -> Iterator[Session]:
-        with rt.store.session() as session, session.begin():
+        with rt.store.transaction() as session:
             yield session
 
     def resident_caller(request: Request) -> tuple[Caller, str]:
@@ -164,7 +164,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
         if token is None:
             raise ApiError(401, "unauthenticated", "Log in with the card first (POST /v1/portal/login).",
                            {"WWW-Authenticate": "Bearer"})
-        with rt.store.session() as session:
+        with rt.store.reader() as session:
             code = portal.session_resident(session, token)
         if code is None:
             raise ApiError(401, "unauthenticated", "The portal session is unknown or has expired; log in again.",
@@ -181,7 +181,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/residents", status_code=201, response_model=CreatedOut, tags=["residents"],
                  summary="A new record: birth or first entry from abroad")
     def create(event: Annotated[NewRecordEvent, Body()], caller: Staff) -> CreatedOut:
-        with rt.store.session() as session, session.begin():
+        with rt.store.transaction() as session:
             done = events.create_resident(session, caller, rt.number_key, event)
             out = records.event_out(session, done.event)
         assert done.my_number is not None
@@ -204,7 +204,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/residents/{code}/events", status_code=201, response_model=records.EventOut, tags=["events"],
                  summary="Record a life event (one transaction, revocations queued with it)")
     def record(code: Code, event: Annotated[RecordEvent, Body()], caller: Staff) -> records.EventOut:
-        with rt.store.session() as session, session.begin():
+        with rt.store.transaction() as session:
             done = events.record_event(session, caller, code, event)
             out = records.event_out(session, done.event)
         rt.wake_worker()
@@ -226,7 +226,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/residents/{code}/my-number/replace", response_model=NumberOut, tags=["numbers"],
                  summary="Replace a leaked My Number (the old one is retired, never reissued)")
     def replace(code: Code, body: CauseIn, caller: Admin) -> NumberOut:
-        with rt.store.session() as session, session.begin():
+        with rt.store.transaction() as session:
             done = events.replace_my_number(session, caller, rt.number_key, code, body.cause, today_in_japan())
             out = records.event_out(session, done.event)
         rt.wake_worker()
@@ -236,7 +236,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/lookup", response_model=LookupOut, tags=["numbers"],
                  summary="Which record holds this My Number (POST, so the number stays out of URLs)")
     def lookup(body: LookupIn, caller: Anyone) -> LookupOut:
-        with rt.store.session() as session, session.begin():  # the record stays even when nothing is found
+        with rt.store.transaction() as session:  # the record stays even when nothing is found
             code = numbers.resident_by_number(session, body.my_number)
             record_access(session, caller, code, "lookup-by-number", body.purpose, "my_number",
                           "found" if code else "not-found")
@@ -294,8 +294,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/residents/{code}/cards", status_code=201, response_model=CardIssuedOut, tags=["cards"],
                  summary="Issue a card: keys made for it, certificates from the CA service")
     def issue(code: Code, application: cards.CardApplication, caller: Staff) -> CardIssuedOut:
-        with rt.store.session() as session:
-            card = cards.issue_card(session, caller, code, application, rt.ca_client(), rt.number_key, rt.key_source)
+        card = cards.issue_card(rt.store, caller, code, application, rt.ca_client(), rt.number_key, rt.key_source)
         return _issued(card)
 
     @router.get("/residents/{code}/cards", response_model=list[records.CardOut], tags=["cards"])
@@ -307,7 +306,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/cards/{serial}/lost", response_model=records.EventOut, tags=["cards"],
                  summary="Loss report: the card's certificates are suspended (certificateHold)")
     def lost(serial: CardSerial, body: CauseIn, caller: Anyone) -> records.EventOut:
-        with rt.store.session() as session, session.begin():
+        with rt.store.transaction() as session:
             event_id = cards.report_lost(session, caller, serial, body.cause)
             out = records.event(session, event_id)
         rt.wake_worker()
@@ -316,7 +315,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/cards/{serial}/found", response_model=records.EventOut, tags=["cards"],
                  summary="The card was found: the suspension is lifted")
     def found(serial: CardSerial, body: CauseIn, caller: Staff) -> records.EventOut:
-        with rt.store.session() as session, session.begin():
+        with rt.store.transaction() as session:
             event_id = cards.report_found(session, caller, serial, body.cause)
             out = records.event(session, event_id)
         rt.wake_worker()
@@ -325,11 +324,10 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/cards/{serial}/reissue", status_code=201, response_model=CardIssuedOut, tags=["cards"],
                  summary="A new card replacing this one (whose certificates are revoked, superseded)")
     def reissue(serial: CardSerial, application: cards.CardApplication, caller: Staff) -> CardIssuedOut:
-        with rt.store.session() as session:
+        with rt.store.reader() as session:
             owner = records.card_owner(session, serial)
-        with rt.store.session() as session:
-            card = cards.issue_card(session, caller, owner, application, rt.ca_client(), rt.number_key,
-                                    rt.key_source, replaces=serial)
+        card = cards.issue_card(rt.store, caller, owner, application, rt.ca_client(), rt.number_key, rt.key_source,
+                                replaces=serial)
         rt.wake_worker()
         return _issued(card)
 
@@ -360,7 +358,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/deadlines/sweep", response_model=LapsedOut, tags=["events"],
                  summary="Cards whose §2.1 move deadline passed lapse (both certificates revoked)")
     def sweep(caller: Admin) -> LapsedOut:
-        with rt.store.session() as session, session.begin():
+        with rt.store.transaction() as session:
             done = events.lapse_overdue(session, caller, today_in_japan())
             out = [records.event_out(session, d.event) for d in done]
         rt.wake_worker()
@@ -378,12 +376,12 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
                  summary="Log in with the signed challenge and the auth certificate")
     def login(body: LoginIn) -> LoginOut:
         auth_ca, ocsp_url = rt.auth_ca()
-        with rt.store.session() as session, session.begin():
+        with rt.store.transaction() as session:
             data = portal.consume_challenge(session, body.challenge)
         signature = portal.decode_base64(body.signature, "signature")
         der = portal.decode_base64(body.certificate, "certificate")
         certificate = portal.verify_login(data, signature, der, auth_ca, ocsp_url, rt.http)
-        with rt.store.session() as session, session.begin():
+        with rt.store.transaction() as session:
             code, serial = portal.resident_of(session, certificate)
             token, expires = portal.open_session(session, code, serial)
             record_access(session, Caller("本人 (portal)", RESIDENT), code, "portal-login", "マイナポータル login",

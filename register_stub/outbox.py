@@ -71,7 +71,7 @@ def _send(client: CertificateChanger, row: Revocation) -> None:
 def deliver_due(store: RegisterStore, client: CertificateChanger, now: datetime | None = None) -> Delivery:
     """Send every row that is due now, oldest first; returns what happened."""
     now = now or datetime.now(UTC)
-    with store.session() as session:
+    with store.reader() as session:
         rows = list(session.execute(
             select(Revocation).where(Revocation.status == "pending", Revocation.next_attempt_at <= now)
             .order_by(Revocation.id).limit(BATCH)
@@ -83,7 +83,7 @@ def deliver_due(store: RegisterStore, client: CertificateChanger, now: datetime 
             _send(client, row)
         except CaServiceError as exc:
             error = exc
-        with store.session() as session, session.begin():
+        with store.transaction() as session:
             current = session.get(Revocation, row.id)
             if current is None or current.status != "pending":
                 continue
@@ -103,7 +103,7 @@ def deliver_due(store: RegisterStore, client: CertificateChanger, now: datetime 
 
 def retry(store: RegisterStore, row_id: int) -> Revocation:
     """Queue a failed (or backing-off) row for delivery now."""
-    with store.session() as session, session.begin():
+    with store.transaction() as session:
         row = session.get(Revocation, row_id)
         if row is None:
             raise NotFound(f"outbox entry {row_id} does not exist")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from mynacard.service.auth import TokenStore
-from mynacard.service.db import make_engine
+from mynacard.service.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from mynacard.service.migrations import upgrade
 
 from mynacard.register_stub import models
@@ -22,23 +26,63 @@ NUMBER_KEY_BYTES = 32
 
 
 class RegisterStore:
-    """One register database, migrated to the newest revision on open."""
+    """One register database, migrated to the newest revision on open.
+
+    On SQLite every transaction of the shared engine starts with `BEGIN IMMEDIATE` (the write
+    lock), and a connection that finds the lock taken sleeps in SQLite's busy handler, up to
+    100 ms a nap. So that writers of this process queue instead of napping, `transaction()`
+    takes a process-wide lock first; and pure reads go through a second engine whose
+    transactions start deferred, so in WAL mode they never wait for a writer.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         upgrade(engine, VERSIONS_DIR, VERSION_TABLE)
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.read_engine = _sqlite_reader(engine) if self.sqlite else engine
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._write_lock = threading.Lock()
         self.tokens = TokenStore(engine, models.api_tokens)
+        #: Token lookups on every request: through the reader.
+        self.token_reader = TokenStore(self.read_engine, models.api_tokens)
 
     @classmethod
     def open(cls, url: str) -> RegisterStore:
         return cls(make_engine(url))
 
     def session(self) -> Session:
+        """A session on the writing engine; prefer `transaction()` and `reader()`."""
         return self.sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One write transaction: committed on leaving, rolled back on an exception."""
+        with self._write_lock if self.sqlite else nullcontext(), self.sessions() as session, session.begin():
+            yield session
+
+    def reader(self) -> Session:
+        """A session for reads only (never blocked by a writer on SQLite's WAL)."""
+        return self.read_sessions()
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+def _sqlite_reader(writer: Engine) -> Engine:
+    """A read-only engine on the same SQLite file: deferred transactions, `query_only`."""
+    engine = create_engine(writer.url, connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: sqlite3.Connection, _record: object) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    return engine
 
 
 def number_key(data_dir: Path) -> bytes:
