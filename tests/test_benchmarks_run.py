@@ -20,6 +20,10 @@ CASES = [
     ("bench_host_read.py", ["--rounds", "2"], ["full read", "minimum"]),
     ("bench_host_verify.py", ["--runs", "2"], ["clerk check", "verification alone"]),
     ("bench_conformance.py", ["--rounds", "1"], ["through pcscd", "100.0 %"]),
+    ("bench_register_load.py", ["--residents", "300"], ["residents/s", "ratio"]),
+    ("bench_register_query.py", ["--residents", "300", "--threads", "2", "--queries", "20", "--http"],
+     ["lookup by My Number", "方法2 over HTTP"]),
+    ("bench_register_events.py", ["--residents", "5", "--clients", "2"], ["events/s including", "ratio"]),
 ]
 
 
