@@ -127,7 +127,11 @@ def _serve(args: argparse.Namespace) -> int:
     urls = {name: url for name, url in (("ca", args.ca_db), ("register", args.register_db)) if url}
     config = ServiceConfig(data_dir=data_dir, public_base_url=public, database_urls=urls,
                            tokens=ensure_tokens(data_dir))
-    app, mounted = build_app(config)
+    try:
+        app, mounted = build_app(config)
+    except ValueError as exc:  # AuthorityError and the services' own refusals: one sentence, no traceback
+        print(f"mynacard serve: {exc}", file=sys.stderr)
+        return 1
     print(f"mynacard serve: data in {data_dir}")
     for prefix in mounted:
         print(f"  {public}{prefix}/   (OpenAPI: {public}{prefix}/openapi.json, docs: {public}{prefix}/docs)")

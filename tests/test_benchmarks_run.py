@@ -24,6 +24,8 @@ CASES = [
     ("bench_register_query.py", ["--residents", "300", "--threads", "2", "--queries", "20", "--http"],
      ["lookup by My Number", "方法2 over HTTP"]),
     ("bench_register_events.py", ["--residents", "5", "--clients", "2"], ["events/s including", "ratio"]),
+    ("bench_ca_service.py", ["--certs", "50", "--duration", "1", "--crl", "50", "--issue", "2"],
+     ["responses/s", "ratio mynacard / openssl", "first 'revoked' answer", "CRL with 50 revoked"]),
 ]
 
 

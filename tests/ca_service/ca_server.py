@@ -25,15 +25,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def seed_responder_keys(data_dir: Path, keys: list[rsa.RSAPrivateKey]) -> None:
-    """Give the server pool keys for its OCSP signers, so it generates none."""
+def seed_responder_keys(data_dir: Path, keys: list[rsa.RSAPrivateKey], passphrase: bytes | None = None) -> None:
+    """Give the server pool keys for its OCSP signers, so it generates none (encrypted for a deployment CA)."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption())
     directory = data_dir / "ca"
     directory.mkdir(parents=True, exist_ok=True)
     for ca_id, key in zip(("sign", "auth"), keys, strict=False):
         path = directory / f"{ca_id}-ocsp.key.pem"
         if not path.exists():
-            path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+            path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption))
             path.chmod(0o600)
 
 
