@@ -4,6 +4,7 @@ independent implementation (python-stdnum's `jp.in_`) and by the database itself
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,9 +20,16 @@ from mynacard.register_stub.store import RegisterStore, number_key
 KEY = bytes(range(32))
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> RegisterStore:
-    return RegisterStore.open(f"sqlite+pysqlite:///{tmp_path / 'register.sqlite3'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RegisterStore]:
+    """The register store on SQLite and on the session's real PostgreSQL server."""
+    if request.param == "sqlite":
+        url = f"sqlite+pysqlite:///{tmp_path / 'register.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")()
+    opened = RegisterStore.open(url)
+    yield opened
+    opened.dispose()
 
 
 def test_resident_code_check_digit_matches_the_public_sample() -> None:
@@ -52,7 +60,7 @@ def test_pools_never_overlap_under_concurrent_allocation(store: RegisterStore) -
 
     def allocate(municipality: str) -> None:
         for _ in range(5):
-            with store.session() as session, session.begin():
+            with store.transaction() as session:
                 codes[municipality] += numbers.next_codes(session, municipality, 13, pool_size=7)
 
     threads = [threading.Thread(target=allocate, args=(m,)) for m in municipalities]
