@@ -162,7 +162,7 @@ def bench_ocsp(args: argparse.Namespace, work: Path) -> None:
     serials = fill_store(runtime, args.certs, revoked_every=100)
     print(f"store: {args.certs} certificates (1 % revoked) written in {time.perf_counter() - started:.1f} s")
     root = runtime.service.cas["sign"].certificate
-    not_after = runtime.service.store.list("sign", limit=1)[0].not_after
+    not_after = runtime.service.store.find("sign", limit=1)[0].not_after
     runtime.close()
 
     sample = random.Random(9).sample(serials, min(1000, len(serials)))

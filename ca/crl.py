@@ -15,6 +15,7 @@ are listed with reason certificateHold; once released they are simply absent fro
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
+from sqlalchemy.exc import SQLAlchemyError
 
 from mynacard.ca.revocation_reasons import REASON_CODES
 from mynacard.ca.service import CaService
@@ -138,7 +140,14 @@ class PublishedCrl:
 
 
 class CrlPublisher:
-    """The current CRL of each CA: remade after a status change or when `refresh` has passed."""
+    """The current CRL of each CA: remade after a status change or when `refresh` has passed.
+
+    Served CRLs are made on demand (a fetch after a change gets a new one); `start()` adds a
+    background thread that also remakes them `REGENERATE_DELAY` after a change (several changes
+    in a burst give one CRL) and every `refresh`, so a CRL is ready before anyone asks.
+    """
+
+    REGENERATE_DELAY = 1.0
 
     def __init__(self, service: CaService, crl_urls: dict[str, str], policy: CrlPolicy | None = None) -> None:
         self.service = service
@@ -147,10 +156,39 @@ class CrlPublisher:
         self._current: dict[str, PublishedCrl] = {}
         self._versions: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         service.on_change(self._changed)
 
     def _changed(self, ca_id: str, _serial: int) -> None:
         self._versions[ca_id] = self._versions.get(ca_id, 0) + 1
+        self._wake.set()
+
+    def start(self) -> None:
+        """Regenerate in the background (on changes and on schedule) until `stop()`."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="crl-publisher", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.policy.refresh.total_seconds())
+            if self._stop.wait(self.REGENERATE_DELAY):
+                return
+            self._wake.clear()
+            for ca_id in self.crl_urls:
+                try:
+                    self.current(ca_id)
+                except SQLAlchemyError as exc:  # the store is down: try again at the next wake-up
+                    print(f"mynacard CA: cannot make the {ca_id} CRL now ({type(exc).__name__})", file=sys.stderr)
 
     def generate(self, ca_id: str, now: datetime | None = None) -> PublishedCrl:
         """Make, remember and return a new CRL for `ca_id`."""

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +23,7 @@ from mynacard.ca.errors import AuthorityError
 from mynacard.ca.jpki_names import Locality
 from mynacard.ca.personal_data import PersonalData
 from mynacard.ca.runtime import CaRuntime
+from mynacard.ca.service import csr_public_key, load_public_key
 from mynacard.ca.status_http import OcspApp, install_crl_route
 from mynacard.ca.store import STATUSES, CertificateRecord, Conflict, NotFound
 from mynacard.service.auth import Caller, require_role
@@ -107,8 +110,6 @@ class CaOut(BaseModel):
 
 
 def certificate_out(record: CertificateRecord) -> CertificateOut:
-    from cryptography import x509
-
     pem = x509.load_der_x509_certificate(record.der).public_bytes(serialization.Encoding.PEM).decode()
     revocation = record.revocation
     return CertificateOut(
@@ -146,8 +147,7 @@ def _authority_error(exc: AuthorityError) -> ApiError:
     return ApiError(422, "refused", str(exc))
 
 
-def _public_key(body: _IssueCommon):  # type: ignore[no-untyped-def]
-    from mynacard.ca.service import csr_public_key, load_public_key
+def _public_key(body: _IssueCommon) -> rsa.RSAPublicKey:
 
     if (body.public_key_pem is None) == (body.csr_pem is None):
         raise ApiError(422, "invalid-request", "Give exactly one of public_key_pem and csr_pem.")
@@ -230,7 +230,7 @@ def build_router(runtime: CaRuntime, role: Callable[..., Callable[..., Caller]])
     ) -> list[CertificateOut]:
         if status is not None and status not in STATUSES:
             raise ApiError(422, "invalid-request", f"status must be one of {', '.join(STATUSES)}.")
-        records = service.store.list(
+        records = service.store.find(
             ca, resident_id=resident_id, card_serial=card_serial, status=status,
             after=parse_serial(after) if after else None, limit=limit,
         )
@@ -239,7 +239,7 @@ def build_router(runtime: CaRuntime, role: Callable[..., Callable[..., Caller]])
     def change(action: str) -> Callable[..., CertificateOut]:
         def handler(ca: CaId, serial: str, body: StatusChange | None = None,
                     caller: Caller = issuers) -> CertificateOut:
-            body = body or StatusChange()
+            body = body or StatusChange.model_validate({})
             if action != "revoke" and body.reason is not None:
                 raise ApiError(422, "invalid-request", f"'{action}' takes no reason.")
             try:
@@ -292,6 +292,7 @@ def create_app(config: ServiceConfig, runtime: CaRuntime | None = None) -> FastA
     install_error_handlers(app)
     app.state.runtime = runtime
     runtime.tokens.install(config.tokens, "ca")
+    runtime.crls.start()
 
     def role(*roles: str) -> Callable[..., Caller]:
         return require_role(lambda: runtime.tokens, *roles)

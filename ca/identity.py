@@ -214,7 +214,7 @@ class CaDirectory:
             certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
             if (
                 _issued_by(certificate, ca_certificate)
-                and certificate.public_key().public_numbers() == key.public_key().public_numbers()
+                and certificate.public_key() == key.public_key()
                 and certificate.not_valid_after_utc - now > RESPONDER_RENEW_BEFORE
             ):
                 return Responder(certificate, key)

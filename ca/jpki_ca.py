@@ -174,7 +174,7 @@ class JpkiCa:
         status_urls: StatusUrls | None = None,
         keep_register: bool = True,
     ) -> None:
-        if certificate.public_key().public_numbers() != key.public_key().public_numbers():
+        if certificate.public_key() != key.public_key():
             raise AuthorityError(f"the {self.kind.value} CA key does not match its certificate")
         if certificate.subject != ca_name(self.kind):
             raise AuthorityError(f"the certificate given is not the {self.kind.value} test CA")

@@ -77,6 +77,7 @@ class CaRuntime:
         return status_urls_for(self.config, ca_id)
 
     def close(self) -> None:
+        self.crls.stop()
         self.engine.dispose()
 
 

@@ -73,26 +73,28 @@ class RevokedEntry:
     invalidity_date: datetime | None = None
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def _utc(moment: datetime) -> datetime:
     """SQLite gives naive datetimes back; everything stored is UTC."""
-    if moment is None:
-        return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _utc(moment)
 
 
 def _record(row: Row) -> CertificateRecord:
     revocation = None
     if row.status != GOOD:
-        revocation = Revocation(_utc(row.revoked_at), row.reason, row.cause, _utc(row.invalidity_date))  # type: ignore[arg-type]
+        revocation = Revocation(_utc(row.revoked_at), row.reason, row.cause, _utc_or_none(row.invalidity_date))
     return CertificateRecord(
         ca=row.ca,
         serial=row.serial,
         subject=row.subject,
         issuance_id=row.issuance_id,
         municipality_code=row.municipality_code,
-        not_before=_utc(row.not_before),  # type: ignore[arg-type]
-        not_after=_utc(row.not_after),  # type: ignore[arg-type]
-        issued_at=_utc(row.issued_at),  # type: ignore[arg-type]
+        not_before=_utc(row.not_before),
+        not_after=_utc(row.not_after),
+        issued_at=_utc(row.issued_at),
         resident_id=row.resident_id,
         card_serial=row.card_serial,
         der=row.der,
@@ -144,7 +146,7 @@ class CertificateStore:
             raise NotFound(f"the {ca} CA has issued no certificate with serial {serial:X}")
         return _record(row)
 
-    def list(
+    def find(
         self,
         ca: str,
         *,
@@ -233,7 +235,7 @@ class CertificateStore:
         )
         with reader(self.engine) as connection:
             for serial, revoked_at, reason, invalidity in connection.execute(query):
-                yield RevokedEntry(serial, _utc(revoked_at), reason, _utc(invalidity))  # type: ignore[arg-type]
+                yield RevokedEntry(serial, _utc(revoked_at), reason, _utc_or_none(invalidity))
 
     def events(self, ca: str, serial: int) -> list[dict[str, object]]:
         table = schema.events
@@ -242,7 +244,7 @@ class CertificateStore:
                 select(table).where(table.c.ca == ca, table.c.serial == serial).order_by(table.c.id)
             ).all()
         return [
-            {"at": _utc(r.at).isoformat(), "action": r.action, "reason": r.reason, "cause": r.cause, "actor": r.actor}  # type: ignore[union-attr]
+            {"at": _utc(r.at).isoformat(), "action": r.action, "reason": r.reason, "cause": r.cause, "actor": r.actor}
             for r in rows
         ]
 

@@ -82,11 +82,11 @@ def test_lifecycle_is_recorded_and_nothing_deleted(runtime: CaRuntime, pool_keys
         store.get("sign", 12345)
     with pytest.raises(AuthorityError):
         service.change_status("sign", first, "revoke", reason="removeFromCRL", actor="x")
-    assert {r.serial for r in store.list("sign", status="revoked")} == {second, third}
-    assert [r.serial for r in store.list("sign", resident_id="R0")] == [first]
-    page = store.list("sign", limit=2)
-    assert len(page) == 2 and store.list("sign", after=page[-1].serial)[0].serial > page[-1].serial
-    assert len(store.list("sign", limit=10)) == 3
+    assert {r.serial for r in store.find("sign", status="revoked")} == {second, third}
+    assert [r.serial for r in store.find("sign", resident_id="R0")] == [first]
+    page = store.find("sign", limit=2)
+    assert len(page) == 2 and store.find("sign", after=page[-1].serial)[0].serial > page[-1].serial
+    assert len(store.find("sign", limit=10)) == 3
 
 
 def test_crl_and_ocsp_from_the_store(runtime: CaRuntime, pool_keys: list[rsa.RSAPrivateKey]) -> None:
@@ -172,3 +172,23 @@ def test_backup_restores_onto_the_other_database(runtime: CaRuntime, database_ur
             restore_archive(archive, make_engine(target_url), tmp_path / "elsewhere" / "ca")
     finally:
         restored.close()
+
+
+def test_background_publisher_remakes_the_crl_after_a_change(runtime: CaRuntime,
+                                                              pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    import time
+
+    serial = issue(runtime, pool_keys[2])
+    before = runtime.crls.current("sign").number
+    runtime.crls.REGENERATE_DELAY = 0.05
+    runtime.crls.start()
+    runtime.service.change_status("sign", serial, "revoke", reason="keyCompromise", actor="t")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        published = runtime.crls._current.get("sign")
+        if published is not None and published.number > before:
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("no new CRL was made after the revocation")
+    assert serial in {entry.serial_number for entry in x509.load_der_x509_crl(published.der)}
