@@ -55,7 +55,7 @@ class Delivery:
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_START * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    return min(BACKOFF_START * (1 << min(max(attempts - 1, 0), 16)), BACKOFF_MAX)
 
 
 def _send(client: CertificateChanger, row: Revocation) -> None:

@@ -37,6 +37,8 @@ class RegisterStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_cache)
         upgrade(engine, VERSIONS_DIR, VERSION_TABLE)
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.sqlite = engine.dialect.name == "sqlite"
@@ -71,6 +73,15 @@ class RegisterStore:
             self.read_engine.dispose()
 
 
+#: SQLite page cache per connection, in KiB (its default, 2 MB, makes index inserts into a
+#: million-row table read pages back from disk).
+SQLITE_CACHE_KIB = 262_144
+
+
+def _sqlite_cache(connection: sqlite3.Connection, _record: object) -> None:
+    connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+
+
 def _sqlite_reader(writer: Engine) -> Engine:
     """A read-only engine on the same SQLite file: deferred transactions, `query_only`."""
     engine = create_engine(writer.url, connect_args={"check_same_thread": False})
@@ -79,6 +90,7 @@ def _sqlite_reader(writer: Engine) -> Engine:
     def _pragmas(connection: sqlite3.Connection, _record: object) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA query_only=ON")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
