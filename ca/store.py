@@ -7,11 +7,11 @@ transaction as the status, so after a crash the two always agree.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import Engine, Row, select, text
 from sqlalchemy.exc import IntegrityError
 
 from mynacard.ca import store_schema as schema
@@ -63,9 +63,8 @@ class CertificateRecord:
         return f"{self.serial:X}"
 
 
-@dataclass(frozen=True)
-class RevokedEntry:
-    """What a CRL and an OCSP answer need of a revoked or held certificate."""
+class RevokedEntry(NamedTuple):
+    """What a CRL needs of a revoked or held certificate (a tuple: a CRL makes 100,000 of them)."""
 
     serial: int
     time: datetime
@@ -76,6 +75,11 @@ class RevokedEntry:
 def _utc(moment: datetime) -> datetime:
     """SQLite gives naive datetimes back; everything stored is UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _raw_utc(value: datetime | str) -> datetime:
+    """A timestamp as the driver returns it: a string from SQLite, a datetime from PostgreSQL."""
+    return _utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def _utc_or_none(moment: datetime | None) -> datetime | None:
@@ -101,6 +105,12 @@ def _record(row: Row) -> CertificateRecord:
         status=row.status,
         revocation=revocation,
     )
+
+
+REVOKED_QUERY = text(
+    "SELECT serial, revoked_at, reason, invalidity_date FROM ca_certificates "
+    "WHERE ca = :ca AND status IN ('revoked', 'hold')"
+)
 
 
 class CertificateStore:
@@ -225,17 +235,20 @@ class CertificateStore:
                 )
         return self.get(ca, serial), changed is not None
 
-    def revoked(self, ca: str) -> Iterator[RevokedEntry]:
-        """Every revoked or held certificate of `ca` (for the CRL), in serial order."""
-        table = schema.certificates
-        query = (
-            select(table.c.serial, table.c.revoked_at, table.c.reason, table.c.invalidity_date)
-            .where(table.c.ca == ca, table.c.status != GOOD)
-            .order_by(table.c.serial)
-        )
+    def revoked(self, ca: str) -> list[RevokedEntry]:
+        """Every revoked or held certificate of `ca` (for the CRL), in serial order.
+
+        Read from the covering index `ca_certificates_status` alone (never the wide rows with
+        the DER), as raw driver values (SQLAlchemy's per-row type processing costs more than
+        the query at 100,000 rows), and sorted here.
+        """
         with reader(self.engine) as connection:
-            for serial, revoked_at, reason, invalidity in connection.execute(query):
-                yield RevokedEntry(serial, _utc(revoked_at), reason, _utc_or_none(invalidity))
+            rows = connection.execute(REVOKED_QUERY, {"ca": ca}).all()
+        rows.sort(key=lambda row: int(row[0]))
+        return [
+            RevokedEntry(int(serial), _raw_utc(at), reason, None if invalid is None else _raw_utc(invalid))
+            for serial, at, reason, invalid in rows
+        ]
 
     def events(self, ca: str, serial: int) -> list[dict[str, object]]:
         table = schema.events
