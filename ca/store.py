@@ -243,7 +243,7 @@ class CertificateStore:
         the query at 100,000 rows), and sorted here.
         """
         with reader(self.engine) as connection:
-            rows = sorted(connection.execute(REVOKED_QUERY, {"ca": ca}).tuples(), key=lambda row: int(row[0]))
+            rows = sorted(connection.execute(REVOKED_QUERY, {"ca": ca}), key=lambda row: int(row[0]))
         return [
             RevokedEntry(int(serial), _raw_utc(at), reason, None if invalid is None else _raw_utc(invalid))
             for serial, at, reason, invalid in rows
