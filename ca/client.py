@@ -90,18 +90,7 @@ class CaClient:
         card_serial: str | None = None,
     ) -> JsonObject:
         """A signing certificate; `person` = {"name", "sex", "birth_date" (YYYY-MM-DD), "address"}."""
-        body = {
-            "public_key_pem": public_key_pem,
-            "csr_pem": csr_pem,
-            "person": person,
-            "locality": locality,
-            "municipality_code": municipality_code,
-            "card_expiry": _iso(card_expiry),
-            "auth_not_after": _iso(auth_not_after),
-            "resident_id": resident_id,
-            "card_serial": card_serial,
-        }
-        return cast(JsonObject, self._request("POST", "/v1/sign/certificates", json=body))
+        return self._issue("sign", locals(), {"person": person, "auth_not_after": _iso(auth_not_after)})
 
     def issue_auth(
         self,
@@ -115,17 +104,14 @@ class CaClient:
         resident_id: str | None = None,
         card_serial: str | None = None,
     ) -> JsonObject:
-        body = {
-            "public_key_pem": public_key_pem,
-            "csr_pem": csr_pem,
-            "birth_date": _iso(birth_date),
-            "locality": locality,
-            "municipality_code": municipality_code,
-            "card_expiry": _iso(card_expiry),
-            "resident_id": resident_id,
-            "card_serial": card_serial,
-        }
-        return cast(JsonObject, self._request("POST", "/v1/auth/certificates", json=body))
+        """A user-authentication certificate (no personal data but the birth date, which bounds it)."""
+        return self._issue("auth", locals(), {"birth_date": _iso(birth_date)})
+
+    def _issue(self, ca: str, arguments: dict[str, object], specific: dict[str, object]) -> JsonObject:
+        """The fields both profiles share, taken from the caller's arguments, plus its own."""
+        common = ("public_key_pem", "csr_pem", "locality", "municipality_code", "resident_id", "card_serial")
+        body = {name: arguments[name] for name in common} | {"card_expiry": _iso(cast(date, arguments["card_expiry"]))}
+        return cast(JsonObject, self._request("POST", f"/v1/{ca}/certificates", json=body | specific))
 
     def get(self, ca: str, serial: str) -> JsonObject:
         return cast(JsonObject, self._request("GET", f"/v1/{ca}/certificates/{serial}"))
