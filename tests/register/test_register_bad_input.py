@@ -153,4 +153,6 @@ def test_bad_input_is_refused_and_changes_nothing(services: Services, known: dic
     body = response.json()
     assert set(body) == {"error", "detail"} and words in body["detail"], body
     assert body["detail"].count(". ") == 0  # one sentence
+    if isinstance(payload, dict) and "my_number" in payload:  # a My Number is never echoed
+        assert payload["my_number"] not in response.text
     assert snapshot(services) == before

@@ -66,7 +66,8 @@ def test_event_table_row(services: Services, admin: httpx.Client, tmp_path: Path
     assert ocsp_status(services, "sign", card["sign_serial"], tmp_path) == sign
     assert ocsp_status(services, "auth", card["auth_serial"], tmp_path) == auth
     for r in rows:  # the CA recorded the register event as the cause
-        assert services.ca().get(r["ca"], r["serial"])["revocation"]["cause"] == f"register event {done['id']}"
+        revocation = services.ca().get(r["ca"], r["serial"])["revocation"]
+        assert isinstance(revocation, dict) and revocation["cause"] == f"register event {done['id']}"
 
 
 def test_birth_and_entry_create_records_and_touch_no_certificate(admin: httpx.Client) -> None:
@@ -168,3 +169,18 @@ def test_loss_holds_found_releases_reissue_supersedes(services: Services, admin:
         assert ocsp_status(services, ca, new[f"{ca}_serial"], tmp_path) == "good"
     cards = admin.get(f"/v1/residents/{code}/cards", params=PURPOSE).json()
     assert [(c["card_serial"], c["status"]) for c in cards] == [(serial, "revoked"), (new["card_serial"], "active")]
+
+
+def test_death_while_the_card_is_suspended_revokes_both(services: Services, admin: httpx.Client, tmp_path: Path) -> None:
+    """A held certificate (loss reported) is revoked for good by a later event."""
+    code = birth(admin)["resident_code"]
+    card = issue_card(admin, code)
+    lost = admin.post(f"/v1/cards/{card['card_serial']}/lost", json={"cause": "紛失"}).json()
+    wait_delivered(admin, lost["id"])
+    died = event(admin, code, "death")
+    rows = wait_delivered(admin, died["id"])
+    assert sorted((r["ca"], r["action"], r["status"]) for r in rows) == [
+        ("auth", "revoke", "delivered"), ("sign", "revoke", "delivered")]
+    for ca in ("sign", "auth"):
+        record = services.ca().get(ca, card[f"{ca}_serial"])
+        assert record["status"] == "revoked"

@@ -1,0 +1,62 @@
+"""`mynacard register …` as a person runs it: --help that teaches, one-line errors, JSON answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from register_server import Services
+
+MYNACARD = [sys.executable, "-m", "mynacard"]
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MYNACARD, "register", *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env})
+
+
+def test_help_teaches_the_commands_and_examples() -> None:
+    top = run("--help")
+    assert top.returncode == 0
+    for word in ("birth", "event", "card", "method2", "outbox", "examples:", "--purpose"):
+        assert word in top.stdout
+    event = run("event", "--help")
+    assert "move-within" in event.stdout and "--planned-date" in event.stdout
+
+
+def test_errors_are_one_line(services: Services, tmp_path: Path) -> None:
+    missing = run("show", "24727059608", "--purpose", "t", "--data", str(tmp_path))
+    assert missing.returncode == 1 and "tokens.json does not exist" in missing.stderr
+    assert missing.stderr.count("\n") == 1
+    url = f"{services.base}/register"
+    bad = run("show", "12345", "--purpose", "t", "--url", url, "--data", str(services.data_dir))
+    assert bad.returncode == 1 and "住民票コード" in bad.stderr and bad.stderr.count("\n") == 1
+    down = run("show", "24727059608", "--purpose", "t", "--url", "http://127.0.0.1:9/register",
+               "--data", str(services.data_dir))
+    assert down.returncode == 1 and "cannot reach" in down.stderr
+
+
+def test_birth_and_show_print_json(services: Services) -> None:
+    common = ["--url", f"{services.base}/register", "--data", str(services.data_dir)]
+    born = run("birth", *common, "--family-name", "山田", "--given-name", "花", "--birth-date", "2001-03-03",
+               "--sex", "female", "--address", "東京都千代田区見本町3-3", "--municipality-code", "13101")
+    assert born.returncode == 0, born.stderr
+    code = json.loads(born.stdout)["resident_code"]
+    shown = run("show", code, *common, "--purpose", "cli test", "--token-name", "clerk")
+    assert json.loads(shown.stdout)["current"]["given_name"] == "花"
+    refused = run("replace-number", code, *common, "--cause", "漏えい", "--token-name", "clerk")
+    assert refused.returncode == 1 and "may not" in refused.stderr
+
+
+def test_openapi_documents_every_endpoint(services: Services) -> None:
+    import httpx
+
+    document = httpx.get(f"{services.base}/register/openapi.json").json()
+    paths = set(document["paths"])
+    for path in ("/v1/residents", "/v1/residents/{code}/events", "/v1/method2", "/v1/lookup", "/v1/outbox",
+                 "/v1/residents/{code}/cards", "/v1/cards/{serial}/lost", "/v1/portal/login",
+                 "/v1/portal/me/access-records"):
+        assert path in paths
