@@ -17,15 +17,16 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from mynacard.applet_model.errors import CardError
+from mynacard.codec.digest_info import announced_hash
 from mynacard.applet_model.sw import SW
 
-#: DER DigestInfo prefixes (RFC 8017 §9.2 note 1) → the hash they announce.
-DIGEST_INFO_PREFIXES: dict[bytes, hashes.HashAlgorithm] = {
-    bytes.fromhex("3021300906052b0e03021a05000414"): hashes.SHA1(),
-    bytes.fromhex("302d300d06096086480165030402040500041c"): hashes.SHA224(),
-    bytes.fromhex("3031300d060960864801650304020105000420"): hashes.SHA256(),
-    bytes.fromhex("3041300d060960864801650304020205000430"): hashes.SHA384(),
-    bytes.fromhex("3051300d060960864801650304020305000440"): hashes.SHA512(),
+#: The hashes a DigestInfo may announce (codec's names, RFC 8017 §9.2 note 1) for `cryptography`.
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "sha1": hashes.SHA1(),
+    "sha224": hashes.SHA224(),
+    "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(),
+    "sha512": hashes.SHA512(),
 }
 
 SCHEMES = range(0x00, 0x06)
@@ -57,10 +58,8 @@ def sign(key: rsa.RSAPrivateKey, scheme: int, data: bytes) -> bytes:
 
 
 def _announced_hash(data: bytes) -> hashes.HashAlgorithm | None:
-    for prefix, algorithm in DIGEST_INFO_PREFIXES.items():
-        if data.startswith(prefix) and len(data) == len(prefix) + algorithm.digest_size:
-            return algorithm
-    return None
+    name = announced_hash(data)
+    return None if name is None else _HASHES[name]
 
 
 def _require_sha256(data: bytes) -> None:

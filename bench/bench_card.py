@@ -24,9 +24,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from mynacard.applet_model.card import Card
 from mynacard.applet_model.store import DirectoryStore, MemoryStore
+from mynacard.codec.digest_info import PREFIXES
 
 DEMO = Path(__file__).resolve().parent.parent / "emulator" / "demo_card"
-DIGEST_INFO_SHA256 = bytes.fromhex("3031300D060960864801650304020105000420")
+DIGEST_INFO_SHA256 = PREFIXES["sha256"]
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from mynacard.emulator.demo import copy_card, packaged_demo_card
 from mynacard.emulator.pcsc_state import wait_for_presence
 from mynacard.emulator.readers import VirtualReaders
 from mynacard.emulator.slot import VirtualSlot
+from mynacard.codec import tlv
 
 JPKI = "00A4040C0AD392F000260100000001"
 TEXT = "00A4040C0AD3921000310001010408"
@@ -60,18 +61,10 @@ class Sender:
         return bytes(response)
 
 
-def tlv_size(head: bytes) -> int:
-    i = 2 if head[0] & 0x1F == 0x1F else 1
-    if head[i] < 0x80:
-        return i + 1 + head[i]
-    n = head[i] & 0x7F
-    return i + 1 + n + int.from_bytes(head[i + 1 : i + 1 + n], "big")
-
-
 def read_ef(send: Sender, fid: int, extended: bool, header: int = 4) -> bytes:
     send(f"00A4020C02{fid:04X}")
     head = send(f"00B00000{header:02X}")
-    size, out = tlv_size(head), head
+    size, out = tlv.total_size(head), head
     if extended:  # the rest in one extended-Le READ BINARY (CI §1)
         return head + send(f"00B0{len(head):04X}00{size - len(head):04X}")
     while len(out) < size:

@@ -24,7 +24,7 @@ from mynacard.conformance.model import Case, Impact, Profile, Secret
 from mynacard.conformance.recorder import Recorder
 from mynacard.conformance.robot import Robot
 from mynacard.conformance.secrets import Secrets
-from mynacard.host import tlv
+from mynacard.codec import tlv
 from mynacard.host.apdu import Response
 from mynacard.host.sw import describe, is_tries_left, tries_left
 

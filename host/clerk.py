@@ -46,7 +46,8 @@ from mynacard.host import cvc
 from mynacard.host.card import MyNumberCard
 from mynacard.host.errors import CardError, PinBlocked, PinWrong
 from mynacard.host.normalize import FIELDS, NormalizationError, compare_field, era_yymmdd
-from mynacard.host.pins import my_number_is_valid
+from mynacard.codec import my_number
+from mynacard.codec.cv import key_id_text
 from mynacard.host.records import CardFace, CvCertificate, FourFacts, MyNumberRecord, RecordInvalid, RsaPublicKey
 from mynacard.host.revocation import CertificateRevoked, RevocationConfig, RevocationUnknown, check_revocation
 from mynacard.host.trust import Trust, default_trust
@@ -291,10 +292,10 @@ class _ClerkCheck:
     def _cv_issuer_key(self, step: _Step, cert: CvCertificate, what: str) -> RsaPublicKey:
         root = cvc.verify_cv_certificate(cert, self.trust.cv_roots, what)
         self.trust_origins.add(root.origin)
-        step.pass_(f"issued by pinned CV root {cvc.key_id_text(root.key_id)} ({_origin(root.origin)}) "
-                   f"to record key {cvc.key_id_text(cert.subject_key_id)}",
-                   root=cvc.key_id_text(root.key_id), origin=root.origin,
-                   record_key=cvc.key_id_text(cert.subject_key_id))
+        step.pass_(f"issued by pinned CV root {key_id_text(root.key_id)} ({_origin(root.origin)}) "
+                   f"to record key {key_id_text(cert.subject_key_id)}",
+                   root=key_id_text(root.key_id), origin=root.origin,
+                   record_key=key_id_text(cert.subject_key_id))
         return cert.public_key
 
     def _visual(self) -> None:
@@ -506,7 +507,7 @@ class _ClerkCheck:
         result = compare_field("my_number", given, chip)
         if result.application_key is None:
             raise RecordInvalid("the application's My Number is not 12 digits")
-        if not my_number_is_valid(result.application_key):
+        if not my_number.is_valid(result.application_key):
             raise RecordInvalid("the application's My Number has a wrong check digit (a typo?)")
         if not result.equal:
             raise RecordInvalid("the application's My Number differs from the chip's")

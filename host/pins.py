@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from mynacard.codec import my_number
 from mynacard.host import aids
 from mynacard.host.apdu import Command
 from mynacard.host.channel import CardChannel
@@ -105,20 +106,6 @@ _SIGN_PASSWORD_RE = re.compile(r"[A-Z0-9]{6,16}")
 _DIGITS_RE = re.compile(r"[0-9]+")
 
 
-def my_number_is_valid(number: str) -> bool:
-    """Check digit of the 12-digit 個人番号 (jpki-system.md §4.1)."""
-    if len(number) != 12 or not number.isascii() or not number.isdigit():
-        return False
-    base = number[:11]
-    total = 0
-    for n, digit in enumerate(reversed(base), start=1):
-        weight = n + 1 if n <= 6 else n - 5
-        total += int(digit) * weight
-    remainder = total % 11
-    check = 0 if remainder <= 1 else 11 - remainder
-    return int(number[11]) == check
-
-
 def normalize(secret: Secret, value: str, *, new: bool = False) -> bytes:
     """The ASCII bytes the card expects, or `PinFormatError` naming the secret and the format.
 
@@ -145,7 +132,7 @@ def normalize(secret: Secret, value: str, *, new: bool = False) -> bytes:
     if not (_DIGITS_RE.fullmatch(text) and text.isascii() and len(text) == length):
         raise PinFormatError(f"the {secret.label} must be {fmt.value}; nothing was sent to the "
                              f"card")
-    if fmt is Format.MY_NUMBER and not my_number_is_valid(text):
+    if fmt is Format.MY_NUMBER and not my_number.is_valid(text):
         raise PinFormatError(f"the {secret.label} has a wrong check digit, so it cannot be a My "
                              f"Number (check for a typo); nothing was sent to the card")
     return text.encode("ascii")

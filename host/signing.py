@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from mynacard.host.jpki import digest_info
+from mynacard.codec.digest_info import digest_info
 from mynacard.host.revocation import RevocationConfig, RevocationResult, check_revocation
 from mynacard.host.trust import TrustStore
 from mynacard.host.verify import VerifiedCertificate, now, verify_certificate

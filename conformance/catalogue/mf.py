@@ -9,7 +9,7 @@ from mynacard.conformance.catalogue.registry import case
 from mynacard.conformance.checks import DataError, cv_certificate, verifies_pkcs1_sha256
 from mynacard.conformance.context import CaseContext
 from mynacard.conformance.model import Profile
-from mynacard.host import tlv
+from mynacard.codec import tlv
 
 MF, EXT = Profile.MF, Profile.EXTENDED_LENGTH
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mynacard.conformance.checks import DataError, cv_certificate, key_id_shape_ok
+from mynacard.codec.cv import key_id_shape_ok
+from mynacard.conformance.checks import DataError, cv_certificate
 from mynacard.conformance.context import CaseContext
 
 

@@ -21,6 +21,8 @@ from mynacard.applet_model.card import Card
 from mynacard.applet_model.store import DirectoryStore
 from mynacard.ca.authority import load_test_authority
 from mynacard.main import main
+from mynacard.codec.digest_info import PREFIXES
+from mynacard.codec import tlv
 
 MY_NUMBER = "123456789018"
 AUTH_PIN, SIGN_PASSWORD, TEXT_PIN = "4321", "PASS2026", "5678"
@@ -31,7 +33,7 @@ TEXT = "00A4040C0AD3921000310001010408"
 VISUAL = "00A4040C0AD3921000310001010402"
 COMMON = "00A4040C0AD3921000310001010100"
 JUKI = "00A4040C0AD3921000310001010401"
-SHA256_DI = bytes.fromhex("3031300D060960864801650304020105000420")
+SHA256_DI = PREFIXES["sha256"]
 
 
 @pytest.fixture(scope="session")
@@ -100,24 +102,8 @@ def ber_total_length(head: bytes) -> int:
 
 
 def tlvs(data: bytes) -> dict[int, tuple[bytes, bytes]]:
-    """Parse consecutive BER-TLVs into tag → (value, whole TLV); stops at FF filler."""
-    out, i = {}, 0
-    while i < len(data) and data[i:i + 2] not in (b"\xff", b"\xff\xff"):
-        start = i
-        tag = data[i]
-        i += 1
-        if tag & 0x1F == 0x1F:
-            tag = (tag << 8) | data[i]
-            i += 1
-        length = data[i]
-        i += 1
-        if length & 0x80:
-            n = length & 0x7F
-            length = int.from_bytes(data[i:i + n], "big")
-            i += n
-        out[tag] = (data[i:i + length], data[start:i + length])
-        i += length
-    return out
+    """Consecutive BER-TLVs (codec) as tag → (value, whole TLV); FF filler ends them (CI §4)."""
+    return {element.tag: (element.value, element.encoded) for element in tlv.iter_tlvs(data)}
 
 
 def container(data: bytes) -> dict[int, tuple[bytes, bytes]]:
