@@ -186,8 +186,7 @@ def _status(args: argparse.Namespace) -> int:
             if s.tries_left is None:
                 shown = s.state
             else:
-                of = f" of {s.secret.max_tries}" if s.secret.max_tries else ""
-                shown = f"{s.tries_left}{of} tries left"
+                shown = f"{s.tries_left} of {s.secret.max_tries} tries left"
                 if s.state in ("blocked", "last try"):
                     shown += f" ({s.state.upper()})"
             print(f"  {s.secret.label:<{width}}  {shown}")
