@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from mynacard.applet_model.errors import CardError
+from mynacard.applet_model.errors import CommandRefused
 from mynacard.codec.digest_info import announced_hash
 from mynacard.applet_model.sw import SW
 
@@ -33,11 +33,11 @@ SCHEMES = range(0x00, 0x06)
 
 
 def sign(key: rsa.RSAPrivateKey, scheme: int, data: bytes) -> bytes:
-    """Sign `data` as COMPUTE DIGITAL SIGNATURE with P1 = `scheme` would; CardError on bad input."""
+    """Sign `data` as COMPUTE DIGITAL SIGNATURE with P1 = `scheme` would; CommandRefused on bad input."""
     k = key.key_size // 8
     if scheme == 0x00:
         if not 1 <= len(data) <= k - 11:
-            raise CardError(SW.WRONG_LENGTH, f"signing input of {len(data)} bytes (1..{k - 11})")
+            raise CommandRefused(SW.WRONG_LENGTH, f"signing input of {len(data)} bytes (1..{k - 11})")
         algorithm = _announced_hash(data)
         if algorithm is not None:
             return key.sign(data[-algorithm.digest_size:], padding.PKCS1v15(), Prehashed(algorithm))
@@ -54,7 +54,7 @@ def sign(key: rsa.RSAPrivateKey, scheme: int, data: bytes) -> bytes:
         return key.sign(data, _pss(), Prehashed(hashes.SHA256()))
     if scheme == 0x05:
         return key.sign(data, _pss(), hashes.SHA256())
-    raise CardError(SW.INCORRECT_P1_P2, f"signature scheme {scheme:02X}")
+    raise CommandRefused(SW.INCORRECT_P1_P2, f"signature scheme {scheme:02X}")
 
 
 def _announced_hash(data: bytes) -> hashes.HashAlgorithm | None:
@@ -64,7 +64,7 @@ def _announced_hash(data: bytes) -> hashes.HashAlgorithm | None:
 
 def _require_sha256(data: bytes) -> None:
     if len(data) != 32:
-        raise CardError(SW.WRONG_LENGTH, f"expected a 32-byte SHA-256 hash, got {len(data)} bytes")
+        raise CommandRefused(SW.WRONG_LENGTH, f"expected a 32-byte SHA-256 hash, got {len(data)} bytes")
 
 
 def _pss() -> padding.PSS:

@@ -31,7 +31,7 @@ from mynacard.emulator.slot import VirtualSlot
 from mynacard.emulator.slots import lease_slot
 from mynacard.host import cvc
 from mynacard.host.card import MyNumberCard
-from mynacard.host.clerk import Application, ClerkSecrets, run_clerk_check
+from mynacard.host.clerk import ApplicationForm, ClerkSecrets, run_clerk_check
 from mynacard.host.records import CardFace, CvCertificate, FourFacts, IntegrityRecord, MyNumberRecord
 from mynacard.host.transport import open_transport
 from mynacard.host.trust import default_trust
@@ -44,7 +44,7 @@ from mynacard.register_stub.person import (
     verification_code_b,
 )
 
-APPLICATION = Application(my_number=DEMO_PERSON.my_number, name=DEMO_PERSON.name,
+APPLICATION = ApplicationForm(my_number=DEMO_PERSON.my_number, name=DEMO_PERSON.name,
                           address=DEMO_PERSON.card_address, birth=DEMO_PERSON.birth_date.isoformat(),
                           sex=DEMO_PERSON.sex)
 SECRETS = ClerkSecrets(code_b=verification_code_b(DEMO_PERSON.birth_date, DEMO_CARD_EXPIRY, DEMO_SECURITY_CODE),

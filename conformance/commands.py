@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mynacard.errors import UsageError
 from mynacard.main import CommandRoot
 
 RAW = argparse.RawDescriptionHelpFormatter
@@ -39,10 +40,6 @@ examples:
   mynacard conformance list --profile TEXT
   mynacard conformance diff card.json emulator.json
 """
-
-
-class UsageError(Exception):
-    """Bad options; exit status 2 with the sentence."""
 
 
 def register(root: CommandRoot) -> None:
@@ -207,9 +204,8 @@ def _print_result(result, quiet: bool) -> None:  # noqa: ANN001
 
 def run_command(args: argparse.Namespace) -> int:
     from mynacard.conformance.reports import write_reports
-    from mynacard.conformance.runner import RunOptions, Runner, SelectionError, select_cases
+    from mynacard.conformance.runner import RunOptions, Runner, select_cases
     from mynacard.conformance.secrets import Secrets, SecretsError
-    from mynacard.host.errors import CardError
 
     try:
         if args.secrets:
@@ -230,14 +226,8 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"mynacard conformance: {len(cases)} cases against {transport.name}"  # type: ignore[attr-defined]
                   f"{' (destructive cases included)' if args.allow_destructive else ''}", flush=True)
             report = Runner(transport, options, progress=lambda r: _print_result(r, args.quiet)).run()  # type: ignore[arg-type]
-    except (UsageError, SelectionError) as exc:
+    except (SecretsError, OSError) as exc:
         print(f"mynacard conformance: {exc}", file=sys.stderr)
-        return 2
-    except (SecretsError, CardError, OSError) as exc:
-        print(f"mynacard conformance: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - e.g. the emulator's own errors, which carry a sentence
-        print(f"mynacard conformance: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     out = args.out
     written = write_reports(report, json_path=args.json or out / "report.json",
@@ -276,11 +266,7 @@ def spec_command(args: argparse.Namespace) -> int:
 def list_command(args: argparse.Namespace) -> int:
     from mynacard.conformance.catalogue import ordered
 
-    try:
-        wanted = _profiles(args.profile)
-    except UsageError as exc:
-        print(f"mynacard conformance list: {exc}", file=sys.stderr)
-        return 2
+    wanted = _profiles(args.profile)
     for c in ordered():
         if wanted and not c.profiles & wanted:
             continue

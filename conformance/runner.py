@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from mynacard import __version__
+from mynacard.errors import UsageError
 from mynacard.conformance import apdus
 from mynacard.conformance.atr import AtrError, parse_atr
 from mynacard.conformance.card_map import PIN_REFS, PIN_REFS_BY_CODE, PinRef
@@ -40,7 +41,7 @@ MANDATORY_PROFILES = frozenset({Profile.CORE, Profile.MF, Profile.JPKI, Profile.
 OPTIONAL_PROFILES = frozenset({Profile.SM})
 
 
-class SelectionError(ValueError):
+class SelectionError(UsageError, ValueError):
     """--only or --profile names something the catalogue does not have."""
 
 

@@ -83,12 +83,12 @@ class Check:
                 "reason": self.reason, "details": self.details}
 
 
-class ApplicationError(ValueError):
+class ApplicationFormError(ValueError):
     """The application data cannot be used; the message names the field, never its value."""
 
 
 @dataclass(frozen=True)
-class Application:
+class ApplicationForm:
     """What the applicant wrote: the My Number and the four facts (any may be absent)."""
 
     my_number: str | None = None
@@ -102,32 +102,32 @@ class Application:
     _IGNORED = {"format", "version"}
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Application:
+    def from_mapping(cls, data: Mapping[str, Any]) -> ApplicationForm:
         values: dict[str, str] = {}
         for raw_key, value in data.items():
             if raw_key in cls._IGNORED:
                 continue
             key = cls._ALIASES.get(raw_key, raw_key)
             if key not in FIELDS:
-                raise ApplicationError(f"the application has an unknown field '{raw_key}' "
+                raise ApplicationFormError(f"the application has an unknown field '{raw_key}' "
                                        f"(known: {', '.join(FIELDS)})")
             if value is None:
                 continue
             if not isinstance(value, str | int):
-                raise ApplicationError(f"the application field '{raw_key}' must be text")
+                raise ApplicationFormError(f"the application field '{raw_key}' must be text")
             values[key] = str(value)
         return cls(**values)
 
     @classmethod
-    def from_file(cls, path: Path) -> Application:
+    def from_file(cls, path: Path) -> ApplicationForm:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ApplicationError(f"cannot read the application file {path} ({exc.strerror})") from exc
+            raise ApplicationFormError(f"cannot read the application file {path} ({exc.strerror})") from exc
         except json.JSONDecodeError as exc:
-            raise ApplicationError(f"the application file {path} is not JSON (line {exc.lineno})") from exc
+            raise ApplicationFormError(f"the application file {path} is not JSON (line {exc.lineno})") from exc
         if not isinstance(data, dict):
-            raise ApplicationError(f"the application file {path} must hold one JSON object")
+            raise ApplicationFormError(f"the application file {path} must hold one JSON object")
         return cls.from_mapping(data)
 
     def given(self) -> dict[str, str]:
@@ -157,7 +157,7 @@ class ClerkReport:
     checks: list[Check]
     #: What the chip holds, parsed from signature-checked bytes (personal data: handle with care).
     chip: dict[str, str]
-    application: Application
+    application: ApplicationForm
     photo_png: bytes | None = None
     trust_origins: set[str] = field(default_factory=set)
 
@@ -244,7 +244,7 @@ class _Step:
 class _ClerkCheck:
     """One run of the check against one card; each `_visual`/`_text`/… method is a phase."""
 
-    def __init__(self, card: MyNumberCard, application: Application, secrets: ClerkSecrets,
+    def __init__(self, card: MyNumberCard, application: ApplicationForm, secrets: ClerkSecrets,
                  trust: Trust, revocation: RevocationConfig | None, at: datetime.datetime,
                  challenge: Callable[[int], bytes]) -> None:
         self.card = card
@@ -556,7 +556,7 @@ def _origin(origin: str) -> str:
 
 def run_clerk_check(
     card: MyNumberCard,
-    application: Application,
+    application: ApplicationForm,
     secrets: ClerkSecrets,
     *,
     trust: Trust | None = None,

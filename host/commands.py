@@ -17,11 +17,10 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mynacard.errors import UsageError
 from mynacard.host.card_args import (
     SECRETS_HELP,
-    UsageError,
     card_options,
-    handles_card_errors,
     open_card,
     read_new_secret,
     read_secret,
@@ -72,8 +71,7 @@ def _pin_secret(name: str) -> Secret:
 
 def register(root: CommandRoot) -> None:
     """Add this package's subcommands to the `mynacard` command."""
-    card = root.group("card", "Work with a My Number Card (個人番号カード): read it, check it, "
-                              "sign with it, manage its PINs")
+    card = root.group("card")
     common = card_options()
     _add_readers(card)
     _add_status(card, common)
@@ -122,7 +120,7 @@ def _add_readers(card: argparse._SubParsersAction) -> None:
         epilog="Example:\n  mynacard card readers\n  mynacard card status --reader 'Virtual PCD 00 00'",
         formatter_class=RAW)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=handles_card_errors(_readers))
+    p.set_defaults(func=_readers)
 
 
 def _readers(args: argparse.Namespace) -> int:
@@ -168,7 +166,7 @@ def _add_status(card: argparse._SubParsersAction, common: argparse.ArgumentParse
         epilog="Examples:\n  mynacard card status\n  mynacard card status --card ./mycard --json",
         formatter_class=RAW)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=handles_card_errors(_status))
+    p.set_defaults(func=_status)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -215,7 +213,7 @@ def _add_certs(card: argparse._SubParsersAction, common: argparse.ArgumentParser
     p.add_argument("--out", metavar="DIR",
                    help="write NAME.pem/NAME.der files to DIR (required for DER); default: PEM "
                         "on stdout")
-    p.set_defaults(func=handles_card_errors(_certs))
+    p.set_defaults(func=_certs)
 
 
 def _certs(args: argparse.Namespace) -> int:
@@ -270,7 +268,7 @@ def _add_read(card: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--with", dest="using", choices=("pin", "code-a", "code-b"), default="pin",
                    help="which secret opens the AP (default: pin)")
     p.add_argument("--out", metavar="FILE", help="write the JSON to FILE instead of stdout")
-    p.set_defaults(func=handles_card_errors(_read))
+    p.set_defaults(func=_read)
 
 
 def _read(args: argparse.Namespace) -> int:
@@ -311,7 +309,7 @@ def _add_face(card: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--with", dest="using", choices=("code-b", "code-a"), default="code-b",
                    help="照合番号B (default) or 照合番号A (the My Number)")
     p.add_argument("--out", metavar="DIR", required=True, help="directory for the files")
-    p.set_defaults(func=handles_card_errors(_face))
+    p.set_defaults(func=_face)
 
 
 def _face(args: argparse.Namespace) -> int:
@@ -360,7 +358,7 @@ def _add_pin(card: argparse._SubParsersAction, common: argparse.ArgumentParser) 
                "Example:\n  mynacard card pin change auth\n\n" + SECRETS_HELP,
         formatter_class=RAW)
     change.add_argument("which", choices=PIN_CHOICES, help="which PIN to change")
-    change.set_defaults(func=handles_card_errors(_pin_change))
+    change.set_defaults(func=_pin_change)
 
 
 def _pin_change(args: argparse.Namespace) -> int:

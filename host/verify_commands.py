@@ -20,17 +20,16 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mynacard.errors import UsageError
 from mynacard.host.card_args import (
     SECRETS_HELP,
-    UsageError,
     card_options,
-    handles_card_errors,
     open_card,
     read_secret,
 )
 
 if TYPE_CHECKING:
-    from mynacard.host.clerk import Application, ClerkSecrets
+    from mynacard.host.clerk import ApplicationForm, ClerkSecrets
     from mynacard.host.revocation import RevocationConfig
     from mynacard.host.trust import Trust
 
@@ -76,7 +75,7 @@ def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.Ar
     check.add_argument("--photo", metavar="OUT.png", type=Path, help="save the face photo as PNG")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--show-my-number", action="store_true", help="show the My Number in full")
-    check.set_defaults(func=handles_card_errors(_check))
+    check.set_defaults(func=_check)
 
     sign = card.add_parser(
         "sign", parents=[card_parent], help="sign a file with the signing key (detached CMS)",
@@ -88,7 +87,7 @@ def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.Ar
     sign.add_argument("file", type=Path, help="the file to sign")
     sign.add_argument("--out", type=Path, help="where to write the signature (default FILE.p7s)")
     sign.add_argument("--jlis-only", action="store_true", help="refuse a card not chaining to J-LIS")
-    sign.set_defaults(func=handles_card_errors(_sign))
+    sign.set_defaults(func=_sign)
 
     verify = card.add_parser(
         "verify", parents=[trust_options], help="verify a detached CMS signature of a file",
@@ -99,7 +98,7 @@ def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.Ar
     verify.add_argument("signature", type=Path, help="the signature (DER or PEM)")
     verify.add_argument("--at", metavar="TIME", help="check validity at this ISO time instead of now")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
-    verify.set_defaults(func=handles_card_errors(_verify))
+    verify.set_defaults(func=_verify)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -131,16 +130,16 @@ def _read_file(path: Path, what: str) -> bytes:
         raise UsageError(f"cannot read the {what} {path} ({exc.strerror})") from exc
 
 
-def _application(args: argparse.Namespace) -> Application:
-    from mynacard.host.clerk import Application, ApplicationError
+def _application(args: argparse.Namespace) -> ApplicationForm:
+    from mynacard.host.clerk import ApplicationForm, ApplicationFormError
 
     try:
-        base = Application.from_file(args.application) if args.application else Application()
-    except ApplicationError as exc:
+        base = ApplicationForm.from_file(args.application) if args.application else ApplicationForm()
+    except ApplicationFormError as exc:
         raise UsageError(str(exc)) from exc
     overrides = {f: getattr(args, f) for f in ("my_number", "name", "address", "birth", "sex")
                  if getattr(args, f) is not None}
-    return Application(**{**base.given(), **overrides})
+    return ApplicationForm(**{**base.given(), **overrides})
 
 
 def _secrets(args: argparse.Namespace) -> ClerkSecrets:

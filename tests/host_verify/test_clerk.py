@@ -13,7 +13,7 @@ from PIL import Image
 
 from host_verify_cards import flip_at, open_image, tamper
 from host_verify_pki import key
-from mynacard.host.clerk import Application, ClerkSecrets, Status, mask_my_number, run_clerk_check
+from mynacard.host.clerk import ApplicationForm, ClerkSecrets, Status, mask_my_number, run_clerk_check
 from mynacard.host.pins import TEXT_CODE_B
 from mynacard.host.records import CardFace
 from mynacard.host.revocation import RevocationConfig
@@ -24,7 +24,7 @@ from revocation_server import build_crl
 def check(image, demo, *, secrets=None, application=None, **kwargs):
     card = open_image(image)
     try:
-        return run_clerk_check(card, Application.from_mapping(application or demo.application),
+        return run_clerk_check(card, ApplicationForm.from_mapping(application or demo.application),
                                secrets or ClerkSecrets(code_b=demo.code_b, text_pin=demo.text_pin), **kwargs)
     finally:
         card.close()
@@ -142,7 +142,7 @@ def test_a_wrong_code_b_is_not_tried_on_the_other_ap(demo_image, demo):
     wrong = demo.code_b[:-1] + str((int(demo.code_b[-1]) + 1) % 10)
     card = open_image(demo_image)
     before = card.pins.tries_left(TEXT_CODE_B)
-    report = run_clerk_check(card, Application.from_mapping(demo.application), ClerkSecrets(code_b=wrong))
+    report = run_clerk_check(card, ApplicationForm.from_mapping(demo.application), ClerkSecrets(code_b=wrong))
     assert report.check("card.face_read").status is Status.FAILED
     assert "tries left" in report.check("card.face_read").reason
     assert report.check("text.read").status is Status.SKIPPED
