@@ -18,6 +18,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
 from mynacard import __version__
 from mynacard.errors import UserError
@@ -29,6 +30,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mynacard.host.commands",
     "mynacard.conformance.commands",
 )
+
+#: The subcommands of a group, as `CommandRoot.group` hands them out.
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 #: The text of every command group several packages add to: owned here, not by any one of them.
 GROUPS: dict[str, str] = {
@@ -64,7 +68,7 @@ class CommandRoot:
         )
         self.parser.add_argument("--version", action="version", version=f"mynacard {__version__}")
         self.commands = self.parser.add_subparsers(dest="command", metavar="COMMAND")
-        self._groups: dict[str, argparse._SubParsersAction] = {}
+        self._groups: dict[str, Subcommands] = {}
 
     def command(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
         """A top-level command such as `mynacard emulate`."""
@@ -73,7 +77,7 @@ class CommandRoot:
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         return self.commands.add_parser(name, **kwargs)  # type: ignore[arg-type]
 
-    def group(self, name: str) -> argparse._SubParsersAction:
+    def group(self, name: str) -> Subcommands:
         """A command group shared between packages, such as `mynacard card …`; its text is
         `GROUPS[name]`."""
         if name not in GROUPS:

@@ -17,9 +17,13 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mynacard.errors import UsageError
 from mynacard.main import CommandRoot
+
+if TYPE_CHECKING:
+    from mynacard.conformance.model import Case
 
 RAW = argparse.RawDescriptionHelpFormatter
 
@@ -171,7 +175,7 @@ def _robot(args: argparse.Namespace, transport: object):  # noqa: ANN202 - Robot
     raise UsageError(f"--robot {kind}: say none, manual or control:SOCKET")
 
 
-def _confirm_blocking(args: argparse.Namespace, transport_name: str, cases: list) -> None:  # noqa: ANN001
+def _confirm_blocking(args: argparse.Namespace, transport_name: str, cases: list[Case]) -> None:
     blocking = [c for c in cases if c.blocks]
     if not blocking:
         return

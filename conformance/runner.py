@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 from dataclasses import dataclass, field
 
 from mynacard import __version__
@@ -119,7 +120,7 @@ class RunReport:
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, object]) -> RunReport:
+    def from_json(cls, raw: dict[str, Any]) -> RunReport:
         if raw.get("format") != REPORT_FORMAT:
             raise ValueError("this is not a mynacard conformance JSON report")
         counters = raw["counters"]
@@ -128,15 +129,15 @@ class RunReport:
             transport=str(raw["transport"]),
             atr=str(raw["atr"]),
             started=str(raw["started"]),
-            duration_ms=float(raw["ms"]),  # type: ignore[arg-type]
-            profiles=list(raw["profiles"]),  # type: ignore[call-overload]
-            options=dict(raw["options"]),  # type: ignore[call-overload]
+            duration_ms=float(raw["ms"]),
+            profiles=list(raw["profiles"]),
+            options=dict(raw["options"]),
             counters_start=dict(counters["start"]),
             counters_end=dict(counters["end"]),
             counters_unchanged=counters["unchanged"],
-            results=[CaseResult.from_json(r) for r in raw["results"]],  # type: ignore[union-attr]
+            results=[CaseResult.from_json(r) for r in raw["results"]],
             tool=str(raw.get("tool", "")),
-            setup=[Exchange.from_json(e) for e in raw.get("setup", [])],  # type: ignore[union-attr]
+            setup=[Exchange.from_json(e) for e in raw.get("setup", [])],
         )
 
 

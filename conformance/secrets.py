@@ -88,7 +88,7 @@ class Secrets:
             if not isinstance(value, str):
                 raise SecretsError(f"{source}: '{key}' must be a string in quotes (a number loses leading zeros)")
             if not _FORMATS[secret].fullmatch(value):
-                raise SecretsError(f"{source}: '{key}' is not {secret.format}; fix the file before any try is spent")
+                raise SecretsError(f"{source}: '{key}' is not {secret.value_format}; fix the file before any try is spent")
             values[secret] = value.encode("ascii")
         return cls(values, max_tries)
 

@@ -143,10 +143,8 @@ class ClerkSecrets:
     text_pin: str | None = field(default=None, repr=False)
 
 
-def mask_my_number(number: str | None) -> str | None:
+def mask_my_number(number: str) -> str:
     """`********9018`: enough to tell numbers apart at the counter, not enough to use one."""
-    if number is None:
-        return None
     return "*" * max(0, len(number) - 4) + number[-4:]
 
 
@@ -310,9 +308,9 @@ class _ClerkCheck:
             if secret is None:
                 raise _Skip("needs 照合番号B (MYNACARD_CODE_B) or 照合番号A (MYNACARD_CODE_A)")
             s.details["secret"] = secret
-            if secret == "B":
+            if self.secrets.code_b:
                 visual.verify_code_b(self.secrets.code_b)
-            else:
+            elif self.secrets.code_a:
                 visual.verify_code_a(self.secrets.code_a)
             self.face = visual.card_face()
             self.chip.update(birth=self.face.birth_date, sex=self.face.sex, expiry=self.face.expiry)
@@ -488,13 +486,14 @@ class _ClerkCheck:
             with self.step(f"application.{name}", f"application {FIELD_TITLES[name]} equals the chip") as s:
                 if name not in given:
                     raise _Skip("not in the application")
-                if chip.get(name) is None:
+                on_chip = chip.get(name)
+                if on_chip is None:
                     needs = "照合番号A or the card-info PIN" if name == "my_number" else "照合番号B or the card-info PIN"
                     raise _Skip(f"not read from the chip (needs {needs})")
                 if name == "my_number":
-                    self._compare_my_number(s, given[name], chip[name])
+                    self._compare_my_number(s, given[name], on_chip)
                     continue
-                result = compare_field(name, given[name], chip[name])
+                result = compare_field(name, given[name], on_chip)
                 s.details.update(application=result.application, chip=result.chip,
                                  application_normalized=result.application_key,
                                  chip_normalized=result.chip_key)

@@ -26,7 +26,7 @@ from mynacard.host.card_args import (
     read_secret,
 )
 from mynacard.host.errors import CardError
-from mynacard.main import CommandRoot
+from mynacard.main import CommandRoot, Subcommands
 
 if TYPE_CHECKING:
     from mynacard.host.jpki import Certificate
@@ -112,7 +112,7 @@ def _out_dir(value: str) -> Path:
 # --- readers ---------------------------------------------------------------------------------------
 
 
-def _add_readers(card: argparse._SubParsersAction) -> None:
+def _add_readers(card: Subcommands) -> None:
     p = card.add_parser(
         "readers", help="list the PC/SC readers and what card each holds",
         description=_wrap("List the PC/SC readers, whether a card is inserted, and whether it is a My "
@@ -146,7 +146,7 @@ def _readers(args: argparse.Namespace) -> int:
     if not rows:
         print("no readers: plug one in, or run `mynacard emulate` for a virtual one")
         return 0
-    width = max(len(r["reader"]) for r in rows)
+    width = max(len(info.name) for info in readers)
     for r in rows:
         atr = f"  ATR {r['atr']}" if r["atr"] else ""
         print(f"{r['reader']:<{width}}  {r['card']}{atr}")
@@ -156,7 +156,7 @@ def _readers(args: argparse.Namespace) -> int:
 # --- status ----------------------------------------------------------------------------------------
 
 
-def _add_status(card: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_status(card: Subcommands, common: argparse.ArgumentParser) -> None:
     p = card.add_parser(
         "status", parents=[common], help="applications present and tries left of every secret",
         description=_wrap("Show which applications the card has and the tries left of every secret "
@@ -194,7 +194,7 @@ def _status(args: argparse.Namespace) -> int:
 # --- certs -----------------------------------------------------------------------------------------
 
 
-def _add_certs(card: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_certs(card: Subcommands, common: argparse.ArgumentParser) -> None:
     p = card.add_parser(
         "certs", parents=[common], help="export the JPKI certificates (PEM or DER)",
         description=_wrap("Export the JPKI certificates: auth (利用者証明用), auth-ca, sign (署名用) and "
@@ -253,7 +253,7 @@ def _certs(args: argparse.Namespace) -> int:
 # --- read ------------------------------------------------------------------------------------------
 
 
-def _add_read(card: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_read(card: Subcommands, common: argparse.ArgumentParser) -> None:
     p = card.add_parser(
         "read", parents=[common], help="My Number and the four facts (基本4情報) as JSON",
         description=_wrap("Read the My Number and the four facts (name, address, birth date, sex) from "
@@ -294,7 +294,7 @@ def _read(args: argparse.Namespace) -> int:
 # --- face ------------------------------------------------------------------------------------------
 
 
-def _add_face(card: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_face(card: Subcommands, common: argparse.ArgumentParser) -> None:
     p = card.add_parser(
         "face", parents=[common], help="card face: photo, name/address images to files",
         description=_wrap("Read the card face from the card-face AP (券面事項確認AP), opened by 照合番号B "
@@ -340,7 +340,7 @@ def _face(args: argparse.Namespace) -> int:
 # --- pin change ------------------------------------------------------------------------------------
 
 
-def _add_pin(card: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_pin(card: Subcommands, common: argparse.ArgumentParser) -> None:
     p = card.add_parser("pin", help="change a PIN or the signing password",
                         description=_wrap("Manage the card's PINs. Tries left: `mynacard card status`."))
     sub = p.add_subparsers(dest="pin_command", metavar="COMMAND")

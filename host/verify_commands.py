@@ -18,7 +18,7 @@ import os
 import sys
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mynacard.errors import UsageError
 from mynacard.host.card_args import (
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from mynacard.host.clerk import ApplicationForm, ClerkSecrets
     from mynacard.host.revocation import RevocationConfig
     from mynacard.host.trust import Trust
+    from mynacard.main import Subcommands
 
 CHECK_EPILOG = """\
 The application (申請書) comes from --application FILE.json (keys my_number, name, address,
@@ -47,7 +48,7 @@ Example (the demo card):
 """
 
 
-def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.ArgumentParser | None = None) -> None:
+def add_card_commands(card: Subcommands, card_parent: argparse.ArgumentParser | None = None) -> None:
     """Add `check`, `sign` and `verify` to the `mynacard card` group; `card_parent` is the parent
     parser with the card-choosing options (`card_args.card_options()` when not given)."""
     card_parent = card_parent or card_options()
@@ -245,7 +246,7 @@ def _verify(args: argparse.Namespace) -> int:
         else:
             print(f"INVALID: {exc}")
         return 1
-    summaries = []
+    summaries: list[dict[str, Any]] = []  # JSON
     for result in results:
         cert = result.signer.certificate
         summaries.append({

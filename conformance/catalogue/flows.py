@@ -147,10 +147,11 @@ def flow_d(t: CaseContext) -> None:
         size = tlv.total_size(head)
     except tlv.TlvError as exc:
         t.fail(f"EF 0002 has no TLV header: {exc}")
+    data = bytearray()
     if size <= 256:
-        data = _hex(t, "00 B0 00 00 00", "READ BINARY the whole object")[:size]
+        data += _hex(t, "00 B0 00 00 00", "READ BINARY the whole object")[:size]
     else:
-        data = bytearray(head)
+        data += head
         while len(data) < size:
             n = min(256, size - len(data))
             data += _hex(t, f"00 B0 {len(data) >> 8:02X} {len(data) & 0xFF:02X} {n & 0xFF:02X}", f"READ BINARY at {len(data)}")
@@ -163,15 +164,16 @@ def flow_d(t: CaseContext) -> None:
 
 def _face_photo(t: CaseContext, *, extended: bool) -> None:
     _hex(t, "00 A4 02 0C 02 00 02", "SELECT EF 0002")
+    data = bytearray()
     if extended:
-        data = _hex(t, "00 B0 82 00 00 00 00", "READ BINARY SFI 02 with extended Le")
+        data += _hex(t, "00 B0 82 00 00 00 00", "READ BINARY SFI 02 with extended Le")
     else:
         head = _hex(t, "00 B0 00 00 07", "READ BINARY 7-byte header")
         try:
             size = tlv.total_size(head)
         except tlv.TlvError as exc:
             t.fail(f"the card face has no TLV header: {exc}")
-        data = bytearray(head)
+        data += head
         while len(data) < size:
             data += _hex(t, f"00 B0 {len(data) >> 8:02X} {len(data) & 0xFF:02X} 00", f"READ BINARY at {len(data)}")
     try:
