@@ -24,6 +24,8 @@ from mynacard.main import CommandRoot
 
 if TYPE_CHECKING:
     from mynacard.conformance.model import Case
+    from mynacard.conformance.robot import Robot
+    from mynacard.host.transport import Transport
 
 RAW = argparse.RawDescriptionHelpFormatter
 
@@ -126,7 +128,7 @@ def demo_card_directory() -> Path:
 
 
 @contextmanager
-def _transport(args: argparse.Namespace) -> Iterator[object]:
+def _transport(args: argparse.Namespace) -> Iterator[Transport]:
     from mynacard.host.transport import open_transport
 
     temp: Path | None = None
@@ -156,8 +158,9 @@ def _transport(args: argparse.Namespace) -> Iterator[object]:
             shutil.rmtree(temp, ignore_errors=True)
 
 
-def _robot(args: argparse.Namespace, transport: object):  # noqa: ANN202 - Robot | None
+def _robot(args: argparse.Namespace, transport: Transport) -> Robot | None:
     from mynacard.conformance.robot import ControlChannelRobot, ManualRobot, ReinsertRobot
+    from mynacard.host.transport import ReinsertableTransport
 
     kind = args.robot or ("emulator" if args.emulator else "none")
     if kind == "none":
@@ -165,10 +168,7 @@ def _robot(args: argparse.Namespace, transport: object):  # noqa: ANN202 - Robot
     if kind == "manual":
         return ManualRobot()
     if kind == "emulator":
-        try:
-            return ReinsertRobot(transport)
-        except TypeError:
-            return None
+        return ReinsertRobot(transport) if isinstance(transport, ReinsertableTransport) else None
     if kind.startswith("control:"):
         card: int | str = int(args.robot_card) if args.robot_card.isdigit() else args.robot_card
         return ControlChannelRobot(kind.removeprefix("control:"), card)
@@ -226,10 +226,10 @@ def run_command(args: argparse.Namespace) -> int:
         with _transport(args) as transport:
             options.robot = _robot(args, transport)
             if args.allow_destructive:
-                _confirm_blocking(args, transport.name, cases)  # type: ignore[attr-defined]
-            print(f"mynacard conformance: {len(cases)} cases against {transport.name}"  # type: ignore[attr-defined]
+                _confirm_blocking(args, transport.name, cases)
+            print(f"mynacard conformance: {len(cases)} cases against {transport.name}"
                   f"{' (destructive cases included)' if args.allow_destructive else ''}", flush=True)
-            report = Runner(transport, options, progress=lambda r: _print_result(r, args.quiet)).run()  # type: ignore[arg-type]
+            report = Runner(transport, options, progress=lambda r: _print_result(r, args.quiet)).run()
     except (SecretsError, OSError) as exc:
         print(f"mynacard conformance: {exc}", file=sys.stderr)
         return 1

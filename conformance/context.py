@@ -27,6 +27,7 @@ from mynacard.conformance.secrets import Secrets
 from mynacard.codec import tlv
 from mynacard.host.apdu import Response
 from mynacard.host.sw import describe, is_tries_left, tries_left
+from mynacard.host.transport import Transport
 
 SW_OK = 0x9000
 #: The answer of VERIFY query on a secret verified in this session, where a card gives 9000 instead
@@ -255,7 +256,7 @@ class CaseContext:
         return shifted(self.secret(pin.secret), shift)
 
 
-def _reconnect(transport: object, timeout: float = 10.0) -> None:
+def _reconnect(transport: Transport, timeout: float = 10.0) -> None:
     """Reconnect after an insertion, until the card answers.
 
     A PC/SC stack sees a removal and an insertion only at its next poll (pcscd: 400 ms), so the
@@ -265,8 +266,8 @@ def _reconnect(transport: object, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            transport.reset()  # type: ignore[attr-defined]
-            transport.transmit(apdus.select_mf())  # type: ignore[attr-defined]
+            transport.reset()
+            transport.transmit(apdus.select_mf())
             return
         except Exception:  # noqa: BLE001 - the transport's "no card yet"; give up at the deadline
             if time.monotonic() > deadline:

@@ -6,10 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mynacard.emulator.errors import EmulatorError
 from mynacard.main import CommandRoot
+
+if TYPE_CHECKING:
+    from mynacard.emulator.control import ControlClient
+    from mynacard.emulator.pcscd import PcscdInfo
 
 EMULATE_HELP = """\
 Put a card in a virtual PC/SC reader that every PC/SC program on this machine can use
@@ -243,7 +247,7 @@ def run_pcscd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_pcscd(info: Any) -> None:
+def _print_pcscd(info: PcscdInfo) -> None:
     from mynacard.emulator.slots import holder
 
     owner = ("started by `mynacard pcscd start`" if info.persistent else
@@ -294,7 +298,7 @@ def _card_key(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
-def _control_fault(client: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _control_fault(client: ControlClient, args: argparse.Namespace) -> dict[str, Any]:
     card = _card_key(args.card)
     ins = int(args.ins, 16) if getattr(args, "ins", None) else None
     if args.fault == "delay":
