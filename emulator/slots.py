@@ -10,6 +10,8 @@ not take these locks; VirtualSlot.insert detects them by vpcd never talking to o
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import fcntl
 import json
 import os
@@ -73,7 +75,7 @@ def holder(slot: ReaderSlot) -> dict[str, object] | None:
 
 
 def lease_slot(slots: list[ReaderSlot], index: int | None, label: str,
-               skip: set[int] = frozenset()) -> SlotLease:  # type: ignore[assignment]
+               skip: AbstractSet[int] = frozenset()) -> SlotLease:
     """Lease slot `index` (0-based in `slots`), or the first free one not in `skip` if None."""
     if not slots:
         raise SlotBusy("pcscd offers no vpcd slot.")

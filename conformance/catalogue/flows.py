@@ -10,7 +10,7 @@ from mynacard.codec.digest_info import of_message
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import AUTH_PIN, PIN_REFS, SIGN_PASSWORD, TEXT_BLOCKED, TEXT_PIN, VISUAL_CODE_A, VISUAL_CODE_B
 from mynacard.conformance.catalogue.registry import case
-from mynacard.conformance.checks import DataError, certificate, verifies_pkcs1_sha256
+from mynacard.conformance.checks import DataError, certificate, rsa_public_key, verifies_pkcs1_sha256
 from mynacard.conformance.context import CaseContext
 from mynacard.conformance.model import Profile, Secret
 from mynacard.codec import tlv
@@ -74,7 +74,7 @@ def flow_b_auth(t: CaseContext) -> None:
     t.verify(AUTH_PIN, select=False)
     _hex(t, "00 A4 02 0C 02 00 17", "SELECT EF 0017")
     signature = t.expect(apdus.compute_signature(of_message("sha256", MESSAGE)), "80 2A 00 80 33 <DigestInfo> 00").data
-    t.check(len(signature) == 256 and verifies_pkcs1_sha256(cert.public_key(), signature, MESSAGE),  # type: ignore[arg-type]
+    t.check(len(signature) == 256 and verifies_pkcs1_sha256(rsa_public_key(cert, "the certificate"), signature, MESSAGE),
             "the flow B signature does not verify with the auth certificate")
 
 
@@ -93,7 +93,7 @@ def flow_b_sign(t: CaseContext) -> None:
     cert = certificate(_flow_a_read(t, 0x0001, "signing certificate"), "signing certificate")
     _hex(t, "00 A4 02 0C 02 00 1A", "SELECT EF 001A")
     signature = t.expect(apdus.compute_signature(of_message("sha256", MESSAGE)), "80 2A 00 80 33 <DigestInfo> 00").data
-    t.check(len(signature) == 256 and verifies_pkcs1_sha256(cert.public_key(), signature, MESSAGE),  # type: ignore[arg-type]
+    t.check(len(signature) == 256 and verifies_pkcs1_sha256(rsa_public_key(cert, "the certificate"), signature, MESSAGE),
             "the flow B signature does not verify with the signing certificate")
 
 
