@@ -13,7 +13,7 @@ docs/card-model.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Union
+from typing import TypeAlias
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -44,7 +44,7 @@ MF_INTERNAL_EF = OpaqueEF(0x001E, "MF internal EF")
 CLA_ISO = 0x00
 CLA_PROPRIETARY = 0x80
 
-Selected = Union[TransparentEF, RecordEF, OpaqueEF, SecretDecl, KeyDecl]
+Selected: TypeAlias = TransparentEF | RecordEF | OpaqueEF | SecretDecl | KeyDecl
 
 
 class CardOS:

@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from mynacard.applet_model.errors import CommandRefused
-from mynacard.codec.digest_info import announced_hash
 from mynacard.applet_model.sw import SW
+from mynacard.codec.digest_info import announced_hash
 
 #: The hashes a DigestInfo may announce (codec's names, RFC 8017 §9.2 note 1) for `cryptography`.
 _HASHES: dict[str, hashes.HashAlgorithm] = {
-    "sha1": hashes.SHA1(),
+    "sha1": hashes.SHA1(),  # noqa: S303 - clients still send SHA-1 DigestInfos (CI §6.2)
     "sha224": hashes.SHA224(),
     "sha256": hashes.SHA256(),
     "sha384": hashes.SHA384(),

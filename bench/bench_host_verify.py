@@ -51,7 +51,7 @@ SECRETS = ClerkSecrets(code_b=verification_code_b(DEMO_PERSON.birth_date, DEMO_C
                        text_pin=DEMO_PINS.text_pin)
 
 
-def clerk_check(open_card) -> tuple[float, int]:  # noqa: ANN001
+def clerk_check(open_card) -> tuple[float, int]:
     """Seconds for open + full check, and the APDUs it took; fails loudly if the check fails."""
     started = time.perf_counter()
     card = open_card()

@@ -25,12 +25,12 @@ from pathlib import Path
 
 from smartcard.System import readers
 
+from mynacard.codec import tlv
 from mynacard.emulator.cards import EchoCardSource, ImageCardSource
 from mynacard.emulator.demo import copy_card, packaged_demo_card
 from mynacard.emulator.pcsc_state import wait_for_presence
 from mynacard.emulator.readers import VirtualReaders
 from mynacard.emulator.slot import VirtualSlot
-from mynacard.codec import tlv
 
 JPKI = "00A4040C0AD392F000260100000001"
 TEXT = "00A4040C0AD3921000310001010408"
@@ -38,7 +38,7 @@ VISUAL = "00A4040C0AD3921000310001010402"
 READ_256 = [0x00, 0xB0, 0x00, 0x00, 0x00]
 
 
-def connect(reader_name: str):  # noqa: ANN201 - a pyscard connection
+def connect(reader_name: str):
     (reader,) = [r for r in readers() if str(r) == reader_name]
     connection = reader.createConnection()
     connection.connect()
@@ -46,7 +46,7 @@ def connect(reader_name: str):  # noqa: ANN201 - a pyscard connection
 
 
 class Sender:
-    def __init__(self, connection) -> None:  # noqa: ANN001
+    def __init__(self, connection) -> None:
         self.connection = connection
         self.count = 0
 

@@ -30,11 +30,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mynacard.ca import keys
 from mynacard.ca.cv import CvCertificate, CvKey, KeyId
 from mynacard.ca.errors import AuthorityError
 from mynacard.ca.jpki_ca import AuthenticationCa, SigningCa, build_root_certificate
 from mynacard.ca.jpki_names import CaKind
-from mynacard.ca import keys
 from mynacard.ca.keys import KeySource
 
 FORMAT = "mynacard-test-authority"

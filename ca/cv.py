@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo
 
+from mynacard.ca.errors import AuthorityError
+from mynacard.ca.keys import RSA_BITS, RSA_EXPONENT
 from mynacard.codec import cv
 from mynacard.codec.cv import KEY_ID_LENGTH, KEY_ID_MARKER
 from mynacard.codec.errors import CodecError
-from mynacard.ca.errors import AuthorityError
-from mynacard.ca.keys import RSA_BITS, RSA_EXPONENT
 
 KEY_ID_PADDING = b"\x00\x00\x00\x00"
 

@@ -208,7 +208,7 @@ def _print_result(result, quiet: bool) -> None:  # noqa: ANN001
 
 def run_command(args: argparse.Namespace) -> int:
     from mynacard.conformance.reports import write_reports
-    from mynacard.conformance.runner import RunOptions, Runner, select_cases
+    from mynacard.conformance.runner import Runner, RunOptions, select_cases
     from mynacard.conformance.secrets import Secrets, SecretsError
 
     try:

@@ -18,13 +18,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from mynacard.codec import tlv
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import Application, PinRef
 from mynacard.conformance.model import Case, Impact, Profile, Secret
 from mynacard.conformance.recorder import Recorder
 from mynacard.conformance.robot import Robot
 from mynacard.conformance.secrets import Secrets
-from mynacard.codec import tlv
 from mynacard.host.apdu import Response
 from mynacard.host.sw import describe, is_tries_left, tries_left
 from mynacard.host.transport import Transport
@@ -269,7 +269,7 @@ def _reconnect(transport: Transport, timeout: float = 10.0) -> None:
             transport.reset()
             transport.transmit(apdus.select_mf())
             return
-        except Exception:  # noqa: BLE001 - the transport's "no card yet"; give up at the deadline
+        except Exception:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)

@@ -49,10 +49,8 @@ _SENSITIVITY = (DataKind.MY_NUMBER, DataKind.PERSONAL, DataKind.CARD, DataKind.C
 
 def _looks_like_my_number(data: bytes) -> bool:
     """`10 0C` + 12 ASCII digits anywhere: the My Number TLV, whatever the tracking believes."""
-    for i in range(len(data) - 13):
-        if data[i] == 0x10 and data[i + 1] == 0x0C and all(0x30 <= b <= 0x39 for b in data[i + 2 : i + 14]):
-            return True
-    return False
+    return any(data[i] == 0x10 and data[i + 1] == 0x0C and all(0x30 <= b <= 0x39 for b in data[i + 2 : i + 14])
+               for i in range(len(data) - 13))
 
 
 def command_data_span(apdu: bytes) -> tuple[int, int] | None:

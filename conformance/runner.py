@@ -15,11 +15,10 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from mynacard import __version__
-from mynacard.errors import UsageError
 from mynacard.conformance import apdus
 from mynacard.conformance.atr import AtrError, parse_atr
 from mynacard.conformance.card_map import PIN_REFS, PIN_REFS_BY_CODE, PinRef
@@ -29,6 +28,7 @@ from mynacard.conformance.model import Case, CaseResult, Exchange, Profile, Stat
 from mynacard.conformance.recorder import Recorder
 from mynacard.conformance.robot import Robot
 from mynacard.conformance.secrets import Secrets
+from mynacard.errors import UsageError
 from mynacard.host.sw import is_tries_left, tries_left
 from mynacard.host.transport import Transport
 
@@ -195,7 +195,7 @@ class Runner:
         self.recorder = Recorder(transport)
 
     def run(self) -> RunReport:
-        started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         started = time.perf_counter()
         cases = select_cases(self.options)
         setup = self.recorder.begin()

@@ -10,11 +10,10 @@ not take these locks; VirtualSlot.insert detects them by vpcd never talking to o
 
 from __future__ import annotations
 
-from collections.abc import Set as AbstractSet
-
 import fcntl
 import json
 import os
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 

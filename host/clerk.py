@@ -42,12 +42,12 @@ from typing import Any
 
 from cryptography import x509
 
+from mynacard.codec import my_number
+from mynacard.codec.cv import key_id_text
 from mynacard.host import cvc
 from mynacard.host.card import MyNumberCard
 from mynacard.host.errors import CardError, PinBlocked, PinWrong
 from mynacard.host.normalize import FIELDS, NormalizationError, compare_field, era_yymmdd
-from mynacard.codec import my_number
-from mynacard.codec.cv import key_id_text
 from mynacard.host.records import CardFace, CvCertificate, FourFacts, MyNumberRecord, RecordInvalid, RsaPublicKey
 from mynacard.host.revocation import CertificateRevoked, RevocationConfig, RevocationUnknown, check_revocation
 from mynacard.host.trust import Trust, default_trust
@@ -234,7 +234,7 @@ class _Step:
         self.reason = "ok"
         self.details: dict[str, Any] = {}
 
-    def pass_(self, reason: str, **details: Any) -> None:
+    def pass_(self, reason: str, **details: object) -> None:
         self.reason = reason
         self.details.update(details)
 
@@ -564,5 +564,5 @@ def run_clerk_check(
     challenge: Callable[[int], bytes] = os.urandom,
 ) -> ClerkReport:
     """Run every check against `card` (see the module docstring); never raises for a bad card."""
-    at = at or datetime.datetime.now(datetime.timezone.utc)
+    at = at or datetime.datetime.now(datetime.UTC)
     return _ClerkCheck(card, application, secrets, trust or default_trust(), revocation, at, challenge).run()

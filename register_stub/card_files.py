@@ -13,9 +13,10 @@ from datetime import date
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mynacard.ca.cv import CvKey, KeyId, encode_public_key
 from mynacard.codec import tlv
 from mynacard.codec.digest_info import sha256_digest_info
-from mynacard.ca.cv import CvKey, KeyId, encode_public_key
+
 
 def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()

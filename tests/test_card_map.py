@@ -22,7 +22,7 @@ CARD_SECRETS = {(name, s.fid): (s.max_tries, s.blocked_from_issue)
 
 def test_the_aids_agree() -> None:
     card = {name: ap.aid for name, ap in CARD_APS.items()}
-    assert aids.APPLICATIONS == card
+    assert card == aids.APPLICATIONS
     assert {app.key: app.aid for app in card_map.APPLICATIONS} == card
 
 
@@ -54,7 +54,7 @@ def test_the_efs_agree() -> None:
     readable = {f.fid for f in jpki.files if not isinstance(f, OpaqueEF)}
     assert {c.fid for c in Certificate} <= readable
     assert {k.fid for k in Key} == {k.fid for k in jpki.keys}
-    assert card_map.EF_AUTH_KEY == Key.AUTH.fid and card_map.EF_SIGN_KEY == Key.SIGN.fid
+    assert Key.AUTH.fid == card_map.EF_AUTH_KEY and Key.SIGN.fid == card_map.EF_SIGN_KEY
 
 
 def test_card_status_shows_every_counter_out_of_its_maximum(capsys: pytest.CaptureFixture[str],

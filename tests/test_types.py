@@ -14,7 +14,7 @@ from pathlib import Path
 TOOL = Path(__file__).resolve().parent.parent / "tools" / "typecheck.py"
 
 
-def _typecheck_module():  # noqa: ANN202 - a module object
+def _typecheck_module():
     spec = importlib.util.spec_from_file_location("mynacard_typecheck", TOOL)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -6,6 +6,7 @@ literal APDU of the flow, so that a card passing them answers the byte sequences
 
 from __future__ import annotations
 
+from mynacard.codec import tlv
 from mynacard.codec.digest_info import of_message
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import AUTH_PIN, PIN_REFS, SIGN_PASSWORD, TEXT_BLOCKED, TEXT_PIN, VISUAL_CODE_A, VISUAL_CODE_B
@@ -13,7 +14,6 @@ from mynacard.conformance.catalogue.registry import case
 from mynacard.conformance.checks import DataError, certificate, rsa_public_key, verifies_pkcs1_sha256
 from mynacard.conformance.context import CaseContext
 from mynacard.conformance.model import Profile, Secret
-from mynacard.codec import tlv
 
 MESSAGE = b"mynacard conformance: flow B"
 

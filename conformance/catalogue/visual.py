@@ -7,6 +7,7 @@ import datetime
 import hashlib
 
 from mynacard.codec.digest_info import of_message
+from mynacard.codec.tlv import Tlv
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import TEXT_PIN, VISUAL, VISUAL_BIRTH, VISUAL_CODE_A, VISUAL_CODE_B, PinRef
 from mynacard.conformance.catalogue.registry import case
@@ -25,7 +26,6 @@ from mynacard.conformance.checks import (
 )
 from mynacard.conformance.context import CaseContext
 from mynacard.conformance.model import Profile, Secret
-from mynacard.codec.tlv import Tlv
 
 P = [Profile.VISUAL]
 MESSAGE = b"mynacard conformance: card-face challenge"

@@ -58,7 +58,7 @@ def test_wrong_values_keep_the_format_and_differ_everywhere() -> None:
     original = b"ABC123"
     for shift in (1, 3):
         changed = shifted(original, shift)
-        assert all(a != b for a, b in zip(original, changed))
+        assert all(a != b for a, b in zip(original, changed, strict=True))
         assert any(c.isdigit() for c in changed.decode()) and any(c.isalpha() for c in changed.decode())
 
 

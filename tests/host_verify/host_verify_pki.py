@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from mynacard.codec.digest_info import sha256_digest_info
 from mynacard.codec.tlv import encode as tlv
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 NOW = datetime.datetime.now(UTC).replace(microsecond=0)
 DAY = datetime.timedelta(days=1)
 YEAR = datetime.timedelta(days=365)

@@ -150,7 +150,7 @@ def test_a_wrong_code_b_is_not_tried_on_the_other_ap(demo_image, demo):
 
 
 def test_an_expired_card(demo_image, demo):
-    later = datetime.datetime(2037, 1, 1, tzinfo=datetime.timezone.utc)
+    later = datetime.datetime(2037, 1, 1, tzinfo=datetime.UTC)
     report = check(demo_image, demo, at=later)
     assert report.check("face.not_expired").status is Status.FAILED
     assert report.check("certificates.auth").status is Status.FAILED
