@@ -83,22 +83,12 @@ def verify_apdu(value: str, p2: str = "80") -> str:
 def read_sized(card: Card, header_len: int = 4) -> bytes:
     """Read the current EF as clients do: a header, the BER length, then 256-byte chunks (CI §13 A)."""
     head = ok(card, f"00B00000{header_len:02X}")
-    total = ber_total_length(head)
+    total = tlv.total_size(head)
     data = head
     while len(data) < total:
         n = min(256, total - len(data))
         data += ok(card, f"00B0{len(data):04X}{n % 256:02X}")
     return data[:total]
-
-
-def ber_total_length(head: bytes) -> int:
-    """Length of the whole TLV from its first bytes (one- or two-byte tag)."""
-    i = 2 if head[0] & 0x1F == 0x1F else 1
-    first = head[i]
-    if first < 0x80:
-        return i + 1 + first
-    n = first & 0x7F
-    return i + 1 + n + int.from_bytes(head[i + 1:i + 1 + n], "big")
 
 
 def tlvs(data: bytes) -> dict[int, tuple[bytes, bytes]]:
@@ -199,7 +189,7 @@ def test_flow_c_jsa_variant(card):
 def test_flow_d_reads_the_four_facts_with_the_offset_table(card):
     ok(card, TEXT, "00A4020C020011", verify_apdu(TEXT_PIN), "00A4020C020002")
     head = ok(card, "00B0000007")
-    data = head + ok(card, f"00B00007{ber_total_length(head) - 7:02X}")
+    data = head + ok(card, f"00B00007{tlv.total_size(head) - 7:02X}")
     facts = container(data)
     offsets = facts[0xDF21][0]
     assert len(offsets) == 8
