@@ -228,7 +228,8 @@ class Fuzzer:
 SCRIPTS = (
     # issue 8: the host tracer forgot the AP on a failed SELECT and printed EF 0001 in clear
     ("text", ["SEL text", "SELEF 0011", "VERIFY 0011", "SELEF 0001", "SEL-UNKNOWN", "READ", "READ-SFI 1"]),
-    ("text", ["SEL text", "VERIFY-SFI 0014", "READ-SFI 1", "SEL-PARTIAL", "READ", "SELEF 0002", "READ"]),
+    ("text", ["SEL text", "VERIFY-SFI 0015", "READ-SFI 2", "SEL-UNKNOWN", "READ", "VERIFY-SFI 0014",
+              "READ-SFI 1", "SEL-PARTIAL", "READ", "SELEF 0002", "READ"]),
     ("visual", ["SEL visual", "SELEF 0013", "VERIFY 0013", "READ-SFI 5", "READ-SFI 2", "SEL-UNKNOWN", "READ"]),
     ("visual", ["SEL visual", "VERIFY-SFI 0011", "SELEF 0001", "READ", "SELEF-BAD", "READ"]),
     ("jpki", ["SEL jpki", "SELEF 001B", "VERIFY 001B", "SELEF 0001", "READ", "SEL-UNKNOWN", "READ"]),
@@ -267,7 +268,49 @@ def _protected_hits(data: bytes, demo: Demo) -> set[tuple[str, int]]:
     return {where for where, content in demo.protected.items() if data[:64] in content}
 
 
-def test_neither_tracer_leaks_a_secret(demo_card, tmp_path: Path):
+def sequences(demo: Demo, random_runs: int) -> list[list[bytes | None]]:
+    """The scripts, then `random_runs` seeded random sequences (None = warm reset)."""
+    runs: list[list[bytes | None]] = [[scripted(step, ap, demo) for step in steps] for ap, steps in SCRIPTS]
+    for seed in range(random_runs):
+        fuzzer, current, commands = Fuzzer(random.Random(seed), demo), None, []
+        for _ in range(STEPS):
+            command = fuzzer.step(current)
+            commands.append(command)
+            if command is not None and command[1] == 0xA4 and command[2] == 0x04:
+                current = next((n for n, aid in AIDS.items() if aid in command), current)
+        runs.append(commands)
+    return runs
+
+
+def play(traced, commands: list[bytes | None], demo: Demo) -> tuple[int, set[tuple[str, int]]]:  # noqa: ANN001
+    """Send `commands` through `traced`; the number of exchanges and the protected EFs reached."""
+    reached: set[tuple[str, int]] = set()
+    exchanges = 0
+    for command in commands:
+        if command is None:
+            traced.reset()
+            continue
+        response = traced.transmit(command)
+        exchanges += 1
+        reached |= _protected_hits(response[:-2], demo)
+    return exchanges, reached
+
+
+def assert_clean(traces: dict[str, Path], exchanges: int, demo: Demo) -> None:
+    patterns = forbidden_patterns(demo)
+    for name, path in traces.items():
+        text = path.read_text(encoding="utf-8")
+        assert text.count(" -> ") == exchanges, name  # every exchange traced once
+        for pattern, what in patterns.items():
+            assert pattern not in text, f"the {name} trace shows {what}"
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, name
+
+
+#: Every protected EF the card must have handed to the tracers, so the redaction was exercised.
+MUST_REACH = {("text", 1), ("text", 2), ("text", 3), ("visual", 1), ("visual", 2), ("visual", 5), ("jpki", 1)}
+
+
+def test_neither_tracer_leaks_a_secret_in_process(demo_card, tmp_path: Path):
     from mynacard.applet_model.card import Card
     from mynacard.applet_model.store import MemoryStore
     from mynacard.emulator.inprocess import InProcessTransport
@@ -275,46 +318,41 @@ def test_neither_tracer_leaks_a_secret(demo_card, tmp_path: Path):
     from mynacard.host.trace import TracingTransport, open_trace_file
 
     image, demo = demo_card
-    host_path, emulator_path = tmp_path / "host.trace", tmp_path / "emulator.trace"
-    emulator_tracer = ApduTracer.open(emulator_path)
-    host_sink = open_trace_file(host_path)
+    traces = {"host": tmp_path / "host.trace", "emulator": tmp_path / "emulator.trace"}
+    emulator_tracer = ApduTracer.open(traces["emulator"])
+    host_sink = open_trace_file(traces["host"])
     reached: set[tuple[str, int]] = set()
     exchanges = 0
     try:
-        runs = [("script", i) for i in range(len(SCRIPTS))] + [("random", i) for i in range(SEQUENCES)]
-        for kind, index in runs:
+        for commands in sequences(demo, SEQUENCES):  # each on a fresh card: the tries come back
             card = InProcessTransport(Card.open(MemoryStore(image)), name="emulator:fuzz", tracer=emulator_tracer)
             traced = TracingTransport(card, sink=host_sink)
-            if kind == "script":
-                ap, steps = SCRIPTS[index]
-                commands: list[bytes | None] = [scripted(step, ap, demo) for step in steps]
-            else:
-                fuzzer, current = Fuzzer(random.Random(index), demo), None
-                commands = []
-                for _ in range(STEPS):
-                    command = fuzzer.step(current)
-                    commands.append(command)
-                    if command is not None and command[1] == 0xA4 and command[2] == 0x04:
-                        current = next((n for n, aid in AIDS.items() if aid in command), current)
-            for command in commands:
-                if command is None:
-                    traced.reset()
-                    continue
-                response = traced.transmit(command)
-                exchanges += 1
-                reached |= _protected_hits(response[:-2], demo)
+            count, hit = play(traced, commands, demo)
+            exchanges, reached = exchanges + count, reached | hit
             traced.close()
     finally:
         emulator_tracer.close()
         host_sink.close()
+    assert_clean(traces, exchanges, demo)
+    assert reached >= MUST_REACH, reached
 
-    traces = {"host": host_path.read_text(encoding="utf-8"), "emulator": emulator_path.read_text(encoding="utf-8")}
-    for name, text in traces.items():
-        assert text.count(" -> ") == exchanges, name  # every exchange traced once
-        for pattern, what in forbidden_patterns(demo).items():
-            assert pattern not in text, f"the {name} trace shows {what}"
-        mode = os.stat(host_path if name == "host" else emulator_path).st_mode
-        assert stat.S_IMODE(mode) == 0o600, name
-    # The card did hand over every protected EF to the tracers, so the redaction was exercised.
-    assert reached >= {("text", 1), ("text", 2), ("text", 3), ("visual", 1), ("visual", 2), ("visual", 5),
-                       ("jpki", 1)}, reached
+
+def test_neither_tracer_leaks_a_secret_through_pcscd(demo_card, reader_card, tmp_path: Path):
+    """The same through pyscard → pcscd → vpcd → the emulated card (its trace is `reader_card`'s):
+    the scripts and a few random sequences on one card."""
+    from mynacard.host.pcsc import PcscTransport
+    from mynacard.host.trace import TracingTransport, open_trace_file
+
+    _, demo = demo_card
+    traces = {"host": tmp_path / "host.trace", "emulator": reader_card.trace_path}
+    with open_trace_file(traces["host"]) as sink:
+        traced = TracingTransport(PcscTransport(reader_card.reader), sink=sink)
+        try:
+            exchanges, reached = 0, set()
+            for commands in sequences(demo, 4):
+                count, hit = play(traced, commands, demo)
+                exchanges, reached = exchanges + count, reached | hit
+        finally:
+            traced.close()
+    assert_clean(traces, exchanges, demo)
+    assert reached >= {("text", 1), ("text", 2), ("visual", 2), ("visual", 5), ("jpki", 1)}, reached
