@@ -14,9 +14,9 @@ the way the card changes it (CI §2, §4), and keeps every possibility where it 
 - READ BINARY with P1 bit 8 (SFI in P1) and READ RECORD with an SFI in P2 select the EF as a side
   effect; on an error the card may already have selected it (it selects before it checks access),
   so the EF is then either the old one or the SFI's.
-- Secure messaging (CLA bits `0C`) hides the command body: a SELECT under SM answered 9000 leaves
-  "any EF" current (and "any AP" for P1 04). A command without an answer (the transport failed)
-  may or may not have taken effect; a logical channel other than 0 the same.
+- Secure messaging (CLA bits `0C`, CI §11) hides the command body: a SELECT under SM answered
+  9000 leaves "any EF" current (and "any AP" for P1 04). A command without an answer (the
+  transport failed) may or may not have taken effect; a logical channel other than 0 the same.
 - Power on/off and reset return to the MF (`power_cycle`).
 
 What is masked, whatever the CLA (secure messaging wraps the same secrets):
@@ -25,7 +25,9 @@ What is masked, whatever the CLA (secure messaging wraps the same secrets):
   bytes, since a malformed command may carry a PIN where Lc should be;
 - the data of READ BINARY/RECORD (and GET RESPONSE continuing them) from a protected EF: every EF
   that holds the My Number, the four facts, their digests, or that the card opens only after a
-  PIN, password or 照合番号 (`PROTECTED_EFS`, CI §6.1, §7.1, §8);
+  PIN, password or 照合番号 (`PROTECTED_EFS`, CI §6.1, §7.1, §8) — except the answer to a
+  secure-messaging command, a cryptogram under a session key whose delivery (SET SESSION KEY) is
+  itself redacted, so it is shown as it is;
 - any response holding the My Number TLV `10 0C` + 12 digits, wherever the tracking puts it.
 A tracking miss must cost readability, never a secret.
 """
@@ -208,13 +210,14 @@ class RedactionPolicy:
                 self._select(command, cla, p1, replace=effect)
         elif ins in _READ_BINARY or ins in _READ_RECORD:
             sfi = _read_sfi(ins, p1, p2)
+            secure = bool(cla & 0x0C)  # the answer is a cryptogram (CI §11)
             read_from = self._efs
             if sfi is not None:
                 self._efs = frozenset({sfi}) if _effect(cla, sw) is True else self._efs | {sfi}
                 read_from = self._efs | {sfi}
             elif ins in (0xB1, 0xB3) and (p1 or p2):
                 read_from = frozenset({ANY_EF})  # odd INS: P1-P2 may name any EF
-            protected = any(is_protected(ap, ef) for ap in self._aps for ef in read_from)
+            protected = not secure and any(is_protected(ap, ef) for ap in self._aps for ef in read_from)
         elif ins == INS_GET_RESPONSE:
             protected = continues
         if protected and sw is not None and sw >> 8 == 0x61:

@@ -135,12 +135,16 @@ def test_partial_aid_selection_is_every_ap_it_could_name():
 
 
 def test_secure_messaging_select_leaves_any_ef_current():
-    """CI §11: under SM the FID is inside the cryptogram."""
+    """CI §11: under SM the FID is inside the cryptogram; an SM answer is a cryptogram under a
+    session key whose delivery is redacted, so it is shown; a plain READ after it is not."""
     policy = RedactionPolicy()
     feed(policy, TEXT, OK)
     feed(policy, "00A4020C020004", OK)
-    feed(policy, "08A4020C0B860901" + "00" * 8, OK)
-    assert feed(policy, "08B0000004", bytes(4) + OK)
+    assert not feed(policy, "08A4020C13861101" + "AB" * 16, OK)
+    assert not feed(policy, "08B00000000005960300000000", bytes.fromhex("861101") + bytes(range(16)) + OK)
+    assert feed(policy, "00B0000002", b"\x41\x42" + OK)  # plain READ of an EF the trace cannot name
+    delivery = redact_command(bytes.fromhex("80AE0000000100") + bytes(256))
+    assert (delivery.shown, delivery.hidden) == (bytes.fromhex("80AE0000000100"), 256)
 
 
 def test_get_response_continues_a_protected_read():
