@@ -12,8 +12,10 @@ the way the card changes it (CI §2, §4), and keeps every possibility where it 
 - SELECT by FID (P1 02, two bytes) answered 9000 makes that EF of the current AP current;
   SELECT MF (P1 00) changes nothing (CI §2).
 - READ BINARY with P1 bit 8 (SFI in P1) and READ RECORD with an SFI in P2 select the EF as a side
-  effect; on an error the card may already have selected it (it selects before it checks access),
-  so the EF is then either the old one or the SFI's.
+  effect. The card finds the EF before it checks access, structure, offset or record number, so
+  it is selected after 9000 and after 6982/6981/6B00/6A83/6282 too; after a refusal that comes
+  before the lookup (6700, 6A86, 6A81, CLA errors) or "not found" (6A82) it is not; after any other
+  answer it may be either.
 - Secure messaging (CLA bits `0C`, CI §11) hides the command body: a SELECT under SM answered
   9000 leaves "any EF" current (and "any AP" for P1 04). A command without an answer (the
   transport failed) may or may not have taken effect; a logical channel other than 0 the same.
@@ -72,6 +74,10 @@ ANY_EF = -2
 
 _MY_NUMBER_TLV = re.compile(rb"\x10\x0c[0-9]{12}")
 _SW_OK = 0x9000
+#: Answers after which a READ with an SFI has selected its EF / has certainly not (see above).
+_SFI_SELECTED = frozenset({0x9000, 0x6282, 0x6981, 0x6982, 0x6A83, 0x6B00})
+_SFI_NOT_SELECTED = frozenset({0x6700, 0x6881, 0x6882, 0x6884, 0x6987, 0x6988, 0x69FC, 0x6A81, 0x6A82,
+                               0x6A86, 0x6D00, 0x6E00})
 
 
 def command_data_span(apdu: bytes) -> tuple[int, int] | None:
@@ -173,6 +179,12 @@ class RedactionPolicy:
         #: The last answer was 61xx to a protected read: GET RESPONSE continues protected data.
         self._continues_protected = False
 
+    @property
+    def selection(self) -> tuple[frozenset[bytes], frozenset[int]]:
+        """The APs (`MF`, an AID or `ANY_AP`) and EFs (a FID, `NO_EF` or `ANY_EF`) that may be
+        current on the card now: the card's real selection is always among them."""
+        return self._aps, self._efs
+
     def power_cycle(self) -> None:
         """Power off/on, warm reset: the card is back at the MF."""
         self._aps, self._efs = frozenset({MF}), frozenset({NO_EF})
@@ -213,7 +225,10 @@ class RedactionPolicy:
             secure = bool(cla & 0x0C)  # the answer is a cryptogram (CI §11)
             read_from = self._efs
             if sfi is not None:
-                self._efs = frozenset({sfi}) if _effect(cla, sw) is True else self._efs | {sfi}
+                if sw in _SFI_SELECTED and not cla & 0x43:
+                    self._efs = frozenset({sfi})
+                elif sw not in _SFI_NOT_SELECTED:
+                    self._efs = self._efs | {sfi}
                 read_from = self._efs | {sfi}
             elif ins in (0xB1, 0xB3) and (p1 or p2):
                 read_from = frozenset({ANY_EF})  # odd INS: P1-P2 may name any EF

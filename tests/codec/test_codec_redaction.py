@@ -109,12 +109,18 @@ def test_sfi_reads_select_their_ef():
     assert not feed(policy, "00B08300000000", b"\xff\x30" + OK)  # AP basic info: free
 
 
-def test_a_failed_sfi_read_may_have_selected_its_ef():
+def test_a_refused_sfi_read_has_selected_its_ef_a_missing_one_has_not():
     policy = RedactionPolicy()
     feed(policy, TEXT, OK)
     feed(policy, "00A4020C020004", OK)
     feed(policy, "00B0810000", b"\x69\x82")  # refused, but the card selected EF 0001 first
     assert feed(policy, "00B0000003", b"\x31\x32\x33" + OK)
+    feed(policy, "00B0840000", b"\x6b\x00")  # offset beyond EF 0004: selected all the same
+    assert not feed(policy, "00B0000003", b"\x7f\x21\x82" + OK)
+    feed(policy, "00B0810000", b"\x6a\x82")  # "not found": nothing changed (EF 0004 current)
+    assert not feed(policy, "00B0000003", b"\x7f\x21\x82" + OK)
+    feed(policy, "00B0810000", b"\x6f\x00")  # unknown failure: either
+    assert feed(policy, "00B0000003", b"\x7f\x21\x82" + OK)
 
 
 def test_ef_0001_of_jpki_is_the_signing_certificate_and_is_protected():

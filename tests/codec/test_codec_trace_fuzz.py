@@ -356,3 +356,35 @@ def test_neither_tracer_leaks_a_secret_through_pcscd(demo_card, reader_card, tmp
             traced.close()
     assert_clean(traces, exchanges, demo)
     assert reached >= {("text", 1), ("text", 2), ("visual", 2), ("visual", 5), ("jpki", 1)}, reached
+
+
+def test_the_policy_follows_the_card(demo_card):
+    """After every exchange of the fuzzed sequences the card model's real selection (AP and EF) is
+    among the policy's possibilities, and in most steps it is the only one (CI §2, §4)."""
+    from mynacard.applet_model.card import Card
+    from mynacard.applet_model.store import MemoryStore
+    from mynacard.codec.redaction import ANY_AP, ANY_EF, MF, NO_EF, RedactionPolicy
+    from mynacard.emulator.inprocess import InProcessTransport
+
+    image, demo = demo_card
+    steps = exact = 0
+    for commands in sequences(demo, SEQUENCES):
+        card = Card.open(MemoryStore(image))
+        transport, policy = InProcessTransport(card, name="emulator:fuzz"), RedactionPolicy()
+        for command in commands:
+            if command is None:
+                transport.reset()
+                policy.power_cycle()
+                continue
+            policy.feed(command, transport.transmit(command))
+            os_state = card._os  # tests may look behind the card's interface
+            aid = os_state.current_app.aid if os_state.current_app is not None else MF
+            fid = getattr(os_state.current_ef, "fid", None)
+            fid = NO_EF if fid is None else fid
+            aps, efs = policy.selection
+            assert aid in aps or ANY_AP in aps, (command.hex(), aps)
+            assert fid in efs or ANY_EF in efs, (command.hex(), fid, efs)
+            steps += 1
+            exact += (aps, efs) == (frozenset({aid}), frozenset({fid}))
+    # 84 % of the seeded steps: only partial AIDs and unusual failures leave a choice
+    assert exact / steps > 0.75, f"the policy knew the exact selection in {exact} of {steps} steps"
