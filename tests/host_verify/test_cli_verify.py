@@ -186,7 +186,7 @@ def forged_card_image(demo):
     from mynacard.register_stub.person import DEMO_CARD_EXPIRY, DEMO_PERSON, DEMO_PINS, DEMO_SECURITY_CODE, CardDetails
     from mynacard.register_stub.personalise import personalise
 
-    pool = KeyPool([key(name) for name in ("forger-1", "forger-2", "cv-root", "sign-root-1", "auth-root-1")])
+    pool = KeyPool([key(name) for name in ("sign-ee", "auth-ee", "text-ap", "card", "visual-issuer", "cv-root")])
     forger = Authority.generate(key_source=pool)
     details = CardDetails(DEMO_CARD_EXPIRY, DEMO_SECURITY_CODE)
     return personalise(DEMO_PERSON, details, DEMO_PINS, authority=forger, key_source=pool).image
