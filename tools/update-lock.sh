@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# setuptools leaves build/ in the source tree when it builds the wheel; remove it unless it was there.
+had_build=$([ -e build ] && echo yes || echo no)
+trap 'rm -rf "$tmp"; [ "$had_build" = yes ] || rm -rf build' EXIT
 
 "$PYTHON" -m venv "$tmp/venv"
 "$tmp/venv/bin/python" -m pip install -q --disable-pip-version-check '.[test,dev]' \
