@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from mynacard.applet_model import rsa_sign
+from mynacard.applet_model.access import Access
 from mynacard.applet_model.apdu import CommandAPDU, MalformedAPDU
 from mynacard.applet_model.aps import APPLICATIONS
 from mynacard.applet_model.errors import CommandRefused, PowerLost
@@ -194,7 +195,7 @@ class CardOS:
         if not isinstance(ef, TransparentEF):
             raise CommandRefused(SW.INCOMPATIBLE_FILE_STRUCTURE)
         self._check(ef.read)
-        content = self._contents[self.current_app.name][ef.fid]  # type: ignore[union-attr]
+        content = self._contents[self._app.name][ef.fid]
         if offset >= len(content):
             raise CommandRefused(SW.WRONG_OFFSET)
         return content[offset:offset + cmd.ne]
@@ -212,18 +213,25 @@ class CardOS:
         if not isinstance(ef, RecordEF):
             raise CommandRefused(SW.INCOMPATIBLE_FILE_STRUCTURE)
         self._check(ef.read)
-        records = self.image.applications[self.current_app.name].records[ef.fid]  # type: ignore[union-attr]
+        records = self.image.applications[self._app.name].records[ef.fid]
         if not 1 <= cmd.p1 <= len(records):
             raise CommandRefused(SW.RECORD_NOT_FOUND)
         return records[cmd.p1 - 1][:cmd.ne]
+
+    @property
+    def _app(self) -> ApplicationDecl:
+        """The selected AP, for commands that reach it only through one of its EFs or secrets."""
+        if self.current_app is None:
+            raise CommandRefused(SW.NO_PRECISE_DIAGNOSIS, "no AP is selected")
+        return self.current_app
 
     def _current_ef(self) -> Selected:
         if self.current_ef is None:
             raise CommandRefused(SW.COMMAND_NOT_ALLOWED)
         return self.current_ef
 
-    def _check(self, access: object) -> None:
-        if not access.allows(self.verified):  # type: ignore[attr-defined]
+    def _check(self, access: Access) -> None:
+        if not access.allows(self.verified):
             raise CommandRefused(SW.SECURITY_STATUS_NOT_SATISFIED)
 
     # -- secrets (CI §2, §3, §6.1, §7.1, §8, §9) -------------------------------------------------
@@ -238,11 +246,11 @@ class CardOS:
         return target
 
     def _reference(self, secret: SecretDecl) -> PinReference | None:
-        key = secret_key(self.current_app.name, secret.name)  # type: ignore[union-attr]
+        key = secret_key(self._app.name, secret.name)
         changed = self.state.changed.get(key)
         if changed is not None:
             return changed
-        return self.image.applications[self.current_app.name].pins.get(secret.name)  # type: ignore[union-attr]
+        return self.image.applications[self._app.name].pins.get(secret.name)
 
     def _save(self, state: CardState) -> None:
         """Write the state through the store, then adopt it (a torn write leaves the old one)."""
@@ -253,7 +261,7 @@ class CardOS:
         if cmd.p1 != 0x00:
             raise CommandRefused(SW.INCORRECT_P1_P2)
         secret = self._secret(cmd.p2)
-        key = secret_key(self.current_app.name, secret.name)  # type: ignore[union-attr]
+        key = secret_key(self._app.name, secret.name)
         tries = self.state.tries[key]
         if not cmd.data:  # the query: tries left, never consuming one (CI §2, §3)
             if secret.name in self.verified and self.profile.verify_query_after_success == "ok":
@@ -286,7 +294,7 @@ class CardOS:
         if not secret.format.accepts(cmd.data):
             raise CommandRefused(SW.INCORRECT_DATA)  # (our choice) the new value breaks the format
         changed = self.state.copy()
-        changed.changed[secret_key(self.current_app.name, secret.name)] = PinReference.create(cmd.data)  # type: ignore[union-attr]
+        changed.changed[secret_key(self._app.name, secret.name)] = PinReference.create(cmd.data)
         self._save(changed)
         return b""
 
@@ -316,7 +324,7 @@ class CardOS:
         return target
 
     def _private_key(self, key: KeyDecl):  # noqa: ANN202 - an RSAPrivateKey
-        return self.image.applications[self.current_app.name].keys[key.name]  # type: ignore[union-attr]
+        return self.image.applications[self._app.name].keys[key.name]
 
     def _compute_signature(self, cmd: CommandAPDU) -> bytes:
         if cmd.p1 not in rsa_sign.SCHEMES:
