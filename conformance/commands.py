@@ -209,7 +209,7 @@ def _print_result(result, quiet: bool) -> None:  # noqa: ANN001
 def run_command(args: argparse.Namespace) -> int:
     from mynacard.conformance.reports import write_reports
     from mynacard.conformance.runner import Runner, RunOptions, select_cases
-    from mynacard.conformance.secrets import Secrets, SecretsError
+    from mynacard.conformance.secrets import Secrets
 
     try:
         if args.secrets:
@@ -230,7 +230,7 @@ def run_command(args: argparse.Namespace) -> int:
             print(f"mynacard conformance: {len(cases)} cases against {transport.name}"
                   f"{' (destructive cases included)' if args.allow_destructive else ''}", flush=True)
             report = Runner(transport, options, progress=lambda r: _print_result(r, args.quiet)).run()
-    except (SecretsError, OSError) as exc:
+    except OSError as exc:
         print(f"mynacard conformance: {exc}", file=sys.stderr)
         return 1
     out = args.out

@@ -29,6 +29,7 @@ import tomllib
 from pathlib import Path
 
 from mynacard.conformance.model import Secret
+from mynacard.errors import UserError
 
 _FORMATS: dict[Secret, re.Pattern[str]] = {
     Secret.AUTH_PIN: re.compile(r"[0-9]{4}"),
@@ -44,7 +45,7 @@ _FORMATS: dict[Secret, re.Pattern[str]] = {
 MAX_TRIES_KEY = "max-tries"
 
 
-class SecretsError(ValueError):
+class SecretsError(UserError, ValueError):
     """The secrets file cannot be used; the message names the file and key, never a value."""
 
 

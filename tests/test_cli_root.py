@@ -12,9 +12,11 @@ import pytest
 from mynacard.applet_model.errors import ImageError
 from mynacard.ca.errors import AuthorityError
 from mynacard.conformance.runner import SelectionError
+from mynacard.conformance.secrets import SecretsError
 from mynacard.emulator.errors import EmulatorError
 from mynacard.errors import UsageError, UserError
 from mynacard.host.errors import CardError
+from mynacard.host.trust import TrustError
 from mynacard.main import GROUPS, CommandRoot, RegistrationError, main
 from mynacard.register_stub.errors import IssuanceError
 
@@ -43,7 +45,7 @@ def test_conflicting_registrations_are_errors() -> None:
 
 
 @pytest.mark.parametrize("error", [CardError, EmulatorError, ImageError, AuthorityError, IssuanceError,
-                                   SelectionError])
+                                   SelectionError, SecretsError, TrustError])
 def test_every_package_error_is_a_user_error(error: type[Exception]) -> None:
     assert issubclass(error, UserError)
 
