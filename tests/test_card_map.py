@@ -1,6 +1,7 @@
 """One card map: the AIDs, FIDs and maximum tries that applet_model (the card), host (which knows
-the card only through APDUs) and conformance (which checks a card against card-interface.md) each
-write down must agree — a drift here means one of them talks to a different card (CI §5–§9)."""
+the card only through APDUs), conformance (which checks a card against card-interface.md) and the
+trace redaction policy (codec.redaction) each write down must agree — a drift here means one of
+them talks to a different card (CI §5–§9), or a trace shows an EF the card protects."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from mynacard.applet_model.aps import APPLICATIONS as CARD_APS
-from mynacard.applet_model.files import OpaqueEF
+from mynacard.applet_model.access import FREE
+from mynacard.applet_model.files import OpaqueEF, RecordEF, TransparentEF
+from mynacard.codec import redaction
 from mynacard.conformance import card_map
 from mynacard.host import aids, pins
 from mynacard.host.jpki import Certificate, Key
@@ -24,6 +27,15 @@ def test_the_aids_agree() -> None:
     card = {name: ap.aid for name, ap in CARD_APS.items()}
     assert card == aids.APPLICATIONS
     assert {app.key: app.aid for app in card_map.APPLICATIONS} == card
+    assert set(redaction.KNOWN_AIDS) == set(card.values())
+    assert redaction.ISD_AID == card_map.ISD_AID
+
+
+def test_the_traces_hide_every_ef_the_card_protects() -> None:
+    """CI §6.1, §7.1, §8: an EF readable only after a secret is never shown by either tracer."""
+    for ap in CARD_APS.values():
+        protected = {f.fid for f in ap.files if isinstance(f, TransparentEF | RecordEF) and f.read != FREE}
+        assert protected <= redaction.PROTECTED_EFS.get(ap.aid, frozenset()), ap.name
 
 
 def test_host_knows_every_usable_secret_with_the_card_maximum() -> None:
