@@ -5,7 +5,11 @@ What is secret (DESIGN.md "Conventions"; CI §2, §7.1, §8):
   the birth-date key), CHANGE REFERENCE DATA (00 24: old/new PIN) and CHANGE KEY (80 32: new PIN),
   whatever their CLA (secure messaging wraps the same PINs);
 - the My Number EF: EF 0001 of the 券面事項入力補助AP (`FF 10 0C` + 12 digits) and EF 0005 of the
-  券面事項確認AP (the My Number image).
+  券面事項確認AP (the My Number image);
+- the session-key delivery of secure messaging (SET SESSION KEY, 80 AE, CI §11): never printed.
+
+Secure-messaging commands (CLA 08/0C) carry and receive only cryptograms, which are shown as they
+are; the FID of an SM SELECT is encrypted, so after one any secret EF may be current.
 
 To know which EF a READ BINARY reads, `SecretTracker` follows SELECT by AID and FID and the SFI
 form of READ BINARY the way the card does. Where the AID given is only a prefix (JICSAP partial
@@ -23,8 +27,8 @@ VISUAL_AP = bytes.fromhex("D3921000310001010402")
 #: (AP, EF) whose contents are secret.
 SECRET_EFS = {(TEXT_AP, 0x0001), (VISUAL_AP, 0x0005)}
 
-#: INS whose command data carries a secret.
-SECRET_DATA_INS = {0x20, 0x24, 0x32}
+#: INS whose command data carries a secret (80 AE: the secure-messaging session key, CI §11).
+SECRET_DATA_INS = {0x20, 0x24, 0x32, 0xAE}
 
 INS_SELECT = 0xA4
 INS_READ_BINARY = 0xB0
@@ -88,6 +92,7 @@ class SecretTracker:
         if len(apdu) < 4 or len(response) < 2:
             return False
         ins, p1 = apdu[1], apdu[2]
+        secure = bool(apdu[0] & 0x0C)  # CLA 08/0C: the data both ways are cryptograms (CI §11)
         ok = response[-2:] == b"\x90\x00"
         data = response[:-2]
         if ins == INS_SELECT and ok:
@@ -96,6 +101,7 @@ class SecretTracker:
             self._efs = {p1 & 0x1F} if ok else self._efs | {p1 & 0x1F}
         secret = (
             ins == INS_READ_BINARY
+            and not secure
             and bool(data)
             and any((ap, ef) in SECRET_EFS for ap in self._aps for ef in self._efs)
         )
@@ -110,6 +116,8 @@ class SecretTracker:
         if p1 == 0x04:
             self._aps = {ap for ap in (TEXT_AP, VISUAL_AP) if ap.startswith(value)}
             self._efs = set()
+        elif p1 == 0x02 and apdu[0] & 0x0C:  # SM SELECT: the FID is a cryptogram
+            self._efs = {ef for _ap, ef in SECRET_EFS}
         elif p1 == 0x02 and length == 2:
             self._efs = {int.from_bytes(value, "big")}
 

@@ -3,7 +3,7 @@
 Used by `--trace FILE` on the CLI and by tests that must prove what was (or was not) sent, e.g.
 that a PIN of the wrong format never produced an APDU. Redacted, as DESIGN.md requires: the data
 of VERIFY, CHANGE REFERENCE DATA and CHANGE KEY (PINs, passwords, 照合番号 — the latter may be the
-My Number), every READ BINARY answer inside the two 券面 APs (My Number, four facts, card face) and
+My Number) and of SET SESSION KEY (the secure-messaging session key, CI §11), every READ BINARY answer inside the two 券面 APs (My Number, four facts, card face) and
 the signing certificate (it names the holder). Only lengths remain of what is redacted.
 """
 
@@ -16,8 +16,8 @@ from typing import TextIO
 from mynacard.host import aids
 from mynacard.host.transport import Transport
 
-#: INS whose command data is a secret.
-SECRET_DATA_INS = frozenset({0x20, 0x24, 0x32})
+#: INS whose command data is a secret (80 AE: the secure-messaging session key).
+SECRET_DATA_INS = frozenset({0x20, 0x24, 0x32, 0xAE})
 #: APs whose READ answers are personal data.
 PERSONAL_APS = frozenset({aids.TEXT, aids.VISUAL})
 #: EFs elsewhere that hold personal data: the signing certificate (name, address, birth, sex).
