@@ -87,6 +87,16 @@ class WrappedCard:
     def deviate(self, apdu: bytes) -> bytes:
         return self.inner.execute(apdu)
 
+    # vsmartcard's SmartcardOS names, so that the emulator's vpcd slot can serve a deviant card
+    def getATR(self) -> bytes:  # noqa: N802
+        return self.atr
+
+    def powerUp(self) -> None:  # noqa: N802
+        self.power_up()
+
+    def powerDown(self) -> None:  # noqa: N802
+        self.power_down()
+
 
 class QueryConsumesTry(WrappedCard):
     """The VERIFY query (no data) spends a try before it reports the count."""
