@@ -172,3 +172,17 @@ def test_no_secret_reaches_the_trace_of_a_full_session(inprocess_transport, apdu
     middle = image[len(image) // 2 : len(image) // 2 + 16]
     assert middle.hex().upper() not in trace, "the My Number image"
     assert "<17 bytes redacted> 9000" in trace
+
+
+def test_secure_messaging_the_session_key_is_never_printed_and_cryptograms_are_shown():
+    """CI §11: the 80 AE data (the session key under RSA-OAEP) is redacted; an SM READ's answer is
+    a cryptogram and stays; after an SM SELECT (encrypted FID) a plain READ is treated as secret."""
+    assert redact_command(bytes.fromhex("80AE0000000100") + bytes(256)) == "80AE0000000100 <256 bytes redacted>"
+    tracker = SecretTracker()
+    ok = b"\x90\x00"
+    _read(tracker, TEXT, ok)
+    _read(tracker, "00A4020C020005", ok)
+    assert not _read(tracker, "08A4020C13861101" + "AB" * 16, ok)
+    cryptogram = bytes.fromhex("861101") + bytes(range(16))
+    assert not _read(tracker, "08B00000000005960300000000", cryptogram + ok)
+    assert _read(tracker, "00B0000002", b"\x41\x42" + ok)  # plain READ of an EF the trace cannot name
