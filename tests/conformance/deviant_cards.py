@@ -91,11 +91,8 @@ class WrappedCard:
     def getATR(self) -> bytes:  # noqa: N802
         return self.atr
 
-    def powerUp(self) -> None:  # noqa: N802
-        self.power_up()
-
-    def powerDown(self) -> None:  # noqa: N802
-        self.power_down()
+    powerUp = power_up  # noqa: N815
+    powerDown = power_down  # noqa: N815
 
 
 class QueryConsumesTry(WrappedCard):

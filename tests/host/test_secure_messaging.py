@@ -19,38 +19,22 @@ from mynacard.host.trace import TracingTransport
 from mynacard.host.transport import Transport, open_transport
 
 
-class RawRecorder:
-    """Passes APDUs through unchanged and keeps every byte both ways."""
+class RawRecorder(TracingTransport):
+    """Host's tracer, also keeping every byte both ways unredacted (what crossed the link)."""
 
     def __init__(self, inner: Transport) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self.wire: list[tuple[bytes, bytes]] = []
 
-    @property
-    def atr(self) -> bytes:
-        return self.inner.atr
-
-    @property
-    def extended_length(self) -> bool:
-        return self.inner.extended_length
-
-    def transmit(self, apdu: bytes) -> bytes:
-        response = self.inner.transmit(apdu)
-        self.wire.append((apdu, response))
-        return response
-
-    def reset(self) -> None:
-        self.inner.reset()
-
-    def close(self) -> None:
-        self.inner.close()
+    def _record(self, apdu: bytes, raw: bytes | None, seconds: float, error: str = "") -> None:
+        self.wire.append((apdu, raw or b""))
+        super()._record(apdu, raw, seconds, error)
 
 
 @pytest.fixture
 def wired(card_dir):
     recorder = RawRecorder(open_transport(f"emulator:{card_dir}"))
-    card = MyNumberCard(TracingTransport(recorder))
+    card = MyNumberCard(recorder)
     card.detect()
     yield card, recorder
     card.close()
