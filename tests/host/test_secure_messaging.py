@@ -12,7 +12,7 @@ import pytest
 from test_cli import run
 
 from mynacard.host.card import MyNumberCard
-from mynacard.host.errors import CardDataError, SecureMessagingEnded, SecurityStatusNotSatisfied
+from mynacard.host.errors import CardDataError, CardError, SecureMessagingEnded, SecurityStatusNotSatisfied
 from mynacard.host.records import RsaPublicKey
 from mynacard.host.secure_messaging import check_sm_key
 from mynacard.host.trace import TracingTransport
@@ -130,3 +130,24 @@ def test_cli_secure_messaging_needs_the_pin(capsys, card_dir) -> None:
     code, _, err = run(capsys, "card", "read", "--card", str(card_dir), "--with", "code-a",
                        "--secure-messaging")
     assert code == 2 and "--secure-messaging needs the card-info PIN" in err
+
+
+class ShortOnly(TracingTransport):
+    """The emulator behind a link that carries short APDUs only (as some readers do)."""
+
+    @property
+    def extended_length(self) -> bool:
+        return False
+
+
+def test_a_reader_without_extended_apdus_gets_a_sentence_not_a_session(card_dir, demo) -> None:
+    card = MyNumberCard(ShortOnly(open_transport(f"emulator:{card_dir}")))
+    try:
+        card.detect()
+        card.text.verify_pin(demo.text_pin)
+        with pytest.raises(CardError, match="extended-length APDUs"):
+            card.text.start_secure_messaging()
+        assert not card.text.secure_messaging
+        assert card.text.my_number() == demo.my_number  # nothing half-open: plain reads still work
+    finally:
+        card.close()
