@@ -121,7 +121,7 @@ class SecureSession:
             raise SecureMessagingEnded(f"{doing}: the secure-messaging session has ended ({reason}); "
                                        f"verify the PIN and open a new one", None)
         counter = self.counter
-        response = self.channel.send(command, extended=True)
+        response = self.channel.send(command)  # short where it fits; READ's Le makes it extended
         self.counter += 1  # the card counts every SM command, refused ones too (CI §11)
         self.channel.current_ef = None  # the card's current EF moved without the plain channel
         if response.sw in SM_ERRORS:

@@ -3,8 +3,11 @@
 Used by `--trace FILE` on the CLI and by tests that must prove what was (or was not) sent, e.g.
 that a PIN of the wrong format never produced an APDU. Redacted, as DESIGN.md requires: the data
 of VERIFY, CHANGE REFERENCE DATA and CHANGE KEY (PINs, passwords, 照合番号 — the latter may be the
-My Number) and of SET SESSION KEY (the secure-messaging session key, CI §11), every READ BINARY answer inside the two 券面 APs (My Number, four facts, card face) and
-the signing certificate (it names the holder). Only lengths remain of what is redacted.
+My Number) and of SET SESSION KEY (the secure-messaging session key, CI §11), every READ BINARY
+answer inside the two 券面 APs (My Number, four facts, card face) and the signing certificate (it
+names the holder). Only lengths remain of what is redacted. Answers to secure-messaging commands
+(CLA 08/0C) are cryptograms and are shown: the tracer sits under the SM layer and never sees
+their plaintext.
 """
 
 from __future__ import annotations
@@ -105,7 +108,8 @@ class TracingTransport:
         data = raw[:-2] if raw is not None and len(raw) >= 2 else b""
         hidden_response = 0
         personal = self._aid in PERSONAL_APS or (self._aid, self._ef) in PERSONAL_EFS
-        if len(apdu) > 1 and apdu[1] in (0xB0, 0xB1, 0xC0) and personal and data:
+        secure = bool(apdu[0] & 0x0C)  # an SM answer is a cryptogram (CI §11): shown as it is
+        if len(apdu) > 1 and apdu[1] in (0xB0, 0xB1, 0xC0) and personal and data and not secure:
             data, hidden_response = b"", len(data)
         if len(apdu) >= 5 and apdu[1] == 0xA4 and apdu[2] == 0x04:
             self._aid = apdu[5 : 5 + apdu[4]] if sw == 0x9000 else None
