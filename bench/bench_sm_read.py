@@ -74,7 +74,7 @@ def main() -> int:
             with CardInVirtualReader(card_dir) as reader:
                 from mynacard.host.pcsc import PcscTransport
 
-                measure(f"pcscd, {reader}", lambda: PcscTransport(reader), args.rounds)
+                measure(f"pcscd, {reader} (exclusive)", lambda: PcscTransport(reader, exclusive=True), args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
