@@ -416,7 +416,7 @@ class CardOS:
             raise CardError(SW.SM_DATA_OBJECTS_INCORRECT) from exc
         data = self._handlers[plain.ins][1](plain)
         wrapped = session.wrap(counter, data)
-        if cmd.ne is None and wrapped or cmd.ne is not None and len(wrapped) > cmd.ne:
+        if (cmd.ne is None and wrapped) or (cmd.ne is not None and len(wrapped) > cmd.ne):
             raise CardError(SW.WRONG_LENGTH)  # the answer does not fit the Le of the SM command
         return wrapped
 
