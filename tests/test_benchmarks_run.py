@@ -21,6 +21,7 @@ CASES = [
     ("bench_sm_read.py", ["--rounds", "2"], ["secure messaging", "ratio SM/plain"]),
     ("bench_host_verify.py", ["--runs", "2"], ["clerk check", "verification alone"]),
     ("bench_conformance.py", ["--rounds", "1"], ["through pcscd", "100.0 %"]),
+    ("bench_trace.py", ["--rounds", "2"], ["host trace", "redaction policy alone"]),
 ]
 
 

@@ -45,21 +45,31 @@ def personal_hex() -> dict[str, str]:
 
 
 def test_sm_read_through_pcscd_shows_only_ciphertext(capsys, monkeypatch, reader_card) -> None:
+    """The emulator's trace (what the card received and answered) of a plain read and of an SM read.
+
+    The plain read's answers from EF 0001/0002 had to be redacted: they crossed in clear. In the SM
+    read nothing personal is redacted because nothing personal crossed: every line is shown as
+    sent except the PIN (VERIFY, in clear by CI §11), the public key of EF 0006 and the session-key
+    delivery, and the shown bytes hold neither the My Number nor any of the four facts.
+    """
     monkeypatch.setenv("MYNACARD_TEXT_PIN", DEMO.text_pin)
-    # The control, in the same trace: a plain read puts the four facts on the wire in clear.
     plain = card_read(capsys, reader_card.reader)
     plain_lines = trace_lines(reader_card)
-    assert personal_hex()["name"] in "\n".join(plain_lines)
+    plain_reads = [line for line in plain_lines if "] 00B0" in line]
+    assert [line.split(" -> ")[1].split(" 9000")[0] for line in plain_reads] == [
+        "<17 bytes redacted>", "<1024 bytes redacted>"]
 
     secure = card_read(capsys, reader_card.reader, "--secure-messaging")
     assert secure == plain
     assert secure["my_number"] == DEMO.my_number and secure["name"] == DEMO.name
-    lines = trace_lines(reader_card)[len(plain_lines):]
+    lines = [line.split("] ", 1)[1] for line in trace_lines(reader_card)[len(plain_lines):]]
     text = "\n".join(lines)
     for what, value in personal_hex().items():
         assert value not in text, f"the {what} crossed the reader in clear"
-    assert any(" 80AE0000000100 <256 bytes redacted> -> 9000" in line for line in lines)
-    sm_reads = [line for line in lines if "] 08B0" in line]
+    redacted = [line for line in lines if "redacted" in line]
+    assert [line.split(" ")[0][:8] for line in redacted] == ["00200080", "00B00000", "80AE0000"]
+    assert redacted[1].startswith("00B00000") and "<272 bytes redacted>" in redacted[1]  # EF 0006
+    sm_reads = [line for line in lines if line.startswith("08B0")]
     assert len(sm_reads) == 2 and all(line.split(" -> ")[1].startswith("86") for line in sm_reads)
 
 

@@ -122,7 +122,7 @@ def test_cli_read_with_secure_messaging(capsys, card_dir, monkeypatch, demo, tmp
     data = json.loads(out)
     assert data["my_number"] == demo.my_number and data["name"] == demo.name
     text = trace.read_text()
-    assert "80AE0000000100 [256 bytes redacted]" in text
+    assert "80AE0000000100 <256 bytes redacted>" in text
     assert "08A4020C13861101" in text                        # SM SELECT: short, DO 86
     sm_reads = [line for line in text.splitlines() if line.startswith("08B00000")]
     assert len(sm_reads) == 2 and all(" -> 86" in line for line in sm_reads)  # cryptograms, shown
