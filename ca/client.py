@@ -15,11 +15,13 @@ from typing import cast
 
 import httpx
 
+from mynacard.errors import UserError
+
 JsonObject = dict[str, object]
 
 
-class CaServiceError(Exception):
-    """An error answer (or no answer) from the CA service."""
+class CaServiceError(UserError):
+    """An error answer (or no answer) from the CA service: a sentence for the person at the CLI."""
 
     def __init__(self, status: int, error: str, detail: str) -> None:
         super().__init__(f"CA service: {detail} ({status} {error})" if status else f"CA service: {detail}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Engine, Row, select, text
+from sqlalchemy import Engine, RowMapping, select, text
 from sqlalchemy.exc import IntegrityError
 
 from mynacard.ca import store_schema as schema
@@ -86,23 +86,24 @@ def _utc_or_none(moment: datetime | None) -> datetime | None:
     return None if moment is None else _utc(moment)
 
 
-def _record(row: Row) -> CertificateRecord:
+def _record(row: RowMapping) -> CertificateRecord:
     revocation = None
-    if row.status != GOOD:
-        revocation = Revocation(_utc(row.revoked_at), row.reason, row.cause, _utc_or_none(row.invalidity_date))
+    if row["status"] != GOOD:
+        revocation = Revocation(_utc(row["revoked_at"]), row["reason"], row["cause"],
+                                _utc_or_none(row["invalidity_date"]))
     return CertificateRecord(
-        ca=row.ca,
-        serial=row.serial,
-        subject=row.subject,
-        issuance_id=row.issuance_id,
-        municipality_code=row.municipality_code,
-        not_before=_utc(row.not_before),
-        not_after=_utc(row.not_after),
-        issued_at=_utc(row.issued_at),
-        resident_id=row.resident_id,
-        card_serial=row.card_serial,
-        der=row.der,
-        status=row.status,
+        ca=row["ca"],
+        serial=row["serial"],
+        subject=row["subject"],
+        issuance_id=row["issuance_id"],
+        municipality_code=row["municipality_code"],
+        not_before=_utc(row["not_before"]),
+        not_after=_utc(row["not_after"]),
+        issued_at=_utc(row["issued_at"]),
+        resident_id=row["resident_id"],
+        card_serial=row["card_serial"],
+        der=row["der"],
+        status=row["status"],
         revocation=revocation,
     )
 
@@ -154,7 +155,7 @@ class CertificateStore:
             ).first()
         if row is None:
             raise NotFound(f"the {ca} CA has issued no certificate with serial {serial:X}")
-        return _record(row)
+        return _record(row._mapping)
 
     def find(
         self,
@@ -179,7 +180,7 @@ class CertificateStore:
             query = query.where(table.c.serial > after)
         with reader(self.engine) as connection:
             rows = connection.execute(query.order_by(table.c.serial).limit(limit)).all()
-        return [_record(row) for row in rows]
+        return [_record(row._mapping) for row in rows]
 
     def change_status(
         self,

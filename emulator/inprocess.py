@@ -14,12 +14,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from mynacard.codec.redaction import RedactionPolicy
 from mynacard.emulator.cards import open_image_card
 from mynacard.emulator.errors import CardRemoved
-from mynacard.emulator.redaction import SecretTracker
 from mynacard.emulator.trace import ApduTracer
+
+if TYPE_CHECKING:
+    from mynacard.applet_model.card import Card
+    from mynacard.applet_model.store import CardStore
 
 
 class InProcessTransport:
@@ -27,19 +31,19 @@ class InProcessTransport:
 
     def __init__(
         self,
-        card: Any,
+        card: Card,
         *,
         name: str = "emulator",
-        store: Any = None,
-        reload: Callable[[], tuple[Any, Any]] | None = None,
+        store: CardStore | None = None,
+        reload: Callable[[], tuple[Card, CardStore]] | None = None,
         tracer: ApduTracer | None = None,
     ) -> None:
         self.name = name
-        self._card: Any = card
-        self.store = store
+        self._card: Card | None = card
+        self.store: CardStore | None = store
         self._reload = reload
         self._tracer = tracer
-        self._tracker = SecretTracker()
+        self._redaction = RedactionPolicy()
         self._closed = False
         from mynacard.applet_model.errors import PowerLost
 
@@ -56,7 +60,7 @@ class InProcessTransport:
                    reload=lambda: open_image_card(path, profile), tracer=tracer)
 
     @property
-    def card(self) -> Any:
+    def card(self) -> Card:
         """The card object (for tests that reach behind the transport, e.g. to tear a write)."""
         if self._card is None:
             raise CardRemoved(f"there is no card in {self.name}: it lost power; call reinsert().")
@@ -92,18 +96,20 @@ class InProcessTransport:
     def reset(self) -> None:
         """Warm reset: the card forgets its selected DF and verified PINs."""
         self.card.reset()
-        self._tracker.power_cycle()
+        self._redaction.power_cycle()
 
     def reinsert(self) -> None:
         """Power-cycle the card; after a torn write, load it again from its store first."""
         if self._card is None:
             if self._reload is None:
                 raise CardRemoved(f"{self.name} cannot load its card again: it was not opened from a directory.")
-            self._card, self.store = self._reload()
+            card, self.store = self._reload()
+            self._card = card
         else:
-            self._card.power_down()
-        self._card.power_up()
-        self._tracker.power_cycle()
+            card = self._card
+            card.power_down()
+        card.power_up()
+        self._redaction.power_cycle()
         self._closed = False
 
     def close(self) -> None:
@@ -113,7 +119,7 @@ class InProcessTransport:
 
     def _trace(self, apdu: bytes, response: bytes | None, arrived: float, started: float) -> None:
         if self._tracer is not None:
-            self._tracer.exchange(self.name, self._tracker, bytes(apdu), response, arrived,
+            self._tracer.exchange(self.name, self._redaction, bytes(apdu), response, arrived,
                                   time.perf_counter() - started)
 
 

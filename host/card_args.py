@@ -13,14 +13,13 @@ by the functions that open the card or check a secret, not at the top.
 from __future__ import annotations
 
 import argparse
-import functools
 import getpass
 import os
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from mynacard.host.errors import CardError, LastTryDeclined, TransportError
+from mynacard.errors import UsageError
+from mynacard.host.errors import CardError, TransportError
 
 if TYPE_CHECKING:
     from mynacard.host.card import MyNumberCard
@@ -46,10 +45,6 @@ are read before every attempt.
 """
 
 
-class UsageError(Exception):
-    """A mistake in how the command was called; exit status 2."""
-
-
 def card_options() -> argparse.ArgumentParser:
     """A parent parser (`parents=[...]`) with the card-choosing options."""
     parent = argparse.ArgumentParser(add_help=False)
@@ -63,8 +58,8 @@ def card_options() -> argparse.ArgumentParser:
     group.add_argument("--wait", metavar="SECONDS", type=float, default=0.0,
                        help="with PC/SC, wait up to SECONDS for a card to be inserted")
     group.add_argument("--trace", metavar="FILE",
-                       help="write every APDU to FILE (PINs, My Number and personal data "
-                            "redacted)")
+                       help="append every APDU to FILE, created private (0600); PINs, the My "
+                            "Number and personal data are redacted")
     group.add_argument("--allow-last-try", action="store_true",
                        help="spend a secret's last try without asking (scripts); otherwise you "
                             "are asked, and without a terminal the last try is never spent")
@@ -114,11 +109,13 @@ def open_card(args: argparse.Namespace) -> MyNumberCard:
 
     transport = _open_transport(args)
     if getattr(args, "trace", None):
+        from mynacard.host.trace import TraceFileError, open_trace_file
+
         try:
-            sink = open(args.trace, "a", encoding="utf-8")  # noqa: SIM115 — closed with the card
-        except OSError as exc:
+            sink = open_trace_file(args.trace)  # closed with the card
+        except TraceFileError as exc:
             transport.close()
-            raise UsageError(f"cannot write the trace file {args.trace}: {exc.strerror}") from exc
+            raise UsageError(str(exc)) from exc
         transport = _closing_trace(transport, sink)
     card = MyNumberCard(transport, on_last_try=last_try_hook(args))
     try:
@@ -182,29 +179,3 @@ def read_new_secret(secret: Secret) -> str:
     if getpass.getpass(f"new {secret.label} again: ") != value:
         raise UsageError(f"the two entries of the new {secret.label} differ; nothing was changed")
     return value
-
-
-def handles_card_errors(handler: Callable[[argparse.Namespace], int]
-                        ) -> Callable[[argparse.Namespace], int]:
-    """Print a `CardError`/`UsageError` as one sentence on stderr (exit 1 or 2), never a
-    traceback."""
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except LastTryDeclined as exc:
-            print(f"mynacard: {exc.sentence} (pass --allow-last-try to spend it from a script)",
-                  file=sys.stderr)
-            return 1
-        except CardError as exc:
-            print(f"mynacard: {exc.sentence}", file=sys.stderr)
-            return 1
-        except UsageError as exc:
-            print(f"mynacard: {exc}", file=sys.stderr)
-            return 2
-        except (EOFError, getpass.GetPassWarning):
-            print("mynacard: no input: the secret was not entered", file=sys.stderr)
-            return 2
-
-    return run

@@ -42,14 +42,24 @@ from typing import Any
 
 from cryptography import x509
 
+from mynacard.codec import my_number
+from mynacard.codec.cv import key_id_text
 from mynacard.host import cvc
 from mynacard.host.card import MyNumberCard
 from mynacard.host.errors import CardError, PinBlocked, PinWrong
 from mynacard.host.normalize import FIELDS, NormalizationError, compare_field, era_yymmdd
-from mynacard.host.pins import my_number_is_valid
 from mynacard.host.records import CardFace, CvCertificate, FourFacts, MyNumberRecord, RecordInvalid, RsaPublicKey
 from mynacard.host.revocation import CertificateRevoked, RevocationConfig, RevocationUnknown, check_revocation
-from mynacard.host.trust import Trust, default_trust
+from mynacard.host.trust import (
+    TEST_AUTHORITY,
+    TEST_ORIGIN,
+    TRUST_TEST_ENV,
+    TRUST_TEST_OPTION,
+    Trust,
+    UntrustedAnchor,
+    authority_name,
+    default_trust,
+)
 from mynacard.host.verify import CertificateInvalid, verify_certificate
 
 JST = datetime.timezone(datetime.timedelta(hours=9), "JST")
@@ -82,12 +92,12 @@ class Check:
                 "reason": self.reason, "details": self.details}
 
 
-class ApplicationError(ValueError):
+class ApplicationFormError(ValueError):
     """The application data cannot be used; the message names the field, never its value."""
 
 
 @dataclass(frozen=True)
-class Application:
+class ApplicationForm:
     """What the applicant wrote: the My Number and the four facts (any may be absent)."""
 
     my_number: str | None = None
@@ -101,32 +111,32 @@ class Application:
     _IGNORED = {"format", "version"}
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Application:
+    def from_mapping(cls, data: Mapping[str, Any]) -> ApplicationForm:
         values: dict[str, str] = {}
         for raw_key, value in data.items():
             if raw_key in cls._IGNORED:
                 continue
             key = cls._ALIASES.get(raw_key, raw_key)
             if key not in FIELDS:
-                raise ApplicationError(f"the application has an unknown field '{raw_key}' "
+                raise ApplicationFormError(f"the application has an unknown field '{raw_key}' "
                                        f"(known: {', '.join(FIELDS)})")
             if value is None:
                 continue
             if not isinstance(value, str | int):
-                raise ApplicationError(f"the application field '{raw_key}' must be text")
+                raise ApplicationFormError(f"the application field '{raw_key}' must be text")
             values[key] = str(value)
         return cls(**values)
 
     @classmethod
-    def from_file(cls, path: Path) -> Application:
+    def from_file(cls, path: Path) -> ApplicationForm:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ApplicationError(f"cannot read the application file {path} ({exc.strerror})") from exc
+            raise ApplicationFormError(f"cannot read the application file {path} ({exc.strerror})") from exc
         except json.JSONDecodeError as exc:
-            raise ApplicationError(f"the application file {path} is not JSON (line {exc.lineno})") from exc
+            raise ApplicationFormError(f"the application file {path} is not JSON (line {exc.lineno})") from exc
         if not isinstance(data, dict):
-            raise ApplicationError(f"the application file {path} must hold one JSON object")
+            raise ApplicationFormError(f"the application file {path} must hold one JSON object")
         return cls.from_mapping(data)
 
     def given(self) -> dict[str, str]:
@@ -142,10 +152,8 @@ class ClerkSecrets:
     text_pin: str | None = field(default=None, repr=False)
 
 
-def mask_my_number(number: str | None) -> str | None:
+def mask_my_number(number: str) -> str:
     """`********9018`: enough to tell numbers apart at the counter, not enough to use one."""
-    if number is None:
-        return None
     return "*" * max(0, len(number) - 4) + number[-4:]
 
 
@@ -156,9 +164,13 @@ class ClerkReport:
     checks: list[Check]
     #: What the chip holds, parsed from signature-checked bytes (personal data: handle with care).
     chip: dict[str, str]
-    application: Application
+    application: ApplicationForm
     photo_png: bytes | None = None
+    #: Whose anchors the card's certificates chained to (in this run's trust).
     trust_origins: set[str] = field(default_factory=set)
+    #: Whose withheld anchors a certificate chained to (e.g. {"test"} without the opt-in).
+    untrusted_origins: set[str] = field(default_factory=set)
+    test_authority_trusted: bool = False
 
     @property
     def failed(self) -> list[Check]:
@@ -167,6 +179,23 @@ class ClerkReport:
     @property
     def passed(self) -> bool:
         return not self.failed
+
+    @property
+    def trust_notice(self) -> str | None:
+        """The one sentence about trust that heads every report, or None for a plain J-LIS check."""
+        if TEST_ORIGIN in self.untrusted_origins:
+            return (f"UNTRUSTED: this card chains to {TEST_AUTHORITY}, whose private keys are public, so it is "
+                    "not a genuine My Number Card and fails this check (to check a test card on purpose, "
+                    f"add {TRUST_TEST_OPTION} or set {TRUST_TEST_ENV}=1).")
+        if self.untrusted_origins:
+            return (f"UNTRUSTED: this card chains to {', '.join(map(authority_name, sorted(self.untrusted_origins)))}, "
+                    "which is not trusted in this run.")
+        if self.test_authority_trusted:
+            card = ("this card chains to it, so it is a test card, not a genuine My Number Card"
+                    if TEST_ORIGIN in self.trust_origins else "a forged card made with its public keys would pass")
+            return (f"TEST AUTHORITY TRUSTED: {TEST_AUTHORITY} is trusted in this run ({TRUST_TEST_OPTION}); "
+                    f"{card}.")
+        return None
 
     def check(self, check_id: str) -> Check:
         for c in self.checks:
@@ -184,10 +213,13 @@ class ClerkReport:
         return {
             "format": "mynacard-clerk-check",
             "version": 1,
+            "notice": self.trust_notice,
+            "test_authority_trusted": self.test_authority_trusted,
             "result": "passed" if self.passed else "failed",
             "checked_at": self.checked_at.isoformat(),
             "card": self.card,
             "trust": sorted(self.trust_origins),
+            "untrusted": sorted(self.untrusted_origins),
             "failed": [c.id for c in self.failed],
             "checks": [c.as_dict() for c in self.checks],
             "chip": chip,
@@ -200,6 +232,8 @@ class ClerkReport:
         mark = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "skip"}
         lines = [f"Clerk check of the card in {self.card} — "
                  f"{self.checked_at.astimezone(JST):%Y-%m-%d %H:%M} JST", ""]
+        if self.trust_notice:
+            lines += [self.trust_notice, ""]
         width = max(_columns(c.title) for c in self.checks) if self.checks else 0
         for c in self.checks:
             padding = " " * (width - _columns(c.title))
@@ -215,9 +249,6 @@ class ClerkReport:
                   "  compare the face photo " + (f"({photo_path}) " if photo_path else "")
                   + "with the person and with the printed card;",
                   "  compare the chip's name/address images (`mynacard card face`) with the printed card."]
-        if "test" in self.trust_origins:
-            lines += ["", "NOTE: this card chains to the mynacard TEST authority, not to J-LIS: "
-                          "it is a test card, not a genuine My Number Card."]
         if self.passed:
             lines += ["", f"Result: PASSED ({len(self.checks)} checks, "
                           f"{sum(c.status is Status.SKIPPED for c in self.checks)} skipped)"]
@@ -235,7 +266,7 @@ class _Step:
         self.reason = "ok"
         self.details: dict[str, Any] = {}
 
-    def pass_(self, reason: str, **details: Any) -> None:
+    def pass_(self, reason: str, **details: object) -> None:
         self.reason = reason
         self.details.update(details)
 
@@ -243,7 +274,7 @@ class _Step:
 class _ClerkCheck:
     """One run of the check against one card; each `_visual`/`_text`/… method is a phase."""
 
-    def __init__(self, card: MyNumberCard, application: Application, secrets: ClerkSecrets,
+    def __init__(self, card: MyNumberCard, application: ApplicationForm, secrets: ClerkSecrets,
                  trust: Trust, revocation: RevocationConfig | None, at: datetime.datetime,
                  challenge: Callable[[int], bytes]) -> None:
         self.card = card
@@ -256,6 +287,7 @@ class _ClerkCheck:
         self.checks: list[Check] = []
         self.chip: dict[str, str] = {}
         self.trust_origins: set[str] = set()
+        self.untrusted_origins: set[str] = set()
         self.rejected: set[str] = set()  # "A"/"B" once an AP said the value is wrong
         self.photo_png: bytes | None = None
         self.face: CardFace | None = None
@@ -274,6 +306,9 @@ class _ClerkCheck:
             if isinstance(exc, PinWrong | PinBlocked) and step.details.get("secret") in ("A", "B"):
                 self.rejected.add(step.details["secret"])
             reason = exc.sentence if isinstance(exc, CardError) else str(exc)
+            if isinstance(exc, UntrustedAnchor):  # the notice heading the report says it in full
+                self.untrusted_origins.add(exc.origin)
+                reason = f"chains to {authority_name(exc.origin)}, not trusted in this run (see the notice above)"
             self.checks.append(Check(check_id, title, Status.FAILED, reason, step.details))
         else:
             self.checks.append(Check(check_id, title, Status.PASSED, step.reason, step.details))
@@ -284,17 +319,18 @@ class _ClerkCheck:
         self._application()
         self._certificates()
         return ClerkReport(self.card.name, self.at, self.checks, self.chip, self.application,
-                           self.photo_png, self.trust_origins)
+                           self.photo_png, self.trust_origins, self.untrusted_origins,
+                           self.trust.test_authority_trusted)
 
     # --- 券面事項確認AP ---------------------------------------------------------------------------
 
     def _cv_issuer_key(self, step: _Step, cert: CvCertificate, what: str) -> RsaPublicKey:
-        root = cvc.verify_cv_certificate(cert, self.trust.cv_roots, what)
+        root = cvc.verify_cv_certificate(cert, self.trust.cv_roots, what, self.trust.withheld_cv_roots)
         self.trust_origins.add(root.origin)
-        step.pass_(f"issued by pinned CV root {cvc.key_id_text(root.key_id)} ({_origin(root.origin)}) "
-                   f"to record key {cvc.key_id_text(cert.subject_key_id)}",
-                   root=cvc.key_id_text(root.key_id), origin=root.origin,
-                   record_key=cvc.key_id_text(cert.subject_key_id))
+        step.pass_(f"issued by pinned CV root {key_id_text(root.key_id)} ({_origin(root.origin)}) "
+                   f"to record key {key_id_text(cert.subject_key_id)}",
+                   root=key_id_text(root.key_id), origin=root.origin,
+                   record_key=key_id_text(cert.subject_key_id))
         return cert.public_key
 
     def _visual(self) -> None:
@@ -309,9 +345,9 @@ class _ClerkCheck:
             if secret is None:
                 raise _Skip("needs 照合番号B (MYNACARD_CODE_B) or 照合番号A (MYNACARD_CODE_A)")
             s.details["secret"] = secret
-            if secret == "B":
+            if self.secrets.code_b:
                 visual.verify_code_b(self.secrets.code_b)
-            else:
+            elif self.secrets.code_a:
                 visual.verify_code_a(self.secrets.code_a)
             self.face = visual.card_face()
             self.chip.update(birth=self.face.birth_date, sex=self.face.sex, expiry=self.face.expiry)
@@ -487,13 +523,14 @@ class _ClerkCheck:
             with self.step(f"application.{name}", f"application {FIELD_TITLES[name]} equals the chip") as s:
                 if name not in given:
                     raise _Skip("not in the application")
-                if chip.get(name) is None:
+                on_chip = chip.get(name)
+                if on_chip is None:
                     needs = "照合番号A or the card-info PIN" if name == "my_number" else "照合番号B or the card-info PIN"
                     raise _Skip(f"not read from the chip (needs {needs})")
                 if name == "my_number":
-                    self._compare_my_number(s, given[name], chip[name])
+                    self._compare_my_number(s, given[name], on_chip)
                     continue
-                result = compare_field(name, given[name], chip[name])
+                result = compare_field(name, given[name], on_chip)
                 s.details.update(application=result.application, chip=result.chip,
                                  application_normalized=result.application_key,
                                  chip_normalized=result.chip_key)
@@ -506,7 +543,7 @@ class _ClerkCheck:
         result = compare_field("my_number", given, chip)
         if result.application_key is None:
             raise RecordInvalid("the application's My Number is not 12 digits")
-        if not my_number_is_valid(result.application_key):
+        if not my_number.is_valid(result.application_key):
             raise RecordInvalid("the application's My Number has a wrong check digit (a typo?)")
         if not result.equal:
             raise RecordInvalid("the application's My Number differs from the chip's")
@@ -550,12 +587,12 @@ def _columns(text: str) -> int:
 
 
 def _origin(origin: str) -> str:
-    return "J-LIS" if origin == "jlis" else "TEST authority, not J-LIS" if origin == "test" else origin
+    return "TEST authority, not J-LIS" if origin == TEST_ORIGIN else authority_name(origin)
 
 
 def run_clerk_check(
     card: MyNumberCard,
-    application: Application,
+    application: ApplicationForm,
     secrets: ClerkSecrets,
     *,
     trust: Trust | None = None,
@@ -563,6 +600,9 @@ def run_clerk_check(
     at: datetime.datetime | None = None,
     challenge: Callable[[int], bytes] = os.urandom,
 ) -> ClerkReport:
-    """Run every check against `card` (see the module docstring); never raises for a bad card."""
-    at = at or datetime.datetime.now(datetime.timezone.utc)
+    """Run every check against `card` (see the module docstring); never raises for a bad card.
+
+    `trust` defaults to the J-LIS anchors only: a card of the mynacard test authority fails unless
+    the caller passes `default_trust(trust_test_authority=True)`."""
+    at = at or datetime.datetime.now(datetime.UTC)
     return _ClerkCheck(card, application, secrets, trust or default_trust(), revocation, at, challenge).run()

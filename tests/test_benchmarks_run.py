@@ -18,6 +18,7 @@ CASES = [
     ("bench_card.py", ["--reads", "200", "--signatures", "5"], ["APDUs/s", "overhead ratio"]),
     ("bench_vpcd.py", ["--rounds", "1", "--reads", "20", "--full-reads", "2"], ["ratio", "full read"]),
     ("bench_host_read.py", ["--rounds", "2"], ["full read", "minimum"]),
+    ("bench_sm_read.py", ["--rounds", "2"], ["secure messaging", "ratio SM/plain"]),
     ("bench_host_verify.py", ["--runs", "2"], ["clerk check", "verification alone"]),
     ("bench_conformance.py", ["--rounds", "1"], ["through pcscd", "100.0 %"]),
     ("bench_register_load.py", ["--residents", "300"], ["residents/s", "ratio"]),
@@ -26,6 +27,7 @@ CASES = [
     ("bench_register_events.py", ["--residents", "5", "--clients", "2"], ["events/s including", "ratio"]),
     ("bench_ca_service.py", ["--certs", "50", "--duration", "1", "--crl", "50", "--issue", "2"],
      ["responses/s", "ratio mynacard / openssl", "first 'revoked' answer", "CRL with 50 revoked"]),
+    ("bench_trace.py", ["--rounds", "2"], ["host trace", "redaction policy alone"]),
 ]
 
 

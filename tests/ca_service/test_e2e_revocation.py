@@ -50,17 +50,18 @@ def test_card_from_service_revoked_then_verify_fails_closed(
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     document = tmp_path / "contract.txt"
     document.write_text("契約書\n", encoding="utf-8")
-    assert main(["card", "sign", str(document), "--reader", reader_name]) == 0
+    trust = "--trust-test-authority"  # the service signs with the test authority (opt-in trust)
+    assert main(["card", "sign", str(document), "--reader", reader_name, trust]) == 0
     signature = tmp_path / "contract.txt.p7s"
     capsys.readouterr()
-    assert main(["card", "verify", str(document), str(signature), "--ocsp", ocsp_url]) == 0
+    assert main(["card", "verify", str(document), str(signature), "--ocsp", ocsp_url, trust]) == 0
     assert "revocation" in capsys.readouterr().out.lower()
 
     admin.revoke("sign", serial, "keyCompromise", cause="card reported stolen")
 
-    assert main(["card", "verify", str(document), str(signature), "--ocsp", ocsp_url]) == 1
+    assert main(["card", "verify", str(document), str(signature), "--ocsp", ocsp_url, trust]) == 1
     output = capsys.readouterr()
     text = (output.out + output.err).lower()
     assert "revoked" in text and "keycompromise" in text.replace("_", "")
-    assert main(["card", "verify", str(document), str(signature), "--crl", f"{server.url}/crl/sign.crl"]) == 1
+    assert main(["card", "verify", str(document), str(signature), "--crl", f"{server.url}/crl/sign.crl", trust]) == 1
     assert "revoked" in (capsys.readouterr().out.lower())

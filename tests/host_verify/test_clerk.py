@@ -13,7 +13,7 @@ from PIL import Image
 
 from host_verify_cards import flip_at, open_image, tamper
 from host_verify_pki import key
-from mynacard.host.clerk import Application, ClerkSecrets, Status, mask_my_number, run_clerk_check
+from mynacard.host.clerk import ApplicationForm, ClerkSecrets, Status, mask_my_number, run_clerk_check
 from mynacard.host.pins import TEXT_CODE_B
 from mynacard.host.records import CardFace
 from mynacard.host.revocation import RevocationConfig
@@ -22,9 +22,11 @@ from revocation_server import build_crl
 
 
 def check(image, demo, *, secrets=None, application=None, **kwargs):
+    """The clerk check of a test card, with the test authority trusted unless `trust` is given."""
+    kwargs.setdefault("trust", default_trust(trust_test_authority=True))
     card = open_image(image)
     try:
-        return run_clerk_check(card, Application.from_mapping(application or demo.application),
+        return run_clerk_check(card, ApplicationForm.from_mapping(application or demo.application),
                                secrets or ClerkSecrets(code_b=demo.code_b, text_pin=demo.text_pin), **kwargs)
     finally:
         card.close()
@@ -142,7 +144,7 @@ def test_a_wrong_code_b_is_not_tried_on_the_other_ap(demo_image, demo):
     wrong = demo.code_b[:-1] + str((int(demo.code_b[-1]) + 1) % 10)
     card = open_image(demo_image)
     before = card.pins.tries_left(TEXT_CODE_B)
-    report = run_clerk_check(card, Application.from_mapping(demo.application), ClerkSecrets(code_b=wrong))
+    report = run_clerk_check(card, ApplicationForm.from_mapping(demo.application), ClerkSecrets(code_b=wrong))
     assert report.check("card.face_read").status is Status.FAILED
     assert "tries left" in report.check("card.face_read").reason
     assert report.check("text.read").status is Status.SKIPPED
@@ -150,7 +152,7 @@ def test_a_wrong_code_b_is_not_tried_on_the_other_ap(demo_image, demo):
 
 
 def test_an_expired_card(demo_image, demo):
-    later = datetime.datetime(2037, 1, 1, tzinfo=datetime.timezone.utc)
+    later = datetime.datetime(2037, 1, 1, tzinfo=datetime.UTC)
     report = check(demo_image, demo, at=later)
     assert report.check("face.not_expired").status is Status.FAILED
     assert report.check("certificates.auth").status is Status.FAILED
@@ -164,10 +166,29 @@ def test_without_secrets_only_free_data_is_checked(demo_image, demo):
     assert report.passed  # nothing failed; the report says what was not checked
 
 
-def test_jlis_only_trust_refuses_the_test_card(demo_image, demo):
-    report = check(demo_image, demo, trust=default_trust().restricted_to({"jlis"}))
-    for failed in ("signatures.visual_cv", "signatures.text_cv", "certificates.auth"):
-        assert report.check(failed).status is Status.FAILED
+def test_the_library_default_refuses_the_test_card(demo_image, demo):
+    """run_clerk_check without `trust`: J-LIS only, for the X.509 chain and both CV anchors."""
+    card = open_image(demo_image)
+    try:
+        report = run_clerk_check(card, ApplicationForm.from_mapping(demo.application),
+                                 ClerkSecrets(code_b=demo.code_b, text_pin=demo.text_pin))
+    finally:
+        card.close()
+    assert not report.passed
+    assert {c.id for c in report.failed} == {"signatures.visual_cv", "signatures.text_cv", "certificates.auth"}
+    assert report.untrusted_origins == {"test"} and not report.test_authority_trusted
+    first = report.render().splitlines()[2]
+    assert first.startswith("UNTRUSTED: this card chains to the mynacard TEST authority (JPKI-TEST (mynacard))")
+    assert "--trust-test-authority" in first and "MYNACARD_TRUST_TEST_AUTHORITY=1" in first
+    data = report.as_dict()
+    assert list(data)[2:4] == ["notice", "test_authority_trusted"] and data["notice"] == first
+
+
+def test_the_opt_in_is_announced_at_the_top(demo_image, demo):
+    report = check(demo_image, demo)
+    assert report.passed and report.test_authority_trusted
+    assert report.render().splitlines()[2].startswith("TEST AUTHORITY TRUSTED: the mynacard TEST authority")
+    assert report.as_dict()["test_authority_trusted"] is True
 
 
 @pytest.fixture(scope="module")
