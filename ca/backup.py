@@ -77,30 +77,37 @@ def export_archive(engine: Engine, ca_directory: Path, origin: str) -> bytes:
     return buffer.getvalue()
 
 
+def _read_archive(
+    archive: tarfile.TarFile, archive_path: Path
+) -> tuple[dict[str, object], dict[str, list[dict[str, object]]], dict[str, bytes]]:
+    """The manifest, the rows of every table and the CA files of an opened backup."""
+    members = {member.name: member for member in archive.getmembers() if member.isfile()}
+
+    def read(name: str) -> bytes:
+        member = members.get(name)
+        handle = archive.extractfile(member) if member else None
+        if handle is None:
+            raise AuthorityError(f"{archive_path} has no {name}; it is not a complete CA backup")
+        return handle.read()
+
+    manifest = json.loads(read("manifest.json"))
+    rows = {table.name: [json.loads(line) for line in read(f"{table.name}.jsonl").decode().splitlines() if line]
+            for table in TABLES}
+    files = {name: read(f"ca/{name}") for name in CA_FILES if f"ca/{name}" in members}
+    return manifest, rows, files
+
+
 def restore_archive(archive_path: Path, engine: Engine, ca_directory: Path) -> dict[str, int]:
     """Load a backup into an empty, migrated store and a data dir without CA keys; returns row counts."""
     try:
-        archive = tarfile.open(archive_path, mode="r:gz")
-    except (OSError, tarfile.TarError):
-        raise AuthorityError(f"{archive_path} is not a mynacard CA backup (not a .tar.gz)") from None
-    with archive:
-        members = {member.name: member for member in archive.getmembers() if member.isfile()}
-
-        def read(name: str) -> bytes:
-            member = members.get(name)
-            handle = archive.extractfile(member) if member else None
-            if handle is None:
-                raise AuthorityError(f"{archive_path} has no {name}; it is not a complete CA backup")
-            return handle.read()
-
-        manifest = json.loads(read("manifest.json"))
-        if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
-            raise AuthorityError(f"{archive_path} is not a version-{VERSION} mynacard CA backup")
-        if any((ca_directory / name).exists() for name in CA_FILES if name.endswith("-ca.key.pem") or name == "identity.json"):
-            raise AuthorityError(f"{ca_directory} already holds CA keys; restore into a new data directory")
-        rows = {table.name: [json.loads(line) for line in read(f"{table.name}.jsonl").decode().splitlines() if line]
-                for table in TABLES}
-        files = {name: read(f"ca/{name}") for name in CA_FILES if f"ca/{name}" in members}
+        with tarfile.open(archive_path, mode="r:gz") as archive:
+            manifest, rows, files = _read_archive(archive, archive_path)
+    except (OSError, tarfile.TarError, json.JSONDecodeError, UnicodeDecodeError):
+        raise AuthorityError(f"{archive_path} is not a mynacard CA backup (not a readable .tar.gz)") from None
+    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+        raise AuthorityError(f"{archive_path} is not a version-{VERSION} mynacard CA backup")
+    if any((ca_directory / name).exists() for name in CA_FILES if name.endswith("-ca.key.pem") or name == "identity.json"):
+        raise AuthorityError(f"{ca_directory} already holds CA keys; restore into a new data directory")
     with engine.begin() as connection:
         if connection.execute(select(func.count()).select_from(schema.certificates)).scalar():
             raise AuthorityError("the target database already holds certificates; restore into an empty one")

@@ -34,7 +34,8 @@ from mynacard.ca.store import GOOD, NotFound
 MALFORMED_REQUEST, INTERNAL_ERROR, UNAUTHORIZED = 1, 2, 6
 ERROR_NAMES = {MALFORMED_REQUEST: "malformedRequest", INTERNAL_ERROR: "internalError", UNAUTHORIZED: "unauthorized"}
 #: Hashes a request may identify the issuer with (RFC 5019 requires SHA-1; RFC 9919 adds SHA-256).
-HASHES: tuple[hashes.HashAlgorithm, ...] = (hashes.SHA1(), hashes.SHA256(), hashes.SHA384(), hashes.SHA512())
+HASHES: tuple[hashes.HashAlgorithm, ...] = (hashes.SHA1(),  # noqa: S303 - CertID hash, RFC 5019 mandates it
+                                             hashes.SHA256(), hashes.SHA384(), hashes.SHA512())
 NONCE_LENGTHS = range(1, 33)
 REASONS = {flag.value: flag for flag in x509.ReasonFlags}
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 from sqlalchemy import Engine
 
 

@@ -78,7 +78,6 @@ def start_server(binaries: Path) -> PostgresServer:
     prefix: list[str] = []
     if os.geteuid() == 0:
         user = pwd.getpwnam(UNPRIVILEGED_USER)
-        os.chmod(root, 0o755)
         for path in (root, root / "socket"):
             os.chown(path, user.pw_uid, user.pw_gid)
         prefix = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--"]
