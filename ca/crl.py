@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from sqlalchemy.exc import SQLAlchemyError
 
+from mynacard.ca.errors import AuthorityError
 from mynacard.ca.revocation_reasons import REASON_CODES
 from mynacard.ca.service import CaService
 from mynacard.ca.store import RevokedEntry
@@ -131,6 +132,10 @@ class CrlPolicy:
 
     validity: timedelta = timedelta(hours=24)
     refresh: timedelta = timedelta(hours=1)
+
+    def __post_init__(self) -> None:
+        if not timedelta(0) < self.refresh < self.validity:
+            raise AuthorityError("the CRL refresh interval must be shorter than a CRL's validity (24 h)")
 
 
 @dataclass(frozen=True)

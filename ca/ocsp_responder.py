@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from sqlalchemy.exc import SQLAlchemyError
 
+from mynacard.ca.errors import AuthorityError
 from mynacard.ca.revocation_reasons import HOLD
 from mynacard.ca.service import CaService, ServedCa
 from mynacard.ca.store import GOOD, NotFound
@@ -52,6 +53,10 @@ class OcspPolicy:
     validity: timedelta = timedelta(minutes=15)
     refresh: timedelta = timedelta(seconds=60)
     max_cached: int = 500_000
+
+    def __post_init__(self) -> None:
+        if not timedelta(0) < self.refresh < self.validity:
+            raise AuthorityError("the OCSP refresh interval must be shorter than the answers' validity")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ the status changes. One runtime per process; the HTTP app and tests share it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -54,6 +55,10 @@ class CaRuntime:
         crl_policy: CrlPolicy | None = None,
         ocsp_policy: OcspPolicy | None = None,
     ) -> CaRuntime:
+        # Timings first: a refused setting must stop start-up before any key is made.
+        crl_policy = crl_policy or CrlPolicy(refresh=timedelta(minutes=config.crl_refresh_minutes))
+        ocsp_policy = ocsp_policy or OcspPolicy(validity=timedelta(minutes=config.ocsp_validity_minutes),
+                                                refresh=timedelta(seconds=config.ocsp_refresh_seconds))
         engine = make_engine(config.database_url("ca"))
         migrate(engine)
         directory = CaDirectory(config.data_dir / "ca")

@@ -65,7 +65,25 @@ def register(root: CommandRoot) -> None:
                        help="base URL written into certificates (OCSP, CRL); default http://HOST:PORT")
     serve.add_argument("--ca-db", metavar="URL", help="SQLAlchemy URL of the CA database (default SQLite in DIR)")
     serve.add_argument("--register-db", metavar="URL", help="SQLAlchemy URL of the register database")
+    timing = serve.add_argument_group("CA status timings")
+    timing.add_argument("--ocsp-refresh", type=_positive, default=60, metavar="SECONDS",
+                        help="re-sign a cached OCSP answer after this long: the bound for a change made by another "
+                        "process to show (one process: at once; default 60)")
+    timing.add_argument("--ocsp-validity", type=_positive, default=15, metavar="MINUTES",
+                        help="OCSP nextUpdate after thisUpdate (default 15, JPKI's refresh interval)")
+    timing.add_argument("--crl-refresh", type=_positive, default=60, metavar="MINUTES",
+                        help="remake CRLs at least this often (and always after a change; default 60)")
     serve.set_defaults(func=_serve)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def load_tokens(data_dir: Path) -> dict[str, str]:
@@ -126,7 +144,8 @@ def _serve(args: argparse.Namespace) -> int:
     public = args.public_url or f"http://{args.host}:{args.port}"
     urls = {name: url for name, url in (("ca", args.ca_db), ("register", args.register_db)) if url}
     config = ServiceConfig(data_dir=data_dir, public_base_url=public, database_urls=urls,
-                           tokens=ensure_tokens(data_dir))
+                           tokens=ensure_tokens(data_dir), ocsp_refresh_seconds=args.ocsp_refresh,
+                           ocsp_validity_minutes=args.ocsp_validity, crl_refresh_minutes=args.crl_refresh)
     try:
         app, mounted = build_app(config)
     except ValueError as exc:  # AuthorityError and the services' own refusals: one sentence, no traceback

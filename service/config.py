@@ -27,13 +27,18 @@ class ServiceConfig:
 
     `database_urls` maps a service name (`ca`, `register`, …) to its SQLAlchemy URL; a service
     without an entry gets a SQLite file in `data_dir`. `tokens` holds the tokens this process's
-    services use to call each other (e.g. `register->ca`), never logged.
+    services use to call each other (e.g. `register->ca`), never logged. The status timings are
+    the CA's (docs/ca-service.md): how soon a change made elsewhere shows in OCSP, how long an
+    OCSP answer is valid, how often a CRL is remade without changes.
     """
 
     data_dir: Path
     public_base_url: str = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
     database_urls: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    ocsp_refresh_seconds: int = 60
+    ocsp_validity_minutes: int = 15
+    crl_refresh_minutes: int = 60
 
     def database_url(self, service: str) -> str:
         return self.database_urls.get(service) or sqlite_url(self.data_dir, service)

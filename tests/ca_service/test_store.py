@@ -192,3 +192,41 @@ def test_background_publisher_remakes_the_crl_after_a_change(runtime: CaRuntime,
     else:
         pytest.fail("no new CRL was made after the revocation")
     assert serial in {entry.serial_number for entry in x509.load_der_x509_crl(published.der)}
+
+
+def test_a_change_made_by_another_process_shows_within_the_refresh(
+    tmp_path: Path, database_url: str, pool_keys: list[rsa.RSAPrivateKey]
+) -> None:
+    """Two runtimes on one database (two server processes): the second answers from its cache
+    until the answer is `ocsp_refresh_seconds` old, then from the store."""
+    from datetime import UTC, datetime, timedelta
+
+    config = ServiceConfig(data_dir=tmp_path / "data", database_urls={"ca": database_url}, ocsp_refresh_seconds=30)
+    first = CaRuntime.open(config, key_source=KeyPool(pool_keys[:2]))
+    second = CaRuntime.open(config, key_source=KeyPool(pool_keys[:2]))
+    try:
+        serial = issue(first, pool_keys[2])
+        root = first.service.cas["sign"].certificate
+        certificate = x509.load_der_x509_certificate(first.service.store.get("sign", serial).der)
+        body = ocsp.OCSPRequestBuilder().add_certificate(certificate, root, hashes.SHA1()).build().public_bytes(
+            serialization.Encoding.DER)
+        now = datetime.now(UTC)
+
+        def status(at: datetime) -> ocsp.OCSPCertStatus:
+            return ocsp.load_der_ocsp_response(second.ocsp.answer("sign", body, now=at).der).certificate_status
+
+        assert status(now) is ocsp.OCSPCertStatus.GOOD
+        first.service.change_status("sign", serial, "revoke", reason="keyCompromise", actor="t")
+        assert status(now + timedelta(seconds=10)) is ocsp.OCSPCertStatus.GOOD  # cached, within the bound
+        assert status(now + timedelta(seconds=31)) is ocsp.OCSPCertStatus.REVOKED
+        assert ocsp.load_der_ocsp_response(first.ocsp.answer("sign", body).der).certificate_status is (
+            ocsp.OCSPCertStatus.REVOKED)  # the process that revoked: at once
+    finally:
+        first.close()
+        second.close()
+
+
+def test_refresh_longer_than_validity_is_refused(tmp_path: Path) -> None:
+    config = ServiceConfig(data_dir=tmp_path, ocsp_refresh_seconds=3600, ocsp_validity_minutes=15)
+    with pytest.raises(AuthorityError, match="shorter than"):
+        CaRuntime.open(config)
