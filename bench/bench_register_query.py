@@ -109,8 +109,7 @@ def main() -> None:
                 numbers.resident_by_number(session, sample[i % len(sample)].number)
 
         def audited(i: int) -> None:
-            with store.transaction() as session:
-                method2.query(session, CLERK, queries[i % len(queries)])
+            method2.query(store, CLERK, queries[i % len(queries)])
 
         base = concurrent(args.threads, args.queries, select_one)
         print(f"{args.residents:,} residents, {args.threads} threads × {args.queries} queries ({total:,}), "

@@ -7,6 +7,7 @@ conformance and the emulator may all depend on it without breaking the dependenc
 - `tlv`: BER-TLV as the card writes it, filler handling of CI §4.
 - `digest_info`: DER DigestInfo prefixes and builders (CI §6.2, §8.1).
 - `my_number`: the 個人番号 check digit (jpki-system.md §4.1).
+- `resident_code`: the 住民票コード check digit (jpki-system.md §4.2; the weights are our choice).
 - `cv`: the card-verifiable certificate layout and the card's RSA key encoding (CI §7.3).
 - `errors`: `CodecError`, the one error all of them raise.
 """

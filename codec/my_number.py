@@ -4,8 +4,7 @@ Twelve digits: eleven base digits and a check digit. Number the base digits P1�
 right; the weights Qn are n+1 for n ≤ 6 and n−5 for n ≥ 7 (2,3,4,5,6,7,2,3,4,5,6 from the right);
 R = Σ Pn·Qn mod 11; the check digit is 0 when R ≤ 1, else 11 − R.
 
-The 住民票コード has a check digit of its own (a different rule); it belongs next to this one when
-the register needs it.
+The 住民票コード has a check digit of its own: `resident_code`.
 """
 
 from __future__ import annotations

@@ -9,18 +9,16 @@ data fits it: base `2472705960` gives sum 179, R = 3, check 8, code `24727059608
 
 from __future__ import annotations
 
+from mynacard.codec.errors import CodecError
+
 BASE_DIGITS = 10
 WEIGHTS_FROM_RIGHT = (2, 3, 4, 5, 6, 7, 2, 3, 4, 5)
-
-
-class ResidentCodeError(ValueError):
-    """A value that is not a 住民票コード; the message never repeats the value."""
 
 
 def check_digit(base: str) -> int:
     """The check digit of ten base digits, e.g. `2472705960` -> 8."""
     if len(base) != BASE_DIGITS or not base.isascii() or not base.isdigit():
-        raise ResidentCodeError("a 住民票コード has 10 base digits before its check digit")
+        raise CodecError("a 住民票コード has 10 base digits before its check digit")
     total = sum(int(digit) * weight for digit, weight in zip(reversed(base), WEIGHTS_FROM_RIGHT))
     remainder = total % 11
     return 0 if remainder <= 1 else 11 - remainder
@@ -29,7 +27,7 @@ def check_digit(base: str) -> int:
 def make(base: int) -> str:
     """The 11-digit code for a base number 0 ≤ base < 10¹⁰ (zero-padded, check digit appended)."""
     if not 0 <= base < 10**BASE_DIGITS:
-        raise ResidentCodeError("a 住民票コード base is a number below 10,000,000,000")
+        raise CodecError("a 住民票コード base is a number below 10,000,000,000")
     text = f"{base:010d}"
     return text + str(check_digit(text))
 
@@ -45,9 +43,9 @@ def is_valid(code: str) -> bool:
 
 
 def validate(code: str) -> str:
-    """Return `code` if valid; raise ResidentCodeError (naming the problem, not the value)."""
+    """Return `code` if valid; raise CodecError (naming the problem, never the value)."""
     if len(code) != BASE_DIGITS + 1 or not code.isascii() or not code.isdigit():
-        raise ResidentCodeError("a 住民票コード is exactly 11 digits")
+        raise CodecError("a 住民票コード is exactly 11 digits")
     if not is_valid(code):
-        raise ResidentCodeError("the 住民票コード's last digit is not its check digit")
+        raise CodecError("the 住民票コード's last digit is not its check digit")
     return code

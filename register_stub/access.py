@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mynacard.register_stub.models import AccessRecord
+from mynacard.register_stub.models import AccessRecord, table
 from mynacard.service.auth import Caller
 
 
@@ -26,19 +26,12 @@ def record_access(
     purpose: str,
     items: str,
     outcome: str = "ok",
-) -> AccessRecord:
-    entry = AccessRecord(
-        resident_code=resident_code,
-        at=datetime.now(UTC),
-        actor=caller.name,
-        role=caller.role,
-        action=action,
-        purpose=purpose,
-        items=items,
-        outcome=outcome,
-    )
-    session.add(entry)
-    return entry
+) -> None:
+    """Insert the record now (a Core insert: no ORM bookkeeping on the hot path of every read)."""
+    session.execute(table(AccessRecord).insert().values(
+        resident_code=resident_code, at=datetime.now(UTC), actor=caller.name, role=caller.role, action=action,
+        purpose=purpose, items=items, outcome=outcome,
+    ))
 
 
 def records_about(session: Session, resident_code: str, limit: int = 100, before_id: int | None = None) -> list[AccessRecord]:

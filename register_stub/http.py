@@ -247,8 +247,8 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
 
     @router.post("/method2", response_model=method2.Method2Answer, tags=["method2"],
                  summary="方法2: My Number + four facts → match / no-match / which items differ")
-    def method2_query(body: method2.Method2Query, caller: Staff, session: Db) -> method2.Method2Answer:
-        return method2.query(session, caller, body)
+    def method2_query(body: method2.Method2Query, caller: Staff) -> method2.Method2Answer:
+        return method2.query(rt.store, caller, body)
 
     @router.get("/residents/{code}/application-form", tags=["cards"],
                 summary="The application form (My Number + four facts) `mynacard card check` compares a card with")

@@ -9,18 +9,20 @@ why (the purpose the clerk must give) and what was compared.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from mynacard.register_stub import numbers
 from mynacard.register_stub.access import record_access
 from mynacard.register_stub.errors_api import Invalid
-from mynacard.register_stub.events import DELETED, current_version
-from mynacard.register_stub.models import Resident
+from mynacard.register_stub.events import DELETED
+from mynacard.register_stub.models import MyNumber, Resident, ResidentVersion
 from mynacard.register_stub.normalise import Unreadable, address_key, birth_date_key, fold, name_key, sex_key
 from mynacard.register_stub.schemas import Strict
+from mynacard.register_stub.store import RegisterStore
 from mynacard.service.auth import Caller
 
 ITEMS = ("name", "birth_date", "sex", "address")
@@ -43,42 +45,57 @@ class Method2Answer(BaseModel):
     differs: list[Literal["name", "birth_date", "sex", "address"]] = []
 
 
-def query(session: Session, caller: Caller, request: Method2Query) -> Method2Answer:
-    """Compare; record the access in the same transaction (the caller commits)."""
+def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method2Answer:
+    """Compare on the read engine, then record the access in its own short write transaction;
+    the answer is returned only after that record committed."""
     number = fold(request.my_number).replace("-", "")
     if len(number) != 12 or not number.isdigit():
         raise Invalid("my_number must be 12 digits")
     try:
-        wanted = {
-            "name": name_key(request.name),
-            "birth_date": birth_date_key(request.birth_date),
-            "sex": sex_key(request.sex),
-            "address": address_key(request.address),
-        }
+        wanted = Facts(name_key(request.name), birth_date_key(request.birth_date), sex_key(request.sex),
+                       address_key(request.address))
     except Unreadable as exc:
         raise Invalid(str(exc)) from None
-    code = numbers.resident_by_number(session, number)
-    resident = session.get(Resident, code) if code else None
-    if resident is None or resident.status == DELETED:
-        record_access(session, caller, None, "method2-query", request.purpose, ", ".join(("my_number", *ITEMS)),
-                      "no-match")
-        return Method2Answer(result="no-match")
-    version = current_version(session, resident)
-    names = {name_key(version.family_name + version.given_name)}
-    if version.old_surname:
-        names.add(name_key(version.old_surname + version.given_name))
-    if version.alias_name:
-        names.add(name_key(version.alias_name))
-    differs: list[Literal["name", "birth_date", "sex", "address"]] = []
-    if wanted["name"] not in names:
-        differs.append("name")
-    if wanted["birth_date"] != version.birth_date:
-        differs.append("birth_date")
-    if wanted["sex"] != version.sex:
-        differs.append("sex")
-    if wanted["address"] != address_key(version.address):
-        differs.append("address")
-    answer = Method2Answer(result="differs" if differs else "match", differs=differs)
-    record_access(session, caller, resident.resident_code, "method2-query", request.purpose,
-                  ", ".join(("my_number", *ITEMS)), answer.result)
+    with store.reader() as session:
+        row = session.execute(
+            select(Resident.resident_code, Resident.status, ResidentVersion.family_name, ResidentVersion.given_name,
+                   ResidentVersion.old_surname, ResidentVersion.alias_name, ResidentVersion.birth_date,
+                   ResidentVersion.sex, ResidentVersion.address)
+            .select_from(MyNumber)
+            .join(Resident, Resident.resident_code == MyNumber.resident_code)
+            .join(ResidentVersion, (ResidentVersion.resident_code == Resident.resident_code)
+                  & (ResidentVersion.version == Resident.current_version))
+            .where(MyNumber.number == number, MyNumber.retired_at.is_(None))
+        ).first()
+    if row is None or row.status == DELETED:
+        code, answer = None, Method2Answer(result="no-match")
+    else:
+        names = {name_key(row.family_name + row.given_name)}
+        if row.old_surname:
+            names.add(name_key(row.old_surname + row.given_name))
+        if row.alias_name:
+            names.add(name_key(row.alias_name))
+        differs: list[Literal["name", "birth_date", "sex", "address"]] = []
+        if wanted.name not in names:
+            differs.append("name")
+        if wanted.birth_date != row.birth_date:
+            differs.append("birth_date")
+        if wanted.sex != row.sex:
+            differs.append("sex")
+        if wanted.address != address_key(row.address):
+            differs.append("address")
+        code, answer = row.resident_code, Method2Answer(result="differs" if differs else "match", differs=differs)
+    with store.transaction() as session:
+        record_access(session, caller, code, "method2-query", request.purpose, ", ".join(("my_number", *ITEMS)),
+                      answer.result)
     return answer
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The comparison keys of the four facts."""
+
+    name: str
+    birth_date: date
+    sex: str
+    address: str

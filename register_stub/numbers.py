@@ -24,10 +24,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mynacard.codec import resident_code
+from mynacard.codec.my_number import check_digit
 from mynacard.register_stub.bulk_sql import stamp, write
 from mynacard.register_stub.errors_api import Conflict, Invalid, NotFound
 from mynacard.register_stub.models import CodePool, MyNumber, NumberCollision, PoolCursor, table
-from mynacard.register_stub.my_number import check_digit
 
 #: Codes per pool when a municipality's pool runs out (about a mid-sized town's decade of births).
 DEFAULT_POOL_SIZE = 100_000

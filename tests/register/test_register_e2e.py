@@ -57,7 +57,7 @@ def emulate(card_dir: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 def card_check(services: Services, reader: str, form: Path, code_b: str) -> dict[str, Any]:
-    result = run("card", "check", "--reader", reader, "--application", str(form), "--ocsp",
+    result = run("card", "check", "--reader", reader, "--application", str(form), "--trust-test-authority", "--ocsp",
                  f"{services.base}/ca/ocsp/auth", "--json", env={"MYNACARD_CODE_B": code_b})
     report = json.loads(result.stdout)
     report["returncode"] = result.returncode
