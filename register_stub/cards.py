@@ -258,17 +258,9 @@ def _photo(encoded: str | None) -> bytes | None:
         raise Invalid("photo_base64 is not base64") from None
 
 
-def report_lost(session: Session, caller: Caller, card_serial: str, cause: str) -> int:
-    """紛失届: the card is held and its good certificates suspended (certificateHold)."""
-    return _hold_or_release(session, caller, card_serial, cause, lost=True)
-
-
-def report_found(session: Session, caller: Caller, card_serial: str, cause: str) -> int:
-    """The card was found: the suspension is lifted."""
-    return _hold_or_release(session, caller, card_serial, cause, lost=False)
-
-
-def _hold_or_release(session: Session, caller: Caller, card_serial: str, cause: str, *, lost: bool) -> int:
+def hold_or_release(session: Session, caller: Caller, card_serial: str, cause: str, *, lost: bool) -> int:
+    """紛失届 (`lost`): the card is held and its good certificates suspended (certificateHold);
+    the card found: the suspension is lifted. Returns the event's id."""
     card = session.execute(select(Card).where(Card.card_serial == card_serial).with_for_update()).scalar_one_or_none()
     if card is None:
         raise NotFound("no card has this serial")

@@ -303,23 +303,22 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
         record_access(session, caller, code, "read-cards", purpose, "cards")
         return out
 
-    @router.post("/cards/{serial}/lost", response_model=records.EventOut, tags=["cards"],
-                 summary="Loss report: the card's certificates are suspended (certificateHold)")
-    def lost(serial: CardSerial, body: CauseIn, caller: Anyone) -> records.EventOut:
+    def hold_or_release(serial: str, cause: str, caller: Caller, *, lost: bool) -> records.EventOut:
         with rt.store.transaction() as session:
-            event_id = cards.report_lost(session, caller, serial, body.cause)
+            event_id = cards.hold_or_release(session, caller, serial, cause, lost=lost)
             out = records.event(session, event_id)
         rt.wake_worker()
         return out
 
+    @router.post("/cards/{serial}/lost", response_model=records.EventOut, tags=["cards"],
+                 summary="Loss report: the card's certificates are suspended (certificateHold)")
+    def lost(serial: CardSerial, body: CauseIn, caller: Anyone) -> records.EventOut:
+        return hold_or_release(serial, body.cause, caller, lost=True)
+
     @router.post("/cards/{serial}/found", response_model=records.EventOut, tags=["cards"],
                  summary="The card was found: the suspension is lifted")
     def found(serial: CardSerial, body: CauseIn, caller: Staff) -> records.EventOut:
-        with rt.store.transaction() as session:
-            event_id = cards.report_found(session, caller, serial, body.cause)
-            out = records.event(session, event_id)
-        rt.wake_worker()
-        return out
+        return hold_or_release(serial, body.cause, caller, lost=False)
 
     @router.post("/cards/{serial}/reissue", status_code=201, response_model=CardIssuedOut, tags=["cards"],
                  summary="A new card replacing this one (whose certificates are revoked, superseded)")
