@@ -44,6 +44,9 @@ def _yyyymmdd(day: date) -> bytes:
 
 #: EF 0008: both certificates present (the value seen on a card with both, CI §6.1).
 CERTIFICATE_AVAILABILITY = b"\x8f\x8f\x00"
+#: EF 0008 of a card without a signing certificate (under 15, jpki-system.md §1.2): clients read
+#: byte 0 ≠ 8F as "no signing certificate" (CI §6.1); ours clears only that byte.
+AUTH_ONLY_AVAILABILITY = b"\x00\x8f\x00"
 TOKEN_LABEL = "JPKIAPICCTOKEN2"
 #: CK_TOKEN_INFO flags seen on the physical card: RNG, LOGIN_REQUIRED, USER_PIN_INITIALIZED,
 #: TOKEN_INITIALIZED (CI §6.1).

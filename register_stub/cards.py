@@ -46,6 +46,8 @@ from mynacard.service.auth import Caller
 
 ADULT_AGE = 18
 ADULT_YEARS, MINOR_YEARS = 10, 5
+#: No signing certificate below this age (jpki-system.md §1.2); the auth certificate has no limit.
+SIGNING_AGE = 15
 
 
 class Pins(Strict):
@@ -73,7 +75,7 @@ class CardApplication(Strict):
 @dataclass(frozen=True)
 class IssuedCard:
     card_serial: str
-    sign_serial: str
+    sign_serial: str | None  # None: not issued (under 15)
     auth_serial: str
     expires_on: date
     security_code: str
@@ -121,10 +123,13 @@ class _RecordingIssuer:
                 pass  # the certificate stays visible in the CA's list under this card serial
 
 
+def age_on(birth_date: date, today: date) -> int:
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
 def default_expiry(birth_date: date, today: date) -> date:
     """The card's 有効期限: the holder's birthday after 10 years (5 years under 18)."""
-    age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
-    years = ADULT_YEARS if age >= ADULT_AGE else MINOR_YEARS
+    years = ADULT_YEARS if age_on(birth_date, today) >= ADULT_AGE else MINOR_YEARS
     year = today.year + years
     try:
         return birth_date.replace(year=year)
@@ -201,14 +206,16 @@ def issue_card(
     except CaServiceError as exc:
         raise Upstream(exc.detail) from None
     try:
-        card = personalise(person, details, pins, issuer=issuer, key_source=key_source)
+        card = personalise(person, details, pins, issuer=issuer, key_source=key_source,
+                           signing_certificate=age_on(version_birth, today) >= SIGNING_AGE)
     except CaServiceError as exc:
         issuer.undo(client, "card issuance aborted")
         raise Upstream(exc.detail) from None
     except IssuanceError as exc:
         issuer.undo(client, "card issuance aborted")
         raise Invalid(str(exc)) from None
-    sign_serial, auth_serial = f"{card.sign_certificate.serial:X}", f"{card.auth_certificate.serial:X}"
+    sign_serial = f"{card.sign_certificate.serial:X}" if card.sign_certificate else None
+    auth_serial = f"{card.auth_certificate.serial:X}"
     try:
         with store.transaction() as session:
             now = datetime.now(UTC)
@@ -229,6 +236,8 @@ def issue_card(
                 event = new_event(session, caller, code, kind, today, "card issued", {"items": ["card"]})
             event.summary = {**event.summary, "card_serial": card.card_serial}
             for ca, serial in (("sign", sign_serial), ("auth", auth_serial)):
+                if serial is None:
+                    continue
                 session.add(Certificate(ca=ca, serial=serial, card_serial=card.card_serial, resident_code=code,
                                         status="good", issued_at=now))
             record_access(session, caller, code, f"event:{kind}", "交付申請", "four facts, my_number (card image)")

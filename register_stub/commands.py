@@ -235,8 +235,8 @@ def print_summary(card: PersonalisedCard, directory: Path) -> None:
         f"  text-AP PIN (券面事項入力補助)   {pins.text_pin}",
         f"  住基/共通 PIN                    {pins.juki_pin}",
         "Certificates (発行番号 = serial):",
-        f"  signing  {card.sign_certificate.serial:X}  valid until "
-        f"{card.sign_certificate.not_after:%Y-%m-%d %H:%M:%S}Z",
+        (f"  signing  {card.sign_certificate.serial:X}  valid until "
+         f"{card.sign_certificate.not_after:%Y-%m-%d %H:%M:%S}Z") if card.sign_certificate else "  signing  none",
         f"  auth     {card.auth_certificate.serial:X}  valid until "
         f"{card.auth_certificate.not_after:%Y-%m-%d %H:%M:%S}Z",
         f"Try: mynacard apdu --card {directory} 00A4040C0AD392F000260100000001",

@@ -65,7 +65,7 @@ class LookupOut(BaseModel):
 
 class CardIssuedOut(BaseModel):
     card_serial: str
-    sign_serial: str
+    sign_serial: str | None = Field(description="None: no signing certificate (holder under 15)")
     auth_serial: str
     expires_on: date
     security_code: str

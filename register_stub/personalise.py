@@ -63,7 +63,8 @@ class PersonalisedCard:
     details: CardDetails
     pins: CardPins
     card_serial: str
-    sign_certificate: IssuedCertificate
+    #: None on a card issued without one (under 15, jpki-system.md §1.2).
+    sign_certificate: IssuedCertificate | None
     auth_certificate: IssuedCertificate
 
     @property
@@ -88,12 +89,15 @@ def personalise(
     key_source: KeySource | None = None,
     profile: Profile = DEFAULT_PROFILE,
     issued_at: datetime | None = None,
+    signing_certificate: bool = True,
 ) -> PersonalisedCard:
     """Build the whole card in memory; nothing is written. Inputs were validated on creation.
 
     `key_source` defaults to generating fresh RSA-2048 keys (`mynacard.ca.keys.generate_rsa_key`,
     looked up at call time so that tests can substitute a pool). `issuer` certifies the JPKI keys:
     the test authority in process by default, or a CA service (`mynacard.ca.issuer.ServiceIssuer`).
+    `signing_certificate=False` makes a card without one (its signing key is still generated, EF
+    0001 stays empty and EF 0008 says so), as for holders under 15.
     """
     authority = authority or load_test_authority()
     issuer = issuer or LocalIssuer(authority)
@@ -127,13 +131,13 @@ def personalise(
         auth_cert.not_after,
         issued_at,
         serial,
-    )
+    ) if signing_certificate else None
     jpki = ApplicationImage(
         files={
-            0x0001: sign_cert.der,
+            0x0001: sign_cert.der if sign_cert else b"",
             0x0002: _der(issuer.sign_ca_certificate),
             0x0006: card_files.token_info(serial),
-            0x0008: card_files.CERTIFICATE_AVAILABILITY,
+            0x0008: card_files.CERTIFICATE_AVAILABILITY if sign_cert else card_files.AUTH_ONLY_AVAILABILITY,
             0x000A: auth_cert.der,
             0x000B: _der(issuer.auth_ca_certificate),
         },
@@ -224,7 +228,7 @@ def personalise(
             "holder": person.name,
             "card-serial": serial,
             "authority": "mynacard INSECURE test authority - not J-LIS",
-            "sign-certificate-serial": f"{sign_cert.serial:X}",
+            "sign-certificate-serial": f"{sign_cert.serial:X}" if sign_cert else "none (not issued)",
             "auth-certificate-serial": f"{auth_cert.serial:X}",
         },
     )

@@ -330,7 +330,8 @@ def _card(args: argparse.Namespace) -> Any:
     _write_card(issued["image"], args.out)
     print(f"Wrote card {issued['card_serial']} to {args.out.resolve()} (expires {issued['expires_on']}, "
           f"security code {issued['security_code']})")
-    print(f"  certificates: signing {issued['sign_serial']}, auth {issued['auth_serial']}")
+    print(f"  certificates: signing {issued['sign_serial'] or 'none (holder under 15)'}, "
+          f"auth {issued['auth_serial']}")
     print(f"Try: mynacard emulate --card {args.out}")
     return None
 

@@ -184,3 +184,23 @@ def test_death_while_the_card_is_suspended_revokes_both(services: Services, admi
     for ca in ("sign", "auth"):
         record = services.ca().get(ca, card[f"{ca}_serial"])
         assert record["status"] == "revoked"
+
+
+def test_a_card_for_a_child_has_no_signing_certificate(services: Services, admin: httpx.Client, tmp_path: Path) -> None:
+    """jpki-system.md §1.2: no signing certificate under 15; the auth certificate has no age limit."""
+    from mynacard.host.card import MyNumberCard
+
+    from register_server import write_card
+
+    born = (TODAY - timedelta(days=365 * 8)).isoformat()
+    code = birth(admin, given="小", born=born)["resident_code"]
+    card = issue_card(admin, code)
+    assert card["sign_serial"] is None
+    assert ocsp_status(services, "auth", card["auth_serial"], tmp_path) == "good"
+    reader = MyNumberCard.open(f"emulator:{write_card(card, tmp_path / 'card')}")
+    try:
+        assert not reader.jpki.has_signing_certificate()
+    finally:
+        reader.close()
+    moved = event(admin, code, "move-within", address="東京都千代田区見本町8-8")
+    assert moved["revocations"] == []  # nothing to revoke: the move touches only the signing certificate
