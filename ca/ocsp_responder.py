@@ -20,6 +20,7 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -80,6 +81,17 @@ class OcspAnswer:
 
 def _error(status: int, detail: str) -> OcspAnswer:
     return OcspAnswer(unsuccessful(status), f"{ERROR_NAMES[status]}: {detail}")
+
+
+class _Question(NamedTuple):
+    """One well-formed request for a certificate of a CA served here."""
+
+    served: ServedCa
+    serial: int
+    algorithm: hashes.HashAlgorithm
+    issuer_name_hash: bytes
+    issuer_key_hash: bytes
+    nonce: bytes | None
 
 
 @dataclass(frozen=True)
@@ -143,22 +155,15 @@ class OcspResponder:
         except x509.ExtensionNotFound:
             pass
         try:
-            return self._status_answer(self.service.cas[issuer], serial, algorithm, key, nonce, now)
+            question = _Question(self.service.cas[issuer], serial, algorithm, key[1], key[2], nonce)
+            return self._status_answer(question, now or datetime.now(UTC))
         except SQLAlchemyError:
             return _error(INTERNAL_ERROR, "the certificate store could not be read; try again")
 
-    def _status_answer(
-        self,
-        served: ServedCa,
-        serial: int,
-        algorithm: hashes.HashAlgorithm,
-        key: tuple[str, bytes, bytes],
-        nonce: bytes | None,
-        now: datetime | None,
-    ) -> OcspAnswer:
-        cache_key = (served.id, serial, algorithm.name)
-        moment = now or datetime.now(UTC)
-        if nonce is None:
+    def _status_answer(self, question: _Question, moment: datetime) -> OcspAnswer:
+        served, serial = question.served, question.serial
+        cache_key = (served.id, serial, question.algorithm.name)
+        if question.nonce is None:
             cached = self._cache.get(cache_key)
             if (
                 cached is not None
@@ -168,23 +173,16 @@ class OcspResponder:
             ):
                 return cached.answer
         version = self._counter
-        answer = self._sign(served, serial, algorithm, key, nonce, moment)
-        if nonce is None:
+        answer = self._sign(question, moment)
+        if question.nonce is None:
             with self._lock:
                 if len(self._cache) >= self.policy.max_cached:
                     self._cache.clear()
                 self._cache[cache_key] = _Signed(answer, version)
         return answer
 
-    def _sign(
-        self,
-        served: ServedCa,
-        serial: int,
-        algorithm: hashes.HashAlgorithm,
-        key: tuple[str, bytes, bytes],
-        nonce: bytes | None,
-        moment: datetime,
-    ) -> OcspAnswer:
+    def _sign(self, question: _Question, moment: datetime) -> OcspAnswer:
+        served, serial, nonce = question.served, question.serial, question.nonce
         this_update = moment.replace(microsecond=0)
         next_update = this_update + self.policy.validity
         revocation_time: datetime | None = None
@@ -204,10 +202,10 @@ class OcspResponder:
         builder = (
             ocsp.OCSPResponseBuilder()
             .add_response_by_hash(
-                issuer_name_hash=key[1],
-                issuer_key_hash=key[2],
+                issuer_name_hash=question.issuer_name_hash,
+                issuer_key_hash=question.issuer_key_hash,
                 serial_number=serial,
-                algorithm=algorithm,
+                algorithm=question.algorithm,
                 cert_status=status,
                 this_update=this_update,
                 next_update=next_update,
