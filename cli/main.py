@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mynacard.emulator.commands",
     "mynacard.host.commands",
     "mynacard.conformance.commands",
+    "mynacard.terminal.commands",
 )
 
 EPILOG = """\

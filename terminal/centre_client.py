@@ -14,6 +14,9 @@ docs/kiosk.md, "Centre API", documents the JSON over HTTP that `HttpCentre` spea
     DELETE /v1/sessions/{id}                                                → {status}
 
 Every request carries `Authorization: Bearer <kiosk token>`: the centre serves kiosks it knows.
+Errors are `{"error": "<code>", "detail": "<one sentence>"}` with 4xx/5xx, as every mynacard
+service answers; 401/403 are decisions (go to the window),
+the rest failures (try again later).
 Every document is requested with a transaction id the kiosk chose, and the answer must name
 that same id and match its own SHA-256, or it is refused here: the kiosk never prints a
 document that is not the one it asked for (the 2023 incident, issue 11).
@@ -162,7 +165,7 @@ class HttpCentre:
             except ValueError:
                 detail = {}
             code = str(detail.get("error", f"http_{exc.code}"))
-            message = str(detail.get("message", exc.reason))
+            message = str(detail.get("detail", exc.reason))
             raise CentreError(code, f"the centre refused {method} {path}: {message}",
                               refused=exc.code in (401, 403)) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:

@@ -101,7 +101,16 @@ class Kiosk:
         return lambda: self._listeners.remove(listener)
 
     def state_message(self) -> dict[str, object]:
-        return {"msg": "STATE", **self.machine.view()}
+        return {"msg": "STATE", **self.machine.view(), "devices": self.device_info()}
+
+    def device_info(self) -> dict[str, object]:
+        """Which devices are simulators (the web UI then shows their controls)."""
+        from mynacard.terminal.payment import SimulatedAcceptor
+        from mynacard.terminal.reader import SimulatedReader
+
+        return {"reader": self.devices.reader.name,
+                "reader_simulated": isinstance(self.devices.reader, SimulatedReader),
+                "payment_simulated": isinstance(self.devices.payment, SimulatedAcceptor)}
 
     def submit(self, event: m.Event) -> m.Outcome:
         """Hand the machine an event (on the loop's thread) and carry out what it decides."""
@@ -161,7 +170,7 @@ class Kiosk:
             if self.machine.state is not before:
                 journal.info("%s state %s -> %s", self.config.kiosk_id, before.value,
                              self.machine.state.value)
-            self._emit({"msg": "STATE", **view})
+            self._emit({"msg": "STATE", **view, "devices": self.device_info()})
         for effect in effects:
             self._apply(effect, self.machine.session_no)
 

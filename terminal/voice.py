@@ -82,3 +82,11 @@ class EspeakVoice:
         if self.player:
             subprocess.Popen([*self.player, str(path)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
+
+
+class SilentVoice:
+    """No speaker (the default of `mynacard kiosk`): prompts are shown on screen only."""
+
+    def speak(self, prompt: str, language: str) -> None:
+        if prompt not in PROMPTS:
+            raise KeyError(f"unknown voice prompt {prompt!r}")

@@ -161,13 +161,13 @@ class CentreDouble:
 
             def _dispatch(self, method: str) -> None:
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                    self._reply(401, {"error": "unknown_kiosk", "message": "kiosk not known"})
+                    self._reply(401, {"error": "unknown_kiosk", "detail": "kiosk not known"})
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
                     body = json.loads(self.rfile.read(length) or b"{}")
                 except ValueError:
-                    self._reply(400, {"error": "bad_request", "message": "not JSON"})
+                    self._reply(400, {"error": "bad_request", "detail": "not JSON"})
                     return
                 status, answer = centre.route(method, self.path, body)
                 self._reply(status, answer)
@@ -198,13 +198,13 @@ class CentreDouble:
             return self._request_document(body)
         if method == "POST" and parts[:2] == ["v1", "transactions"] and len(parts) == 4:
             return self._settle_or_cancel(parts[2], parts[3], body)
-        return 404, {"error": "not_found", "message": f"no {method} {path}"}
+        return 404, {"error": "not_found", "detail": f"no {method} {path}"}
 
     def _open_session(self, body: dict[str, object]) -> tuple[int, dict[str, object]]:
         with self.ledger.lock:
             challenge = self.ledger.challenges.pop(str(body.get("challenge_id")), None)
         if challenge is None:
-            return 401, {"error": "challenge_unknown", "message": "challenge unknown or used"}
+            return 401, {"error": "challenge_unknown", "detail": "challenge unknown or used"}
         try:
             certificate = x509.load_der_x509_certificate(
                 base64.b64decode(str(body.get("certificate"))))
@@ -215,10 +215,10 @@ class CentreDouble:
                        padding.PKCS1v15(), hashes.SHA256())
         except (ValueError, TypeError, InvalidSignature, AssertionError):
             return 401, {"error": "signature_invalid",
-                         "message": "the challenge signature or the certificate is not valid"}
+                         "detail": "the challenge signature or the certificate is not valid"}
         resident = self.residents.get(certificate.serial_number)
         if resident is None:
-            return 403, {"error": "unknown_certificate", "message": "no resident has this card"}
+            return 403, {"error": "unknown_certificate", "detail": "no resident has this card"}
         session_id = secrets.token_hex(12)
         with self.ledger.lock:
             self.ledger.sessions[session_id] = certificate.serial_number
@@ -238,20 +238,20 @@ class CentreDouble:
         with self.ledger.lock:
             serial = self.ledger.sessions.get(str(body.get("session_id")))
             if serial is None:
-                return 401, {"error": "session_unknown", "message": "no such session"}
+                return 401, {"error": "session_unknown", "detail": "no such session"}
             if txn in self.ledger.transactions or len(txn) < 16:
                 return 409, {"error": "transaction_reused",
-                             "message": "a transaction id is used for one document only"}
+                             "detail": "a transaction id is used for one document only"}
             if self.fail_next_request:
                 code, self.fail_next_request = self.fail_next_request, None
-                return 503, {"error": code, "message": "injected failure"}
+                return 503, {"error": code, "detail": "injected failure"}
         resident = self.residents[serial]
         if resident.refusal:
-            return 403, {"error": resident.refusal, "message": "go to the municipal window"}
+            return 403, {"error": resident.refusal, "detail": "go to the municipal window"}
         offer = next((d for d in DOCUMENTS if d["code"] == body.get("document")), None)
         copies = body.get("copies")
         if offer is None or not isinstance(copies, int) or copies < 1:
-            return 400, {"error": "bad_request", "message": "unknown document or copies"}
+            return 400, {"error": "bad_request", "detail": "unknown document or copies"}
         code = secrets.token_hex(8).upper()
         options = body.get("options") if isinstance(body.get("options"), list) else []
         pdf = make_pdf([
@@ -276,16 +276,16 @@ class CentreDouble:
         with self.ledger.lock:
             record = self.ledger.transactions.get(txn)
             if record is None:
-                return 404, {"error": "transaction_unknown", "message": "no such transaction"}
+                return 404, {"error": "transaction_unknown", "detail": "no such transaction"}
             if record.session_id != body.get("session_id"):
                 return 403, {"error": "wrong_session",
-                             "message": "the transaction belongs to another session"}
+                             "detail": "the transaction belongs to another session"}
             if action == "settle":
                 if record.status != "issued" or body.get("amount") != record.fee:
-                    return 409, {"error": "cannot_settle", "message": "not settleable"}
+                    return 409, {"error": "cannot_settle", "detail": "not settleable"}
                 record.status = "settled"
                 return 200, {"status": "settled"}
             if action == "cancel":
                 record.status, record.cancel_reason = "cancelled", str(body.get("reason"))
                 return 200, {"status": "cancelled"}
-        return 404, {"error": "not_found", "message": f"no action {action}"}
+        return 404, {"error": "not_found", "detail": f"no action {action}"}

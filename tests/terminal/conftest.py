@@ -7,27 +7,17 @@ each test gets its own copy of a card image, so retry counters spent in one test
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from centre_double import TOKEN, CentreDouble, Resident
+from kiosk_harness import ResidentCard
 from mynacard.terminal.centre_client import HttpCentre
-from mynacard.terminal.config import KioskConfig
-from mynacard.terminal.payment import SimulatedAcceptor
-from mynacard.terminal.printer import SimulatedPrinter
-from mynacard.terminal.reader import SimulatedReader
-from mynacard.terminal.runtime import Devices, Kiosk
-from mynacard.terminal.voice import RecordingVoice
 
-PIN = "1234"
 FAMILY = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤",
           "吉田", "山田", "佐々木", "山口", "松本", "井上", "木村", "林", "斎藤", "清水", "森"]
 ROMAN = ["SATO", "SUZUKI", "TAKAHASHI", "TANAKA", "ITO", "WATANABE", "YAMAMOTO", "NAKAMURA",
@@ -35,14 +25,6 @@ ROMAN = ["SATO", "SUZUKI", "TAKAHASHI", "TANAKA", "ITO", "WATANABE", "YAMAMOTO",
          "KIMURA", "HAYASHI", "SAITO", "SHIMIZU", "MORI"]
 #: Index of the resident who has filed a move-out (転出): refused at the kiosk (§6.2).
 MOVED_OUT = 20
-
-
-@dataclass(frozen=True)
-class ResidentCard:
-    card_dir: Path  # pristine: copy before use
-    serial: int
-    resident: Resident
-    pin: str = PIN
 
 
 @pytest.fixture(scope="session")
@@ -116,54 +98,3 @@ def centre_client(centre: CentreDouble) -> HttpCentre:
     return HttpCentre(centre.url, TOKEN, timeout=5)
 
 
-def copy_card(card: ResidentCard, target: Path) -> Path:
-    from mynacard.emulator.demo import copy_card as copy
-
-    return copy(card.card_dir, target)
-
-
-FAST = KioskConfig().with_timeouts(complete=0.3, ended=0.3, print=3.0, fetch=3.0)
-
-
-class LoopThread:
-    """An asyncio loop in a thread, running kiosks while the test drives them."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def call(self, fn, *args):  # type: ignore[no-untyped-def]
-        """Run `fn(*args)` on the loop thread and return its result."""
-        future = asyncio.run_coroutine_threadsafe(self._call(fn, *args), self.loop)
-        return future.result(10)
-
-    @staticmethod
-    async def _call(fn, *args):  # type: ignore[no-untyped-def]
-        return fn(*args)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
-
-@dataclass
-class SimKiosk:
-    kiosk: Kiosk
-    reader: SimulatedReader
-    printer: SimulatedPrinter
-    payment: SimulatedAcceptor
-    voice: RecordingVoice
-    messages: list[dict[str, object]]
-
-
-def make_sim_kiosk(centre_client: HttpCentre, config: KioskConfig = FAST,
-                   clock: object | None = None) -> SimKiosk:
-    reader, printer = SimulatedReader(), SimulatedPrinter(seconds_per_copy=0.05)
-    payment, voice = SimulatedAcceptor(), RecordingVoice()
-    kiosk = Kiosk(config, Devices(reader, printer, payment, voice), centre_client,
-                  clock=clock, tick_interval=0.02, print_poll=0.01)  # type: ignore[arg-type]
-    messages: list[dict[str, object]] = []
-    kiosk.subscribe(messages.append)
-    return SimKiosk(kiosk, reader, printer, payment, voice, messages)
