@@ -63,6 +63,8 @@ class CupsPrinter:
     def __init__(self, queue: str, *, server: str | None = None) -> None:
         self.queue = queue
         self._env_server = ["-h", server] if server else []
+        #: Jobs this adapter cancelled (`lpstat` lists them as completed without saying how).
+        self._cancelled: set[str] = set()
 
     def _run(self, args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         try:
@@ -84,9 +86,19 @@ class CupsPrinter:
                                f"the CUPS queue {self.queue} refused the job: {message}")
         return match.group(1)
 
-    def _listed(self, job_id: str, which: str) -> bool:
-        done = self._run(["lpstat", *self._env_server, "-W", which, "-o", self.queue])
-        return any(line.split()[:1] == [job_id] for line in done.stdout.decode().splitlines())
+    def _job_block(self, job_id: str, which: str) -> str | None:
+        """The `lpstat -l` lines of one job (its first line and the indented details), or None."""
+        done = self._run(["lpstat", *self._env_server, "-l", "-W", which, "-o", self.queue])
+        lines = done.stdout.decode(errors="replace").splitlines()
+        for i, line in enumerate(lines):
+            if line.split()[:1] == [job_id]:
+                block = [line]
+                for detail in lines[i + 1:]:
+                    if not detail.startswith((" ", "\t")):
+                        break
+                    block.append(detail)
+                return "\n".join(block)
+        return None
 
     def _stopping_reason(self) -> str | None:
         done = self._run(["lpstat", *self._env_server, "-l", "-p", self.queue])
@@ -99,24 +111,31 @@ class CupsPrinter:
         return None
 
     def status(self, job_id: str) -> tuple[JobState, str | None]:
-        if self._listed(job_id, "not-completed"):
+        if job_id in self._cancelled:
+            return JobState.CANCELLED, "cancelled"
+        pending = self._job_block(job_id, "not-completed")
+        if pending is not None:
+            if "completed-with-errors" in pending or "aborted" in pending:
+                return JobState.FAILED, "printer_error"
             reason = self._stopping_reason()
             return (JobState.FAILED, reason) if reason else (JobState.PENDING, None)
-        done = self._run(["lpstat", *self._env_server, "-l", "-W", "completed", "-o",
-                          self.queue])
-        text = done.stdout.decode(errors="replace")
-        block = text.split(job_id, 1)[1].split("\n" + self.queue + "-", 1)[0] if job_id in text else ""
-        if "canceled" in block or "aborted" in block:
+        finished = self._job_block(job_id, "completed")
+        if finished is None:
+            return JobState.FAILED, "job_lost"
+        if "canceled" in finished or "aborted" in finished or "with-errors" in finished:
             return JobState.FAILED, "job_aborted"
-        if job_id in text:
-            return JobState.DONE, None
-        return JobState.FAILED, "job_lost"
+        return JobState.DONE, None
 
     def cancel(self, job_id: str) -> bool:
-        if not self._listed(job_id, "not-completed"):
+        """`cancel` succeeds only for a job not yet completed; CUPS refuses it for one that has
+        printed, which is exactly the answer the kiosk needs."""
+        if self._job_block(job_id, "not-completed") is None:
             return self.status(job_id)[0] is not JobState.DONE
-        self._run(["cancel", *self._env_server, job_id])
-        return not (self.status(job_id)[0] is JobState.DONE)
+        done = self._run(["cancel", *self._env_server, job_id])
+        if done.returncode == 0:
+            self._cancelled.add(job_id)
+            return True
+        return self.status(job_id)[0] is not JobState.DONE
 
 
 # --- simulator ----------------------------------------------------------------------------------

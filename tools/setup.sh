@@ -2,7 +2,8 @@
 # All set-up on a fresh Debian 12 machine, idempotent and quick when nothing is missing:
 #   - the Debian packages mynacard uses (pcscd + vsmartcard's vpcd for the virtual reader,
 #     vsmartcard's vicc for the compatibility test, OpenSC as an independent client, the PC/SC headers pyscard builds against, a Japanese font
-#     for the card face, the compiler and venv support pyscard's build needs);
+#     for the card face, the compiler and venv support pyscard's build needs; for the kiosk: CUPS with
+#     the cups-pdf printer and pdftotext, Debian's chromium for the browser tests, espeak-ng);
 #   - a virtual environment in .venv with mynacard installed (editable) and its test tools.
 # Used by both README commands; safe to run again at any time.
 set -euo pipefail
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard libpcsclite-dev opensc opensc-pkcs11 pcsc-tools
   fonts-ipafont-gothic openssl gcc python3-venv python3-dev procps
+  cups cups-client printer-driver-cups-pdf poppler-utils chromium espeak-ng
 )
 
 missing=()
