@@ -81,7 +81,12 @@ class Kiosk:
         self.tick_interval = tick_interval
         self.print_poll = print_poll
         self._listeners: list[Listener] = []
-        self._lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{config.kiosk_id}-lane")
+        name = config.kiosk_id
+        self._lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-lane")
+        #: The printer, the acceptor and the voice: never held up behind the card or the centre,
+        #: nor by other kiosks hosted in the same process.
+        self._device_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"{name}-devices")
+        self._watch_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-reader")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._transport: Transport | None = None
@@ -136,7 +141,7 @@ class Kiosk:
     async def run(self) -> None:
         """Watch the reader and the clock until `stop()`."""
         self._loop = asyncio.get_running_loop()
-        watcher = self._loop.run_in_executor(None, self._watch_reader)
+        watcher = self._loop.run_in_executor(self._watch_pool, self._watch_reader)
         try:
             while not self._stopping:
                 before = self.machine.state
@@ -147,8 +152,9 @@ class Kiosk:
             self._stopping = True
             await watcher
             await asyncio.gather(*self._tasks, return_exceptions=True)
-            await asyncio.get_running_loop().run_in_executor(None, self._release_card)
-            self._lane.shutdown(wait=True)
+            await asyncio.get_running_loop().run_in_executor(self._lane, self._release_card)
+            for pool in (self._lane, self._device_pool, self._watch_pool):
+                pool.shutdown(wait=True)
             self._documents.clear()
 
     def stop(self) -> None:
@@ -196,9 +202,13 @@ class Kiosk:
 
         self._spawn(self._loop.run_in_executor(self._lane, run))
 
+    async def _device(self, fn: Callable[..., T], *args: object) -> T:
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self._device_pool, lambda: fn(*args))
+
     def _in_thread(self, work: Callable[[], None]) -> None:
         assert self._loop is not None
-        self._spawn(self._loop.run_in_executor(None, work))
+        self._spawn(self._loop.run_in_executor(self._device_pool, work))
 
     def _apply(self, effect: m.Effect, session: int) -> None:
         kiosk = self.config.kiosk_id
@@ -349,7 +359,7 @@ class Kiosk:
             return
         printer = self.devices.printer
         try:
-            job = await asyncio.to_thread(printer.submit, txn, document.pdf, copies)
+            job = await self._device(printer.submit, txn, document.pdf, copies)
         except PrinterError as exc:
             self.post(m.PrintFailed(txn, exc.reason), session)
             return
@@ -360,18 +370,18 @@ class Kiosk:
             self._jobs.pop(txn, None)
             return
         while not self._stopping:
-            state, reason = await asyncio.to_thread(printer.status, job)
+            state, reason = await self._device(printer.status, job)
             if state is JobState.DONE:
                 self.post(m.Printed(txn), session)
                 break
             if state in (JobState.FAILED, JobState.CANCELLED):
                 if reason and reason != "cancelled":
-                    await asyncio.to_thread(printer.cancel, job)  # never resumed after a fault
+                    await self._device(printer.cancel, job)  # never resumed after a fault
                 self.post(m.PrintFailed(txn, reason or state.value), session)
                 break
             if session != self.machine.session_no:
                 # The session ended (and refunded) while the job waited: it must not print.
-                await asyncio.to_thread(printer.cancel, job)
+                await self._device(printer.cancel, job)
                 break
             await asyncio.sleep(self.print_poll)
         self._jobs.pop(txn, None)
@@ -384,7 +394,7 @@ class Kiosk:
             self._cancel_requested.add(txn)  # `_print` cancels as soon as it has a job id
             return
         self._cancel_requested.discard(txn)
-        if await asyncio.to_thread(self.devices.printer.cancel, job):
+        if await self._device(self.devices.printer.cancel, job):
             self.post(m.PrintFailed(txn, "print_cancelled"), session)
         else:
             self.post(m.Printed(txn), session)
