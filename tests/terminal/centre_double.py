@@ -114,6 +114,10 @@ def make_pdf(lines: list[str]) -> bytes:
     return bytes(out)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # 20 kiosks connect at once; the default backlog of 5 drops some
+
+
 class CentreDouble:
     """The stand-in centre on 127.0.0.1 (port chosen by the OS). `residents` maps the auth
     certificate serial to the resident; `auth_ca` is the certificate that must have issued
@@ -125,7 +129,7 @@ class CentreDouble:
         self.ledger = Ledger()
         #: Fault injection: refuse the next document request with this error code.
         self.fail_next_request: str | None = None
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
