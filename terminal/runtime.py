@@ -38,7 +38,6 @@ from mynacard.terminal import machine as m
 from mynacard.terminal.card_session import CardRefusal, CheckedCard, check_card, sign_challenge
 from mynacard.terminal.centre_client import Centre, CentreError, IssuedDocument
 from mynacard.terminal.config import KioskConfig
-from mynacard.terminal.documents import Selection
 from mynacard.terminal.payment import PaymentAcceptor
 from mynacard.terminal.printer import JobState, Printer, PrinterError
 from mynacard.terminal.reader import CardReader
@@ -94,7 +93,7 @@ class Kiosk:
         self._documents: dict[str, IssuedDocument] = {}
         self._jobs: dict[str, str] = {}
         self._cancel_requested: set[str] = set()
-        self._tasks: set[asyncio.Future[object]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
         self._last_view: dict[str, object] = {}
 
     # --- the outside world --------------------------------------------------------------------
@@ -184,9 +183,10 @@ class Kiosk:
         for listener in list(self._listeners):
             listener(message)
 
-    def _spawn(self, work: asyncio.Future[T]) -> None:
-        self._tasks.add(work)  # type: ignore[arg-type]
-        work.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
+    def _spawn(self, work: asyncio.Future[None]) -> None:
+        """Keep a reference until done (asyncio holds only weak ones), and await it on stop."""
+        self._tasks.add(work)
+        work.add_done_callback(self._tasks.discard)
 
     def _in_lane(self, work: Callable[[], m.Event | None], session: int) -> None:
         assert self._loop is not None
@@ -231,15 +231,15 @@ class Kiosk:
             case m.Refund(reason=reason):
                 returned = self.devices.payment.refund(reason)
                 journal.info("%s refunded ¥%d (%s)", kiosk, returned, reason)
-            case m.FetchDocument(transaction_id=txn, session_id=sid, selection=selection):
+            case m.FetchDocument() as fetch:
                 fee = self.machine.session.fee
-                self._in_lane(lambda: self._fetch(sid, txn, selection, fee), session)
-            case m.Settle(transaction_id=txn, session_id=sid, amount=amount):
-                self._in_lane(lambda: self._settle(sid, txn, amount), session)
-            case m.CancelTransaction(transaction_id=txn, session_id=sid, reason=reason):
-                self._in_lane(lambda: self._cancel_transaction(sid, txn, reason), session)
-            case m.EndCentreSession(session_id=sid):
-                self._in_lane(lambda: self._end_centre_session(sid), session)
+                self._in_lane(lambda: self._fetch(fetch, fee), session)
+            case m.Settle() as settle:
+                self._in_lane(lambda: self._settle(settle), session)
+            case m.CancelTransaction() as cancel:
+                self._in_lane(lambda: self._cancel_transaction(cancel), session)
+            case m.EndCentreSession() as end:
+                self._in_lane(lambda: self._end_centre_session(end.session_id), session)
             case m.Print(transaction_id=txn, copies=copies):
                 assert self._loop is not None
                 self._spawn(asyncio.ensure_future(self._print(txn, copies, session)))
@@ -313,10 +313,11 @@ class Kiosk:
 
     # --- the centre -----------------------------------------------------------------------------
 
-    def _fetch(self, session_id: str, txn: str, selection: Selection, fee: int) -> m.Event:
+    def _fetch(self, fetch: m.FetchDocument, fee: int) -> m.Event:
+        txn = fetch.transaction_id
         try:
-            document = self.centre.request_document(self.config.kiosk_id, session_id, txn,
-                                                    selection)
+            document = self.centre.request_document(self.config.kiosk_id, fetch.session_id, txn,
+                                                    fetch.selection)
         except CentreError as exc:
             result = m.Result.REFUSED if exc.refused else m.Result.CENTRE_ERROR
             return m.FetchFailed(txn, result, exc.code)
@@ -325,18 +326,20 @@ class Kiosk:
         self._documents[txn] = document
         return m.DocumentFetched(txn, document.pages)
 
-    def _settle(self, session_id: str, txn: str, amount: int) -> m.Event:
+    def _settle(self, settle: m.Settle) -> m.Event:
+        txn, amount = settle.transaction_id, settle.amount
         try:
-            self.centre.settle(self.config.kiosk_id, session_id, txn, amount)
+            self.centre.settle(self.config.kiosk_id, settle.session_id, txn, amount)
         except CentreError as exc:
             return m.FetchFailed(txn, m.Result.CENTRE_ERROR, f"settle_{exc.code}")
         journal.info("%s transaction %s settled at the centre (¥%d held)", self.config.kiosk_id,
                      txn, amount)
         return m.Settled(txn)
 
-    def _cancel_transaction(self, session_id: str, txn: str, reason: str) -> None:
+    def _cancel_transaction(self, cancel: m.CancelTransaction) -> None:
+        txn, reason = cancel.transaction_id, cancel.reason
         try:
-            self.centre.cancel(self.config.kiosk_id, session_id, txn, reason)
+            self.centre.cancel(self.config.kiosk_id, cancel.session_id, txn, reason)
             journal.info("%s transaction %s cancelled at the centre (%s)", self.config.kiosk_id,
                          txn, reason)
         except CentreError as exc:
