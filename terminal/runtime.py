@@ -152,6 +152,7 @@ class Kiosk:
             await watcher
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await asyncio.get_running_loop().run_in_executor(self._lane, self._release_card)
+            self.devices.reader.close()
             for pool in (self._lane, self._device_pool, self._watch_pool):
                 pool.shutdown(wait=True)
             self._documents.clear()

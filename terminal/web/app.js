@@ -109,6 +109,7 @@ let socket = null;
 let view = { state: "connecting" };
 let renderedKey = "";
 let copies = 1;
+let deadline = null; // local clock time when the state times out (counted down between messages)
 
 const $ = (id) => document.getElementById(id);
 const t = (key) => T[lang][key];
@@ -265,7 +266,7 @@ function render(force = false) {
   const key = JSON.stringify([lang, v.state, v.tries_left, v.last_try, v.result, v.reason, v.card_present,
     v.documents && v.documents.length, v.fee, v.maintenance]);
   $("cancel").hidden = !SESSION.has(v.state);
-  $("timer").textContent = v.seconds_left != null && SESSION.has(v.state) ? t("secondsLeft")(Math.ceil(v.seconds_left)) : "";
+  showTimer();
   if (v.state === "payment" && $("paid")) $("paid").textContent = t("paid")(v.paid, v.fee);
   if (!force && key === renderedKey) return;
   renderedKey = key;
@@ -273,10 +274,16 @@ function render(force = false) {
   (screens[v.state] || screens.connecting)(v);
 }
 
+function showTimer() {
+  const left = deadline === null ? null : Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+  $("timer").textContent = left !== null && SESSION.has(view.state) ? t("secondsLeft")(left) : "";
+}
+
 function onMessage(event) {
   const message = JSON.parse(event.data);
   if (message.msg === "STATE") {
     view = message;
+    deadline = message.seconds_left == null ? null : Date.now() + message.seconds_left * 1000;
     if (message.language && message.language !== lang) { lang = message.language; applyChrome(); render(true); }
     $("simulator").hidden = !(message.devices && (message.devices.reader_simulated || message.devices.payment_simulated));
     if (message.devices) {
@@ -310,4 +317,5 @@ document.addEventListener("DOMContentLoaded", () => {
   applyChrome();
   render(true);
   connect();
+  setInterval(showTimer, 1000);
 });

@@ -15,6 +15,10 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import logging
+
+import pytest
+
 from centre_double import CentreDouble
 from conftest import MOVED_OUT
 from fleet import run_fleet
@@ -26,7 +30,8 @@ KIOSKS = 20
 
 def test_twenty_kiosks_with_jams_and_print_timeouts_keep_paper_cash_and_centre_in_step(
         tmp_path: Path, centre: CentreDouble, centre_client: HttpCentre,
-        resident_cards: list[ResidentCard]) -> None:
+        resident_cards: list[ResidentCard], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="mynacard.terminal.journal")
     cards = [c for i, c in enumerate(resident_cards) if i != MOVED_OUT][:KIOSKS]
     dirs = [copy_card(card, tmp_path / f"card-{i}") for i, card in enumerate(cards)]
     visits, sims = run_fleet(cards, dirs, centre_client,
@@ -61,3 +66,13 @@ def test_twenty_kiosks_with_jams_and_print_timeouts_keep_paper_cash_and_centre_i
             assert record.status == "cancelled"
         assert sim.kiosk._documents == {}  # nothing left in memory either
     assert all(n == 1 for n in printed.values()) and len(printed) == 12
+
+    # The journal of 20 sessions names no one: no name, address, My Number or PIN (transaction
+    # ids are random hex, so they are taken out before looking for the 4-digit PIN).
+    journal = re.sub(r"[0-9a-f]{32}", "<txn>", caplog.text)
+    assert journal.count("result ") == KIOSKS
+    for card in cards:
+        for secret in (card.resident.name, *card.resident.name.split("\u3000"),
+                       card.resident.name_roman, card.resident.address, card.resident.my_number,
+                       card.pin):
+            assert secret not in journal
