@@ -11,7 +11,10 @@ import pytest
 
 from centre_double import TOKEN, CentreDouble
 from kiosk_harness import ResidentCard, copy_card
-from mynacard.host.transport import open_transport
+from mynacard.host import aids
+from mynacard.host.card import MyNumberCard
+from mynacard.host.errors import PinBlocked, PinWrong
+from mynacard.host.transport import Transport, open_transport
 from mynacard.terminal.card_session import CardRefusal, check_card
 from mynacard.terminal.centre_client import CentreError, HttpCentre
 from mynacard.terminal.config import ConfigError, load_config
@@ -176,3 +179,46 @@ def test_a_bad_configuration_is_one_sentence_naming_the_key(tmp_path: Path, text
     with pytest.raises(ConfigError) as bad:
         load_config(path)
     assert words in str(bad.value) and "\n" not in str(bad.value)
+
+
+class WithoutCardInfoAp:
+    """A JPKI token without the card-info AP, as a 住基カード is: the SELECT of the 券面事項入力補助AP
+    (CI §5) answers 6A82; everything else is the emulated card's."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.name, self.atr, self.extended_length = inner.name, inner.atr, inner.extended_length
+
+    def transmit(self, apdu: bytes) -> bytes:
+        if apdu[:4] == bytes.fromhex("00A4040C") and apdu[5:5 + apdu[4]] == aids.TEXT:
+            return bytes.fromhex("6A82")
+        return self.inner.transmit(apdu)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_juki_card_is_refused(tmp_path: Path, resident_cards: list[ResidentCard]) -> None:
+    transport = WithoutCardInfoAp(open_transport(f"emulator:{copy_card(resident_cards[14], tmp_path / 'c')}"))
+    with pytest.raises(CardRefusal) as refused:
+        check_card(transport, datetime.now(UTC))
+    assert refused.value.reason == "juki_card"
+
+
+def test_a_card_whose_pin_is_blocked_is_refused_before_the_pin_pad(
+        tmp_path: Path, resident_cards: list[ResidentCard]) -> None:
+    card = copy_card(resident_cards[15], tmp_path / "card")
+    with MyNumberCard(open_transport(f"emulator:{card}"), on_last_try=lambda secret: True) as opened:
+        for _ in range(3):
+            with pytest.raises((PinWrong, PinBlocked)):
+                opened.jpki.verify_auth_pin("0000")
+    transport = open_transport(f"emulator:{card}")
+    try:
+        with pytest.raises(CardRefusal) as refused:
+            check_card(transport, datetime.now(UTC))
+        assert refused.value.reason == "pin_blocked"
+    finally:
+        transport.close()
