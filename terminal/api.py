@@ -28,7 +28,9 @@ _SIMPLE: dict[str, Callable[[], m.Event]] = {
     "TAKE_DOCUMENT": m.DocumentTaken,
 }
 COMMANDS = (*_SIMPLE, "SET_PIN", "CHOOSE_DOCUMENT", "SET_LANGUAGE", "SET_MAINTENANCE",
-            "GET_STATE", "SIM_INSERT_CARD", "SIM_REMOVE_CARD", "SIM_INSERT_CASH")
+            "GET_STATE", "GET_INFO", "SIM_INSERT_CARD", "SIM_REMOVE_CARD", "SIM_INSERT_CASH")
+#: Raised when a message or command changes incompatibly; integrators check it with GET_INFO.
+API_LEVEL = 1
 
 
 class CommandError(ValueError):
@@ -72,6 +74,12 @@ def handle_command(kiosk: Kiosk, raw: str) -> list[Message]:
     name = command.get("cmd")
     if name == "GET_STATE":
         return [kiosk.state_message()]
+    if name == "GET_INFO":
+        from mynacard import __version__
+
+        return [{"msg": "INFO", "cmd": name, "name": "mynacard kiosk", "version": __version__,
+                 "api_level": API_LEVEL, "kiosk_id": kiosk.config.kiosk_id,
+                 "commands": list(COMMANDS)}]
     if isinstance(name, str) and name.startswith("SIM_"):
         return [_simulate(kiosk, name, command)]
     try:

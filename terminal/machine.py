@@ -686,7 +686,7 @@ class KioskMachine:
         if s.escrow and not s.captured:
             fx.append(Refund(refund_reason))
         if s.transaction_id and s.centre_session and not s.captured and (
-                self.state in (State.PAYMENT, State.FETCH, State.PRINT)):
+                self.state in (State.FETCH, State.PRINT)):  # the centre knows it from FETCH on
             fx.append(CancelTransaction(s.transaction_id, s.centre_session, refund_reason))
         if s.transaction_id and (s.fetched or self.state is State.FETCH):
             fx.append(WipeDocument(s.transaction_id))

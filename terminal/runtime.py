@@ -132,6 +132,9 @@ class Kiosk:
 
         def deliver() -> None:
             if session is not None and session != self.machine.session_no:
+                if isinstance(event, m.DocumentFetched):
+                    # Fetched after its session ended (and was wiped): drop it now.
+                    self._documents.pop(event.transaction_id, None)
                 return
             self.submit(event)
 

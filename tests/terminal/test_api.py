@@ -52,6 +52,9 @@ def test_a_whole_session_over_the_websocket(served: tuple[SimKiosk, KioskServer]
         first = json.loads(ws.recv(timeout=5))
         assert first["msg"] == "STATE" and first["state"] == "idle"
         assert first["devices"]["reader_simulated"] is True
+        ws.send(json.dumps({"cmd": "GET_INFO"}))
+        info = receive_until(ws, lambda m: m["msg"] == "INFO")
+        assert info["api_level"] == 1 and "SET_PIN" in info["commands"]
         ws.send(json.dumps({"cmd": "SET_PIN", "value": "1234"}))
         bad = receive_until(ws, lambda m: m["msg"] == "BAD_STATE")
         assert bad["cmd"] == "SET_PIN" and bad["state"] == "idle" and "1234" not in json.dumps(bad)

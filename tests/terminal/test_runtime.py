@@ -182,3 +182,31 @@ def test_a_resident_who_moved_out_is_refused(
     assert (result["result"], result["reason"], result["municipal_window"]) == \
         ("refused", "moved_out", True)
     assert ("go_to_window", "ja") in sim.voice.spoken
+
+
+def test_a_document_arriving_after_its_session_ended_is_dropped(
+        tmp_path: Path, centre: CentreDouble, centre_client: HttpCentre,
+        resident_cards: list[ResidentCard], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from kiosk_harness import FAST
+
+    original = centre._request_document
+
+    def slow(body: dict[str, object]) -> tuple[int, dict[str, object]]:
+        import time
+
+        time.sleep(1.0)  # the centre answers after the kiosk gave up (fetch timeout 0.3 s)
+        return original(body)
+
+    monkeypatch.setattr(centre, "_request_document", slow)
+    sim = make_sim_kiosk(centre_client, FAST.with_timeouts(fetch=0.3))
+    with running(sim) as j:
+        start_session(j, copy_card(resident_cards[16], tmp_path / "card"))
+        authenticate(j)
+        pay(j)
+        result = j.result()
+        assert (result["result"], result["reason"]) == ("centre_error", "fetch_timeout")
+        txn = str(result["transaction_id"])
+        j.wait_for(lambda: txn in centre.ledger.transactions
+                   and centre.ledger.transactions[txn].status == "cancelled", "the late cancel")
+        j.wait_for(lambda: not sim.kiosk._documents, "the late document dropped")
+    assert sim.printer.tray == [] and [(e.kind, e.amount) for e in sim.payment.ledger] == [("refund", 600)]
