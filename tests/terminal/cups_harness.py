@@ -24,11 +24,16 @@ PPD = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd")
 NEEDED = ("cupsd", "lp", "lpstat", "lpadmin", "cancel", "pdftotext")
 
 
+def tool(name: str) -> str:
+    """The path of a CUPS program: the administration ones live in /usr/sbin, often not on PATH."""
+    return shutil.which(name) or str(Path("/usr/sbin", name))
+
+
 def missing() -> str | None:
     """Why CUPS tests cannot run here, or None."""
-    for tool in NEEDED:
-        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists():
-            return f"{tool} is not installed (tools/setup.sh installs cups, printer-driver-cups-pdf)"
+    for name in NEEDED:
+        if not Path(tool(name)).exists():
+            return f"{name} is not installed (tools/setup.sh installs cups, printer-driver-cups-pdf)"
     if not PPD.exists() or not Path("/usr/lib/cups/backend/cups-pdf").exists():
         return "printer-driver-cups-pdf (cups-pdf) is not installed"
     if os.geteuid() != 0:
@@ -112,7 +117,7 @@ Browsing No
   Allow all
 </Location>
 """)
-    process = subprocess.Popen(["cupsd", "-f", "-c", str(root / "etc" / "cupsd.conf"),
+    process = subprocess.Popen([tool("cupsd"), "-f", "-c", str(root / "etc" / "cupsd.conf"),
                                 "-s", str(root / "etc" / "cups-files.conf")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cups = PrivateCups(root, process, time.time() - 1)
@@ -127,6 +132,6 @@ Browsing No
     else:
         cups.stop()
         raise RuntimeError("the private cupsd did not start within 15 s")
-    subprocess.run(["lpadmin", "-h", cups.socket, "-p", QUEUE, "-E", "-v", "cups-pdf:/",
+    subprocess.run([tool("lpadmin"), "-h", cups.socket, "-p", QUEUE, "-E", "-v", "cups-pdf:/",
                     "-P", str(PPD)], check=True, capture_output=True)
     return cups

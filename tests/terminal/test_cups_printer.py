@@ -67,14 +67,14 @@ def test_a_job_is_printed_under_its_transaction_id_and_not_kept_in_the_spool(
 
 def test_a_stopped_printer_fails_the_job_and_cancel_keeps_it_off_paper(
         cups: cups_harness.PrivateCups, printer: CupsPrinter) -> None:
-    subprocess.run(["cupsdisable", "-h", cups.socket, cups_harness.QUEUE], check=True)
+    subprocess.run([cups_harness.tool("cupsdisable"), "-h", cups.socket, cups_harness.QUEUE], check=True)
     try:
         txn = f"cupstest{uuid.uuid4().hex}"
         job = printer.submit(txn, make_pdf([f"Transaction: {txn}"]), 1)
         assert printer.status(job) == (JobState.FAILED, "printer_paused")
         assert printer.cancel(job) is True
     finally:
-        subprocess.run(["cupsenable", "-h", cups.socket, cups_harness.QUEUE], check=True)
+        subprocess.run([cups_harness.tool("cupsenable"), "-h", cups.socket, cups_harness.QUEUE], check=True)
     time.sleep(1)
     assert not list(cups.output_dir.glob(f"{txn}*.pdf"))
     assert printer.status(job) == (JobState.CANCELLED, "cancelled")

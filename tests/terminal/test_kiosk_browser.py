@@ -205,6 +205,7 @@ def test_three_wrong_pins_lock_the_card(serve: Callable[[KioskConfig], Served],
     for left in (2, 1):
         enter_pin(s, "9999")
         expect(s.page.locator("#tries")).to_contain_text(f"残り {left} 回", timeout=10000)
+        expect(s.page.locator("#pin-wrong")).to_have_text("暗証番号が違います。")
     expect(s.page.get_by_role("alert")).to_contain_text("あと1回間違えると")
     s.shot("01-last-try-warning")
     enter_pin(s, "9999")
