@@ -38,15 +38,18 @@ class ServiceHours:
     #: Closed (month, day) from the first to the last day inclusive, across the new year.
     closed_from: tuple[int, int] = (12, 29)
     closed_until: tuple[int, int] = (1, 3)
+    #: False: no yearly closure (a demo or test kiosk; the real service closes 12/29–1/3).
+    year_end_closure: bool = True
     #: Extra closed dates (maintenance days announced in advance).
     maintenance_days: frozenset[date] = frozenset()
 
     def is_open(self, now: datetime, tz: timezone = JST) -> bool:
         local = now.astimezone(tz)
         day = local.date()
-        if day in self.maintenance_days or self._in_closed_period(day):
+        if day in self.maintenance_days or (self.year_end_closure and self._in_closed_period(day)):
             return False
-        return self.opens <= local.time() < self.closes
+        return self.opens <= local.time() and (local.time() < self.closes
+                                               or self.closes == time.max)
 
     def _in_closed_period(self, day: date) -> bool:
         md = (day.month, day.day)
@@ -76,7 +79,13 @@ class KioskConfig:
         return replace(self, timeouts={**self.timeouts, **changes})
 
 
+#: Hours of a kiosk that never closes (demos and tests); `closes = "24:00"` in the file.
+ALWAYS_OPEN = ServiceHours(opens=time(0, 0), closes=time.max, year_end_closure=False)
+
+
 def _hhmm(value: object, key: str) -> time:
+    if value == "24:00":
+        return time.max
     if not isinstance(value, str):
         raise ConfigError(f"{key} must be a time written HH:MM, e.g. \"06:30\"")
     try:
@@ -114,6 +123,7 @@ def load_config(path: Path) -> KioskConfig:
         closed_from=_month_day(hours.get("closed_from", "12-29"), "hours.closed_from"),
         closed_until=_month_day(hours.get("closed_until", "01-03"), "hours.closed_until"),
         maintenance_days=frozenset(_maintenance_days(hours.get("maintenance_days", []))),
+        year_end_closure=_flag(hours.get("year_end_closure", True), "hours.year_end_closure"),
     )
     timeouts = data.get("timeouts", {})
     if not isinstance(timeouts, dict) or not all(
@@ -128,6 +138,12 @@ def load_config(path: Path) -> KioskConfig:
     if not isinstance(reminder, int | float) or reminder <= 0:
         raise ConfigError("reminder must be a positive number of seconds")
     return replace(config, kiosk_id=kiosk_id, reminder=float(reminder))
+
+
+def _flag(value: object, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false")
+    return value
 
 
 def _maintenance_days(values: object) -> list[date]:

@@ -17,7 +17,7 @@ from mynacard.host.errors import PinBlocked, PinWrong
 from mynacard.host.transport import Transport, open_transport
 from mynacard.terminal.card_session import CardRefusal, check_card
 from mynacard.terminal.centre_client import CentreError, HttpCentre
-from mynacard.terminal.config import ConfigError, load_config
+from mynacard.terminal.config import ALWAYS_OPEN, ConfigError, load_config
 from mynacard.terminal.documents import Selection
 from mynacard.terminal.payment import PaymentError, SimulatedAcceptor
 from mynacard.terminal.printer import JobState, PrinterError, SimulatedPrinter
@@ -163,6 +163,8 @@ def test_configuration_from_toml(tmp_path: Path) -> None:
     assert config.kiosk_id == "store-42" and config.reminder == 5
     assert config.timeouts["pin_entry"] == 45 and config.timeouts["payment"] == 120
     assert config.hours.opens.hour == 7 and len(config.hours.maintenance_days) == 1
+    path.write_text('[hours]\nopens = "00:00"\ncloses = "24:00"\nyear_end_closure = false\n')
+    assert load_config(path).hours == ALWAYS_OPEN
 
 
 @pytest.mark.parametrize("text, words", [

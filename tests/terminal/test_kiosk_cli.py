@@ -47,8 +47,11 @@ def test_the_kiosk_runs_until_sigterm(tmp_path: Path, centre: CentreDouble,
     card = copy_card(resident_cards[13], tmp_path / "card")
     data = tmp_path / "data"
     port = free_port()
+    config = tmp_path / "kiosk.toml"  # open around the clock: the test runs at any hour
+    config.write_text('[hours]\nopens = "00:00"\ncloses = "24:00"\nyear_end_closure = false\n')
     env = {**os.environ, "MYNACARD_CENTRE_TOKEN": TOKEN}
     process = subprocess.Popen([*MYNACARD, "kiosk", "--card", str(card), "--port", str(port),
+                                "--config", str(config),
                                 "--centre-url", centre.url, "--data-dir", str(data)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mynacard.terminal import machine as m
-from mynacard.terminal.config import JST, KioskConfig, ServiceHours
+from mynacard.terminal.config import ALWAYS_OPEN, JST, KioskConfig, ServiceHours
 from mynacard.terminal.documents import Choice, DocumentOffer, Eligibility, Selection
 
 S = m.State
@@ -124,6 +124,13 @@ def test_a_session_under_way_at_closing_time_finishes() -> None:
     d = Driver(at=datetime(2026, 11, 30, 22, 59, 0, tzinfo=JST)).to(S.CHOOSE_DOCUMENT)
     d.wait(61)
     assert d.state is S.CHOOSE_DOCUMENT
+
+
+@pytest.mark.parametrize("when", [datetime(2026, 11, 30, 3, 0, tzinfo=JST),
+                                  datetime(2026, 12, 31, 23, 59, 59, tzinfo=JST),
+                                  datetime(2027, 1, 1, 0, 0, tzinfo=JST)])
+def test_a_kiosk_configured_always_open(when: datetime) -> None:
+    assert Driver(KioskConfig(hours=ALWAYS_OPEN), at=when).state is S.IDLE
 
 
 def test_maintenance_days_and_the_maintenance_switch() -> None:
