@@ -257,12 +257,13 @@ class CentreDouble:
         if offer is None or not isinstance(copies, int) or copies < 1:
             return 400, {"error": "bad_request", "detail": "unknown document or copies"}
         code = secrets.token_hex(8).upper()
-        options = body.get("options") if isinstance(body.get("options"), list) else []
+        raw_options = body.get("options")
+        options = [str(o) for o in raw_options] if isinstance(raw_options, list) else []
         pdf = make_pdf([
             f"{offer['title_en']} - TEST CENTRE STAND-IN, NOT AN OFFICIAL DOCUMENT",
             f"Transaction: {txn}",
             f"Resident: {resident.name_roman}",
-            f"Scope: {body.get('scope')}  Options: {','.join(map(str, options or []))}",
+            f"Scope: {body.get('scope')}  Options: {','.join(options)}",
             f"Copies: {copies}",
             f"Verification code: {code}",
         ])

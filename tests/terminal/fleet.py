@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,16 @@ def machine_time(sim: SimKiosk, stamps: list[tuple[float, str]]) -> float:
         if state in MACHINE_STATES:
             total += t1 - t0
     return total
+
+
+def stamper(stamps: list[tuple[float, str]]) -> Callable[[dict[str, object]], None]:
+    """A listener that timestamps every STATE message."""
+
+    def listen(message: dict[str, object]) -> None:
+        if message["msg"] == "STATE":
+            stamps.append((time.perf_counter(), str(message["state"])))
+
+    return listen
 
 
 def customer(j: Journey, visit: Visit, card_dir: Path, stamps: list[tuple[float, str]],
@@ -86,8 +97,7 @@ def run_fleet(cards: list[ResidentCard], card_dirs: list[Path], centre: HttpCent
             if hang_every and i % hang_every == 2:
                 sim.printer.hang_next = 1
             stamps: list[tuple[float, str]] = []
-            sim.kiosk.subscribe(lambda msg, s=stamps: s.append((time.perf_counter(), str(msg["state"])))
-                                if msg["msg"] == "STATE" else None)
+            sim.kiosk.subscribe(stamper(stamps))
             sims.append(sim)
             tasks.append(asyncio.run_coroutine_threadsafe(sim.kiosk.run(), loop.loop))
             visit = Visit(i, card)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from kiosk_harness import LoopThread, ResidentCard, SimKiosk, copy_card, make_sim_kiosk
 from mynacard.terminal.centre_client import HttpCentre
@@ -91,10 +92,10 @@ def test_a_whole_session_over_the_websocket(served: tuple[SimKiosk, KioskServer]
 def test_a_foreign_web_page_cannot_drive_the_kiosk(served: tuple[SimKiosk, KioskServer]) -> None:
     _sim, server = served
     with pytest.raises(InvalidStatus) as refused:
-        connect(f"ws://127.0.0.1:{server.port}/ws", origin="http://evil.example")  # type: ignore[arg-type]
+        connect(f"ws://127.0.0.1:{server.port}/ws", origin=Origin("http://evil.example"))
     assert refused.value.response.status_code == 403
     with connect(f"ws://127.0.0.1:{server.port}/ws",
-                 origin=f"http://127.0.0.1:{server.port}") as ws:  # type: ignore[arg-type]
+                 origin=Origin(f"http://127.0.0.1:{server.port}")) as ws:
         assert json.loads(ws.recv(timeout=5))["msg"] == "STATE"
 
 

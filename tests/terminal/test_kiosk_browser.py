@@ -130,7 +130,7 @@ def assert_nothing_personal(data_dir: Path, resident: Resident, pins: list[str])
 
 
 def axe_serious(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 
     results = Axe().run(page)
     return [f"{v['id']}: {v['help']}" for v in results.response["violations"]

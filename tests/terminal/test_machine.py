@@ -9,6 +9,7 @@ without a document, never print unsettled, refund on a jam).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from mynacard.terminal.config import ALWAYS_OPEN, JST, KioskConfig, ServiceHours
 from mynacard.terminal.documents import Choice, DocumentOffer, Eligibility, Selection
 
 S = m.State
+E = TypeVar("E")
 OPEN_TIME = datetime(2026, 11, 30, 10, 0, tzinfo=JST)
 JUMINHYO = DocumentOffer("juminhyo", "住民票の写し", "Certificate of residence", 200,
                          (Choice("self", "本人", "Myself"), Choice("household", "世帯", "Household")),
@@ -59,7 +61,7 @@ class Driver:
         self.effects.extend(effects)
         return effects
 
-    def of(self, kind: type) -> list[m.Effect]:
+    def of(self, kind: type[E]) -> list[E]:
         return [e for e in self.effects if isinstance(e, kind)]
 
     @property
@@ -321,7 +323,9 @@ def test_choices_the_offer_does_not_allow(selection: Selection, error: str) -> N
 
 def test_the_choice_view_lists_the_offer_and_back_returns_to_it() -> None:
     d = Driver().to(S.CHOOSE_DOCUMENT)
-    codes = [doc["code"] for doc in d.m.view()["documents"]]  # type: ignore[union-attr]
+    documents = d.m.view()["documents"]
+    assert isinstance(documents, list)
+    codes = [doc["code"] for doc in documents]
     assert codes == ["juminhyo", "inkan"]
     d.send(m.ChooseDocument(SELECTION))
     assert d.m.view()["fee"] == 400 and d.m.view()["transaction_id"] == "txn-0001"
@@ -437,7 +441,8 @@ def test_cancel_anywhere_returns_to_a_clean_idle_with_the_card_released(state: m
         d.send(m.CashInserted(100))
     d.send(m.Cancel())
     assert d.state is S.ENDED and d.m.view()["result"] == "cancelled"
-    assert d.of(m.ReleaseCard) and d.of(m.Finished)
+    assert d.of(m.ReleaseCard)
+    assert d.of(m.Finished)
     assert bool(d.of(m.Refund)) is (state in (S.PAYMENT, S.FETCH))
     if d.m.card_present:
         d.send(m.CardRemoved())
