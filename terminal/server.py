@@ -52,7 +52,7 @@ class KioskServer:
         self.host = host
         self.port = port
         self._server: Server | None = None
-        self._clients: set[ServerConnection] = set()
+        self._clients: dict[ServerConnection, asyncio.Queue[str]] = {}
 
     @property
     def url(self) -> str:
@@ -71,28 +71,33 @@ class KioskServer:
 
     def _broadcast(self, message: dict[str, object]) -> None:
         text = json.dumps(message, ensure_ascii=False)
-        for client in list(self._clients):
-            asyncio.ensure_future(self._send(client, text))
+        for queue in list(self._clients.values()):
+            queue.put_nowait(text)
 
     @staticmethod
-    async def _send(client: ServerConnection, text: str) -> None:
+    async def _writer(connection: ServerConnection, queue: asyncio.Queue[str]) -> None:
+        """One writer per client, so that it receives messages in the order they happened."""
         try:
-            await client.send(text)
+            while True:
+                await connection.send(await queue.get())
         except ConnectionClosed:
             pass
 
     async def _handler(self, connection: ServerConnection) -> None:
-        self._clients.add(connection)
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        queue.put_nowait(json.dumps(self.kiosk.state_message(), ensure_ascii=False))
+        self._clients[connection] = queue
+        writer = asyncio.ensure_future(self._writer(connection, queue))
         try:
-            await connection.send(json.dumps(self.kiosk.state_message(), ensure_ascii=False))
             async for raw in connection:
                 text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
                 for reply in handle_command(self.kiosk, text):
-                    await connection.send(json.dumps(reply, ensure_ascii=False))
+                    queue.put_nowait(json.dumps(reply, ensure_ascii=False))
         except ConnectionClosed:
             pass
         finally:
-            self._clients.discard(connection)
+            del self._clients[connection]
+            writer.cancel()
 
     async def start(self) -> None:
         self.kiosk.subscribe(self._broadcast)
