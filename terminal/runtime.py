@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -95,6 +96,8 @@ class Kiosk:
         self._cancel_requested: set[str] = set()
         self._tasks: set[asyncio.Future[None]] = set()
         self._last_view: dict[str, object] = {}
+        #: Sessions by result since start, and money moved: the operator's view (no personal data).
+        self.counters: Counter[str] = Counter()
 
     # --- the outside world --------------------------------------------------------------------
 
@@ -106,6 +109,12 @@ class Kiosk:
 
     def state_message(self) -> dict[str, object]:
         return {"msg": "STATE", **self.machine.view(), "devices": self.device_info()}
+
+    def health(self) -> dict[str, object]:
+        """What an operator's monitoring reads: state, maintenance, devices, counters."""
+        return {"kiosk_id": self.config.kiosk_id, "state": self.machine.state.value,
+                "maintenance": self.machine.maintenance, "devices": self.device_info(),
+                "counters": dict(self.counters)}
 
     def device_info(self) -> dict[str, object]:
         """Which devices are simulators (the web UI then shows their controls)."""
@@ -230,10 +239,12 @@ class Kiosk:
                 self.devices.payment.stop()
             case m.Capture(transaction_id=txn, amount=amount):
                 change = self.devices.payment.capture(txn, amount)
+                self.counters["yen_charged"] += amount
                 journal.info("%s charged ¥%d for transaction %s (change ¥%d)", kiosk, amount,
                              txn, change)
             case m.Refund(reason=reason):
                 returned = self.devices.payment.refund(reason)
+                self.counters["yen_refunded"] += returned
                 journal.info("%s refunded ¥%d (%s)", kiosk, returned, reason)
             case m.FetchDocument() as fetch:
                 fee = self.machine.session.fee
@@ -255,6 +266,7 @@ class Kiosk:
                 language = self.machine.language
                 self._in_thread(lambda: self._speak(prompt, language))
             case m.Finished(result=result, reason=reason, transaction_id=txn):
+                self.counters[f"result_{result.value}"] += 1
                 journal.info("%s result %s (%s) transaction %s", kiosk, result.value, reason, txn)
                 self._emit({"msg": "RESULT", "result": result.value, "reason": reason,
                             "transaction_id": txn,

@@ -1,7 +1,8 @@
 """The terminal's local server: the web UI (static files, no build step) and the integrator
 WebSocket on one port, bound to 127.0.0.1 by default.
 
-The WebSocket (`/ws`) accepts browsers only from the kiosk's own origin (so no web page the
+`/health` answers the operator's monitoring with the state, the devices and counters of results
+and money (nothing personal). The WebSocket (`/ws`) accepts browsers only from the kiosk's own origin (so no web page the
 kiosk browser might show can drive it) and local programs that send no Origin (integrators).
 Each connection receives every STATE and RESULT message and may send commands (api.py).
 """
@@ -67,6 +68,10 @@ class KioskServer:
             if origin is not None and origin not in allowed:
                 return connection.respond(HTTPStatus.FORBIDDEN, "foreign origin refused\n")
             return None
+        if path == "/health":
+            body = json.dumps(self.kiosk.health()).encode()
+            return Response(200, "OK", Headers({"Content-Type": "application/json",
+                                                **SECURITY_HEADERS}), body)
         return _static(path)
 
     def _broadcast(self, message: dict[str, object]) -> None:

@@ -87,6 +87,10 @@ def test_a_whole_session_over_the_websocket(served: tuple[SimKiosk, KioskServer]
         result = receive_until(ws, lambda m: m["msg"] == "RESULT")
         assert result["result"] == "completed" and result["reason"] is None
         assert result["transaction_id"] == sim.printer.tray[0].transaction_id
+    with urllib.request.urlopen(f"{server.url}health", timeout=5) as answer:
+        health = json.load(answer)
+    assert health["counters"] == {"result_completed": 1, "yen_charged": 300}
+    assert health["state"] in ("complete", "idle") and health["devices"]["reader_simulated"]
 
 
 def test_a_foreign_web_page_cannot_drive_the_kiosk(served: tuple[SimKiosk, KioskServer]) -> None:
