@@ -48,7 +48,9 @@ class PcscReader:
         return event.kind is EventKind.INSERTED
 
     def open(self) -> Transport:
-        return open_transport(f"pcsc:{self.name}")
+        """Exclusive: while the kiosk holds the card (and a verified PIN on it), no other program
+        on the machine can slip a command in, e.g. a signature riding on that PIN."""
+        return open_transport(f"pcsc:{self.name}", exclusive=True)
 
     def close(self) -> None:
         self._watcher.close()

@@ -23,6 +23,7 @@ import pytest
 from centre_double import CentreDouble, Resident
 from kiosk_harness import FAST, LoopThread
 from mynacard.host.card import MyNumberCard
+from mynacard.host.errors import ReaderBusy
 from mynacard.host.jpki import Key
 from mynacard.host.pcsc import PcscTransport
 from mynacard.host.transport import open_transport
@@ -168,6 +169,8 @@ def test_complete_issuance_in_the_browser(serve: Callable[[KioskConfig], Served]
     expect(s.page.locator("#tries")).to_have_text("残り 3 回（全 3 回）")
     assert axe_serious(s.page) == []
     s.shot("02-pin")
+    with pytest.raises(ReaderBusy):  # the kiosk holds the card: no other program gets in
+        PcscTransport(reader_card.reader)
     enter_pin(s, "1234")
     expect(s.h1()).to_have_text("カードをお取りください", timeout=10000)
     s.shot("03-remove-card")
