@@ -128,9 +128,8 @@ class Kiosk:
     def submit(self, event: m.Event) -> m.Outcome:
         """Hand the machine an event (on the loop's thread) and carry out what it decides."""
         before = self.machine.state
-        session = self.machine.session_no
         outcome = self.machine.handle(event)
-        self._after(before, session, outcome.effects)
+        self._after(before, outcome.effects)
         return outcome
 
     def post(self, event: m.Event, session: int | None = None) -> None:
@@ -156,8 +155,7 @@ class Kiosk:
         try:
             while not self._stopping:
                 before = self.machine.state
-                session = self.machine.session_no
-                self._after(before, session, self.machine.tick())
+                self._after(before, self.machine.tick())
                 await asyncio.sleep(self.tick_interval)
         finally:
             self._stopping = True
@@ -180,7 +178,7 @@ class Kiosk:
 
     # --- effects ------------------------------------------------------------------------------
 
-    def _after(self, before: m.State, session: int, effects: list[m.Effect]) -> None:
+    def _after(self, before: m.State, effects: list[m.Effect]) -> None:
         view = self.machine.view()
         comparable = {k: v for k, v in view.items() if k != "seconds_left"}
         if comparable != self._last_view:
@@ -231,7 +229,7 @@ class Kiosk:
             case m.Authenticate(pin=pin, allow_last_try=allow):
                 self._in_lane(lambda: self._authenticate(pin, allow), session)
             case m.ReleaseCard():
-                self._in_lane(self._release_card_event, session)
+                self._in_lane(self._release_card, session)
             case m.AcceptCash(amount=amount):
                 self.devices.payment.accept(
                     amount, lambda total: self.post(m.CashInserted(total), session))
@@ -322,10 +320,6 @@ class Kiosk:
                 transport.close()
             except CardError:
                 pass  # the card is gone already: nothing left open on it
-
-    def _release_card_event(self) -> None:
-        self._release_card()
-        return None
 
     # --- the centre -----------------------------------------------------------------------------
 
