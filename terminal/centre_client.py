@@ -11,7 +11,7 @@ docs/kiosk.md, "Centre API", documents the JSON over HTTP that `HttpCentre` spea
                                                  pages, fee}
     POST /v1/transactions/{id}/settle         {kiosk_id, session_id, amount} → {status}
     POST /v1/transactions/{id}/cancel         {kiosk_id, session_id, reason} → {status}
-    DELETE /v1/sessions/{id}                                                → {status}
+    DELETE /v1/sessions/{id}                  {kiosk_id}                → {status}
 
 Every request carries `Authorization: Bearer <kiosk token>`: the centre serves kiosks it knows.
 Errors are `{"error": "<code>", "detail": "<one sentence>"}` with 4xx/5xx, as every mynacard
@@ -228,4 +228,4 @@ class HttpCentre:
                    {"kiosk_id": kiosk_id, "session_id": session_id, "reason": reason})
 
     def end_session(self, kiosk_id: str, session_id: str) -> None:
-        self._call("DELETE", f"/v1/sessions/{session_id}")
+        self._call("DELETE", f"/v1/sessions/{session_id}", {"kiosk_id": kiosk_id})

@@ -43,8 +43,11 @@ def state_home() -> Path:
 
 
 def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o700)
+    """Create the data dir readable by its owner only; an existing one keeps its permissions."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True)
+    elif not path.is_dir():
+        raise LaunchError(f"the kiosk data dir {path} exists and is not a directory")
     return path
 
 
