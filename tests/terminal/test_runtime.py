@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from centre_double import CentreDouble
 from conftest import MOVED_OUT
 from kiosk_harness import Journey, ResidentCard, copy_card, make_sim_kiosk, running
@@ -116,40 +118,28 @@ def test_card_pulled_mid_read(tmp_path: Path, centre_client: HttpCentre,
     assert sim.kiosk._transport is None
 
 
-def test_paper_jam_refunds_and_cancels_at_the_centre(
+@pytest.mark.parametrize("fault, reason", [("jam_next", "media_jam"),
+                                           ("hang_next", "print_cancelled")])
+def test_a_print_fault_refunds_and_cancels_at_the_centre(
         tmp_path: Path, centre: CentreDouble, centre_client: HttpCentre,
-        resident_cards: list[ResidentCard]) -> None:
-    sim = make_sim_kiosk(centre_client)
-    sim.printer.jam_next = 1
+        resident_cards: list[ResidentCard], fault: str, reason: str) -> None:
+    """A jam, or a job that hangs until the print timeout cancels it: no paper, no charge."""
+    from kiosk_harness import FAST
+
+    sim = make_sim_kiosk(centre_client, FAST.with_timeouts(print=0.5, fetch=3.0))
+    setattr(sim.printer, fault, 1)
     with running(sim) as j:
         start_session(j, copy_card(resident_cards[6], tmp_path / "card"))
         authenticate(j)
         pay(j)
         result = j.result()
-    assert (result["result"], result["reason"]) == ("print_failed", "media_jam")
+    assert (result["result"], result["reason"]) == ("print_failed", reason)
     assert sim.printer.tray == []
     assert [(e.kind, e.amount) for e in sim.payment.ledger] == [("refund", 600)]
     assert sim.payment.cash_box == 0
     record = centre.ledger.transactions[str(result["transaction_id"])]
-    assert (record.status, record.cancel_reason) == ("cancelled", "media_jam")
+    assert (record.status, record.cancel_reason) == ("cancelled", reason)
     assert sim.kiosk._documents == {}
-
-
-def test_print_timeout_cancels_the_job_and_refunds(
-        tmp_path: Path, centre: CentreDouble, centre_client: HttpCentre,
-        resident_cards: list[ResidentCard]) -> None:
-    from kiosk_harness import FAST
-
-    sim = make_sim_kiosk(centre_client, FAST.with_timeouts(print=0.5, fetch=1.0))
-    sim.printer.hang_next = 1
-    with running(sim) as j:
-        start_session(j, copy_card(resident_cards[7], tmp_path / "card"))
-        authenticate(j)
-        pay(j)
-        result = j.result()
-    assert (result["result"], result["reason"]) == ("print_failed", "print_cancelled")
-    assert sim.printer.tray == [] and sim.payment.cash_box == 0
-    assert centre.ledger.transactions[str(result["transaction_id"])].status == "cancelled"
 
 
 def test_timeout_returns_to_idle_with_the_card_released(
