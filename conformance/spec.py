@@ -128,12 +128,12 @@ def render_markdown() -> str:
     w("| key in the secrets file | secret | format |")
     w("|---|---|---|")
     for s in Secret:
-        w(f"| `{s.value}` | {s.label} | {s.format} |")
+        w(f"| `{s.value}` | {s.label} | {s.value_format} |")
     w("")
     w("### Statuses")
     w("")
-    for s in Status:
-        w(f"- **{s.value}** — {STATUS_TEXT[s]}.")
+    for status in Status:
+        w(f"- **{status.value}** — {STATUS_TEXT[status]}.")
     w("")
     w("## Cases")
     for area, title in AREAS.items():
