@@ -23,12 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "terminal"))
 
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from centre_double import TOKEN, CentreDouble, Resident
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fleet import run_fleet
+from kiosk_harness import FAST, ResidentCard
 
-from centre_double import TOKEN, CentreDouble, Resident  # noqa: E402
-from fleet import run_fleet  # noqa: E402
-from kiosk_harness import FAST, ResidentCard  # noqa: E402
-from mynacard.terminal.centre_client import HttpCentre  # noqa: E402
+from mynacard.terminal.centre_client import HttpCentre
 
 
 def make_cards(n: int, root: Path) -> list[ResidentCard]:
@@ -91,8 +91,8 @@ def main() -> None:
             loaded = measure(cards, client, args.kiosks, args.rounds)
         finally:
             double.close()
-    print(f"transaction time without human waits (card check + PIN/signature/centre session + "
-          f"fetch/settle + print hand-off)")
+    print("transaction time without human waits (card check + PIN/signature/centre session + "
+          "fetch/settle + print hand-off)")
     for label, times in ((f"1 kiosk ({len(alone)} visits)", alone),
                          (f"{args.kiosks} concurrent kiosks ({len(loaded)} visits)", loaded)):
         print(f"  {label:<36} p50 {statistics.median(times) * 1000:7.1f} ms   "

@@ -176,10 +176,10 @@ class CentreDouble:
                 status, answer = centre.route(method, self.path, body)
                 self._reply(status, answer)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 self._dispatch("POST")
 
-            def do_DELETE(self) -> None:  # noqa: N802
+            def do_DELETE(self) -> None:
                 self._dispatch("DELETE")
 
         return Handler

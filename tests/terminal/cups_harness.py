@@ -127,7 +127,8 @@ Browsing No
         if "is running" in done.stdout:
             break
         if process.poll() is not None:
-            raise RuntimeError(f"the private cupsd exited: {(root / 'log' / 'error_log').read_text() if (root / 'log' / 'error_log').exists() else ''}")
+            log = root / "log" / "error_log"
+            raise RuntimeError(f"the private cupsd exited: {log.read_text() if log.exists() else ''}")
         time.sleep(0.1)
     else:
         cups.stop()

@@ -92,7 +92,8 @@ def test_three_wrong_pins_block_the_card_for_real(
         start_session(j, card)
         for left in (2, 1):
             assert j.send(m.SubmitPin("9999")).accepted
-            j.wait_for(lambda: j.kiosk.machine.session.tries_left == left, f"{left} tries left")
+            j.wait_for(lambda left=left: j.kiosk.machine.session.tries_left == left,
+                       f"{left} tries left")
             j.wait_state(S.PIN_ENTRY)
         assert j.send(m.SubmitPin("9999")).error == "CONFIRM_LAST_TRY"
         assert j.send(m.SubmitPin("9999", confirm_last_try=True)).accepted
