@@ -136,8 +136,9 @@ class CardOS:
                 self.reset_session()
                 return b""
             app = self._find_application(cmd.data)
+            if app is not self.current_app or self.profile.reselect_same_ap == "clears":
+                self.verified.clear()  # a DF change always clears; the same AP per profile (CI §4, §12)
             self.current_app, self.current_ef = app, None
-            self.verified.clear()  # also on re-selecting the same AP (OpenSC's logout), CI §4
             return b""
         if cmd.p1 == 0x02:
             if cmd.p2 != 0x0C:

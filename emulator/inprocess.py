@@ -12,7 +12,7 @@ directory — as a reader would after the card is put back.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +48,14 @@ class InProcessTransport:
 
     @classmethod
     def from_directory(cls, path: Path | str, *, profile: str | None = None,
+                       behaviours: Mapping[str, str] | None = None,
                        tracer: ApduTracer | None = None) -> InProcessTransport:
-        """Open the card image at `path`; its counters are written back there."""
+        """Open the card image at `path` (optionally with other CI §12 behaviours than the image's);
+        its counters are written back there."""
         path = Path(path)
-        card, store = open_image_card(path, profile)
+        card, store = open_image_card(path, profile, behaviours)
         return cls(card, name=f"emulator:{path}", store=store,
-                   reload=lambda: open_image_card(path, profile), tracer=tracer)
+                   reload=lambda: open_image_card(path, profile, behaviours), tracer=tracer)
 
     @property
     def card(self) -> Any:
