@@ -73,7 +73,26 @@ def behaviour_id(choice: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(choice.items())) or "default"
 
 
+def parametrize_card_behaviours(metafunc: pytest.Metafunc, keys: tuple[str, ...]) -> None:
+    """For a conftest's `pytest_generate_tests`: run every test that uses the card once per
+    `behaviour_variants(*keys)` — unless the test names its own keys (`@pytest.mark.card_behaviours(
+    "reselect")`; no keys: not parametrised) or its module does (a `CARD_BEHAVIOURS` tuple), or the
+    run fixes them with `--mynacard-behaviour`."""
+    if "card_behaviours" not in metafunc.fixturenames or metafunc.config.getoption("mynacard_behaviour"):
+        return
+    marker = metafunc.definition.get_closest_marker("card_behaviours")
+    if marker is not None:
+        keys = tuple(marker.args)
+    else:
+        keys = getattr(metafunc.module, "CARD_BEHAVIOURS", keys)
+    variants = behaviour_variants(*keys)
+    if len(variants) > 1:
+        metafunc.parametrize("card_behaviours", variants, ids=[behaviour_id(v) for v in variants])
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "card_behaviours(*keys): the CI §12 behaviours a test runs against "
+                            "each side of (parametrize_card_behaviours)")
     config.addinivalue_line("markers", "e2e: end-to-end through pcscd + vpcd (mynacard's virtual reader)")
 
 

@@ -32,6 +32,11 @@ from mynacard.host.trace import TracingTransport
 from mynacard.host.transport import open_transport
 from mynacard.main import main
 
+#: Reader events and presence do not depend on the card's CI §12 behaviours; the tests that verify
+#: PINs through pcscd name them with the marker (conftest.py: HOST_BEHAVIOURS).
+CARD_BEHAVIOURS = ()
+HOST_BEHAVIOURS = ("reselect", "verify-query")
+
 #: A JPKI contact ATR announces T=1 (CI §1, §1.1).
 T1 = "T=1"
 
@@ -66,6 +71,7 @@ def test_exclusive_transport_keeps_other_programs_away(reader_name) -> None:
         assert shared.atr[0] == 0x3B
 
 
+@pytest.mark.card_behaviours(*HOST_BEHAVIOURS)
 def test_full_read_through_pcscd(pcsc_card, demo) -> None:
     """Every AP through pcscd: certs, four facts, card face, common record, a signature."""
     jpki, text, visual = pcsc_card.jpki, pcsc_card.text, pcsc_card.visual
@@ -97,6 +103,7 @@ def test_first_reader_with_a_my_number_card(reader_name) -> None:
         assert card.name in {r.name for r in pcsc.list_readers() if r.card_present}
 
 
+@pytest.mark.card_behaviours(*HOST_BEHAVIOURS)
 def test_reset_forgets_verified_pins(pcsc_card, demo) -> None:
     """SCardReconnect(SCARD_RESET_CARD): the card's security status is gone (CI §4)."""
     pcsc_card.text.verify_pin(demo.text_pin)
@@ -106,6 +113,7 @@ def test_reset_forgets_verified_pins(pcsc_card, demo) -> None:
         pcsc_card.text.my_number()
 
 
+@pytest.mark.card_behaviours(*HOST_BEHAVIOURS)
 def test_card_removed_mid_command(pcsc_card, reader_card, demo) -> None:
     pcsc_card.text.verify_pin(demo.text_pin)
     reader_card.remove_during(ins=0xB0)
@@ -183,6 +191,7 @@ def test_wait_for_card(reader_card) -> None:
 # --- the CLI through pcscd -------------------------------------------------------------------------
 
 
+@pytest.mark.card_behaviours(*HOST_BEHAVIOURS)
 def test_cli_through_pcscd(capsys, reader_name, monkeypatch, demo, tmp_path) -> None:
     monkeypatch.setenv("MYNACARD_TEXT_PIN", demo.text_pin)
     monkeypatch.setenv("MYNACARD_CODE_B", demo.code_b)
