@@ -196,9 +196,9 @@ def _print_result(result, quiet: bool) -> None:  # noqa: ANN001
     bad = result.status in (Status.FAILED, Status.ERROR)
     if quiet and not bad:
         return
-    line = f"{result.status.value:<15} {result.case_id:<14} {result.title}"
+    line = f"{result.status.value:<15} {result.case_id:<16} {result.title}"
     if result.reason and result.status is not Status.PASSED:
-        line += f"\n{'':<31}{result.reason}"
+        line += f"\n{'':<33}{result.reason}"
     print(line, flush=True)
 
 
@@ -253,6 +253,7 @@ def _print_summary(report) -> None:  # noqa: ANN001
     for profile, row in report.summary().items():
         print(f"  {profile:<16} " + "  ".join(f"{k} {v}" for k, v in row.items() if v))
     print("  " + "  ".join(f"{k} {v}" for k, v in counts.items()) + f"  ({report.duration_ms / 1000:.1f} s)")
+    _print_observations(report)
     if report.counters_unchanged is True:
         print(f"retry counters: all {len(report.counters_start)} unchanged (read with the VERIFY query at start and end)")
     elif report.counters_unchanged is False:
@@ -260,6 +261,22 @@ def _print_summary(report) -> None:  # noqa: ANN001
     else:
         changes = report.counter_changes
         print("retry counters after destructive cases: " + ("; ".join(changes) if changes else "unchanged"))
+
+
+def _print_observations(report) -> None:  # noqa: ANN001
+    """What the card did where real cards disagree (CI §12), and the emulator options that match."""
+    observed = report.observations()
+    if not observed:
+        return
+    print("observations (CI §12; never pass or fail):")
+    matching = []
+    for behaviour, rows in observed.items():
+        values = sorted({r.observation.value for r in rows})
+        print(f"  {behaviour:<13} {' / '.join(values):<8} ({', '.join(r.case_id for r in rows)})")
+        if len(values) == 1 and values[0] != "other":
+            matching.append(f"--behaviour {behaviour}={values[0]}")
+    if matching:
+        print("  the emulator behaves like this card with: mynacard emulate " + " ".join(matching))
 
 
 def spec_command(args: argparse.Namespace) -> int:
@@ -285,7 +302,8 @@ def list_command(args: argparse.Namespace) -> int:
         if wanted and not c.profiles & wanted:
             continue
         flags = ",".join(filter(None, [c.impact.value if c.impact.destructive else "", "robot" if c.robot else ""]))
-        print(f"{c.id:<14} {c.title}" + (f"  [{flags}]" if flags else ""))
+        flags = ",".join(filter(None, [flags, f"observes {c.observes}" if c.observes else ""]))
+        print(f"{c.id:<16} {c.title}" + (f"  [{flags}]" if flags else ""))
     return 0
 
 
@@ -303,4 +321,4 @@ def diff_command(args: argparse.Namespace) -> int:
         print(json.dumps([d.__dict__ for d in diffs], ensure_ascii=False, indent=1))
     else:
         sys.stdout.write(render(str(args.a), str(args.b), a, b, diffs))
-    return 1 if any(d.severity == "difference" for d in diffs) else 0
+    return 1 if any(d.severity in ("difference", "observation") for d in diffs) else 0
