@@ -167,3 +167,34 @@ def test_pcsc_scan_style_listing_shows_the_reader(reader_name):
             break
         time.sleep(0.1)
     assert re.search(rf"Yes\s+{re.escape(reader_name)}$", listing, re.M), listing
+
+
+def test_emulate_behaviour_option_is_what_conformance_observes(virtual_reader, tmp_path: Path):
+    """`mynacard emulate --behaviour reselect=clears` serves a card the conformance observation
+    OBS-RESELECT-001 (run by `mynacard conformance --reader`, through pcscd) reports as `clears`."""
+    from mynacard.emulator.demo import copy_card, packaged_demo_card
+
+    card = copy_card(packaged_demo_card(), tmp_path / "card")
+    process = subprocess.Popen(
+        [*MYNACARD, "emulate", "--card", str(card), "--behaviour", "reselect=clears",
+         "--control", str(tmp_path / "ctl.sock")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        assert "behaviours: reselect=clears\n" in lines, "".join(lines)
+        (reader,) = re.findall(r"in reader '([^']+)'", "".join(lines))
+        _wait_presence(reader, True)
+        secrets = Path(__file__).parents[2] / "emulator" / "demo_card" / "secrets.toml"
+        run = mynacard("conformance", "--reader", reader, "--secrets", str(secrets), "--only", "OBS-RESELECT-001",
+                       "--out", str(tmp_path / "report"))
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "reselect=clears: COMPUTE DIGITAL SIGNATURE after re-SELECT answered 6982" in run.stdout
+        assert "mynacard emulate --behaviour reselect=clears" in run.stdout
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(10)
