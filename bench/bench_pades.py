@@ -27,12 +27,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from mynacard.emulator.cards import ImageCardSource
 from mynacard.emulator.demo import copy_card, packaged_demo_card
-from mynacard.emulator.pcsc_state import wait_for_presence
-from mynacard.emulator.pcscd import PcscdLease
-from mynacard.emulator.slot import VirtualSlot
-from mynacard.emulator.slots import lease_slot
 from mynacard.host.card import MyNumberCard
 from mynacard.host.jpki import Key
 from mynacard.host.pades import PadesOptions, VisibleField, sign_pdf
@@ -40,8 +35,10 @@ from mynacard.host.signing import sign_detached
 from mynacard.host.transport import open_transport
 from mynacard.register_stub.person import DEMO_PINS
 
+from virtual_card import card_in_virtual_reader
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host_verify"))
-from pdf_files import minimal_pdf  # noqa: E402
+from pdf_files import minimal_pdf  # noqa: E402  (the tests' hand-written PDF)
 
 
 def median_ms(work: Callable[[], object], runs: int) -> float:
@@ -62,15 +59,9 @@ def main() -> None:
     card_dir = copy_card(packaged_demo_card(), workdir / "card")
     pdf = minimal_pdf(2)
     visible = PadesOptions(visible=VisibleField.parse("1,50,50,300,110"))
-    pcscd = PcscdLease()
-    info = pcscd.acquire()
-    lease = lease_slot(info.slots, None, "bench_pades")
-    slot = VirtualSlot(lease.slot.reader, lease.slot.port, ImageCardSource(card_dir))
     try:
-        slot.insert()
-        if not wait_for_presence(lease.slot.reader, True, 5.0):
-            raise SystemExit(f"pcscd did not see the card in {lease.slot.reader}")
-        with MyNumberCard(open_transport(f"pcsc:{lease.slot.reader}")) as card:
+        with card_in_virtual_reader(card_dir, "bench_pades") as reader, \
+                MyNumberCard(open_transport(f"pcsc:{reader}")) as card:
             card.detect()
             card.jpki.verify_signing_password(DEMO_PINS.sign_password)
             certificate = x509.load_der_x509_certificate(card.jpki.signing_certificate())
@@ -86,10 +77,6 @@ def main() -> None:
                 pades.append(median_ms(lambda: sign_pdf(pdf, certificate, chain, card_signs), 1))
                 pades_visible.append(median_ms(lambda: sign_pdf(pdf, certificate, chain, card_signs, visible), 1))
     finally:
-        if slot.inserted:
-            slot.remove()
-        lease.release()
-        pcscd.release()
         shutil.rmtree(workdir, ignore_errors=True)
 
     baseline = statistics.median(cms)

@@ -75,6 +75,17 @@ def pyhanko_status(pdf: bytes, tsa_root: x509.Certificate | None = None):  # noq
     return validate_pdf_signature(signature, signer_validation_context=context, ts_validation_context=ts_context)
 
 
+def signed_contract(tmp_path: Path, pages: int, *options: str) -> tuple[Path, bytes]:
+    """`mynacard card sign contract.pdf --pades OPTIONS` (the card chosen in OPTIONS): the signed
+    PDF's path and bytes."""
+    contract, signed = tmp_path / "contract.pdf", tmp_path / "signed.pdf"
+    contract.write_bytes(minimal_pdf(pages))
+    assert main(["card", "sign", str(contract), "--pades", *options, "--out", str(signed)]) == 0
+    pdf = signed.read_bytes()
+    assert pdf.startswith(contract.read_bytes())  # an incremental update: the original bytes stay
+    return signed, pdf
+
+
 def changed_byte(pdf: bytes) -> bytes:
     """One byte of the signed content changed: the page's text, inside the signed byte range."""
     at = pdf.index(b"Contract for signing") + 1
@@ -84,14 +95,9 @@ def changed_byte(pdf: bytes) -> bytes:
 @needs_poppler
 @ALL_SIDES
 def test_pades_b_b_in_process_accepted_by_pyhanko_and_pdfsig(env, card_dir, tmp_path, nss_db, capsys):
-    contract = tmp_path / "contract.pdf"
-    contract.write_bytes(minimal_pdf(2))
-    signed = tmp_path / "signed.pdf"
-    assert main(["card", "sign", str(contract), "--card", str(card_dir), "--pades", "--visible", "1,50,50,300,110",
-                 "--reason", "契約の締結", "--out", str(signed)]) == 0
+    signed, pdf = signed_contract(tmp_path, 2, "--card", str(card_dir), "--visible", "1,50,50,300,110",
+                                  "--reason", "契約の締結")
     assert "(PAdES B-B, certificate serial" in capsys.readouterr().out
-    pdf = signed.read_bytes()
-    assert pdf.startswith(contract.read_bytes())  # an incremental update: the original bytes stay
 
     status = pyhanko_status(pdf)
     assert status.intact and status.valid and status.trusted and status.bottom_line
@@ -127,15 +133,11 @@ def test_pades_b_b_in_process_accepted_by_pyhanko_and_pdfsig(env, card_dir, tmp_
 @needs_poppler
 @ALL_SIDES
 def test_pades_b_t_through_pcscd_with_a_real_timestamp_server(env, reader_name, tmp_path, nss_db, capsys):
-    contract = tmp_path / "contract.pdf"
-    contract.write_bytes(minimal_pdf(1))
-    signed = tmp_path / "signed.pdf"
     with running_tsa() as tsa:
-        assert main(["card", "sign", str(contract), "--reader", reader_name, "--pades", "--timestamp-url", tsa.url,
-                     "--visible", "1,300,700,560,760", "--out", str(signed)]) == 0
+        signed, pdf = signed_contract(tmp_path, 1, "--reader", reader_name, "--timestamp-url", tsa.url,
+                                      "--visible", "1,300,700,560,760")
         assert tsa.served  # pyHanko may ask once more first, to size the token
     assert "(PAdES B-T, certificate serial" in capsys.readouterr().out
-    pdf = signed.read_bytes()
     status = pyhanko_status(pdf, tsa.root)
     assert status.bottom_line and status.coverage.name == "ENTIRE_FILE"
     ts = status.timestamp_validity
