@@ -38,10 +38,12 @@ needs_poppler = pytest.mark.skipif(not (shutil.which("pdfsig") and shutil.which(
                                    reason="poppler-utils and libnss3-tools (tools/setup.sh installs them)")
 
 
+TEST = "--trust-test-authority"  # the demo card chains to the test authority (fail closed without)
+
+
 @pytest.fixture
 def env(monkeypatch, demo):
-    for name in ("MYNACARD_SIGN_PASSWORD",):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("MYNACARD_TRUST_TEST_AUTHORITY", raising=False)
     monkeypatch.setenv("MYNACARD_SIGN_PASSWORD", demo.sign_password)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     return monkeypatch
@@ -80,7 +82,7 @@ def signed_contract(tmp_path: Path, pages: int, *options: str) -> tuple[Path, by
     PDF's path and bytes."""
     contract, signed = tmp_path / "contract.pdf", tmp_path / "signed.pdf"
     contract.write_bytes(minimal_pdf(pages))
-    assert main(["card", "sign", str(contract), "--pades", *options, "--out", str(signed)]) == 0
+    assert main(["card", "sign", str(contract), "--pades", TEST, *options, "--out", str(signed)]) == 0
     pdf = signed.read_bytes()
     assert pdf.startswith(contract.read_bytes())  # an incremental update: the original bytes stay
     return signed, pdf
@@ -118,16 +120,18 @@ def test_pades_b_b_in_process_accepted_by_pyhanko_and_pdfsig(env, card_dir, tmp_
     fonts = subprocess.run(["pdffonts", str(signed)], capture_output=True, text=True, check=True).stdout
     assert "IPAGothic" in fonts
 
-    assert main(["card", "verify", str(signed)]) == 0
+    assert main(["card", "verify", TEST, str(signed)]) == 0
     assert f"VALID: Signature1 signed by {NAME} (PAdES B-B, covers the entire file)" in capsys.readouterr().out
+    assert main(["card", "verify", str(signed)]) == 1  # J-LIS roots only: a test card's signature fails closed
+    assert "INVALID: signature Signature1: the signer's certificate does not chain" in capsys.readouterr().out
 
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(changed_byte(pdf))
     assert not pyhanko_status(tampered.read_bytes()).intact
     report = pdfsig(tampered, nss_db)
     assert "Signature is Valid." not in report and ("Digest Mismatch" in report or "Invalid" in report), report
-    assert main(["card", "verify", str(tampered)]) == 1
-    assert capsys.readouterr().out.startswith("INVALID: signature Signature1: the PDF was changed after signing")
+    assert main(["card", "verify", TEST, str(tampered)]) == 1
+    assert "INVALID: signature Signature1: the PDF was changed after signing" in capsys.readouterr().out
 
 
 @needs_poppler
@@ -146,7 +150,7 @@ def test_pades_b_t_through_pcscd_with_a_real_timestamp_server(env, reader_name, 
     assert "Signature is Valid." in report and "Certificate is Trusted." in report, report
 
     (tmp_path / "tsa.pem").write_bytes(tsa.root.public_bytes(Encoding.PEM))
-    assert main(["card", "verify", str(signed), "--tsa-root", str(tmp_path / "tsa.pem")]) == 0
+    assert main(["card", "verify", TEST, str(signed), "--tsa-root", str(tmp_path / "tsa.pem")]) == 0
     out = capsys.readouterr().out
     assert f"signed by {NAME} (PAdES B-T" in out and "(TSA trusted)" in out
 
@@ -180,11 +184,11 @@ def test_a_second_signature_keeps_the_first_valid(env, card_dir, tmp_path):
     contract = tmp_path / "contract.pdf"
     contract.write_bytes(minimal_pdf())
     once, twice = tmp_path / "once.pdf", tmp_path / "twice.pdf"
-    assert main(["card", "sign", str(contract), "--card", str(card_dir), "--pades", "--out", str(once)]) == 0
-    assert main(["card", "sign", str(once), "--card", str(card_dir), "--pades", "--out", str(twice)]) == 0
+    assert main(["card", "sign", str(contract), "--card", str(card_dir), "--pades", TEST, "--out", str(once)]) == 0
+    assert main(["card", "sign", str(once), "--card", str(card_dir), "--pades", TEST, "--out", str(twice)]) == 0
     signatures = PdfFileReader(io.BytesIO(twice.read_bytes())).embedded_signatures
     assert [s.field_name for s in signatures] == ["Signature1", "Signature2"]
-    assert main(["card", "verify", str(twice)]) == 0
+    assert main(["card", "verify", TEST, str(twice)]) == 0
 
 
 @pytest.mark.parametrize("args, message", [
@@ -213,7 +217,7 @@ def test_not_a_pdf_and_a_dead_timestamp_server(env, card_dir, tmp_path, capsys):
     contract.write_bytes(minimal_pdf())
     with running_tsa() as tsa:
         dead = tsa.url  # the server is gone once the block ends
-    assert main(["card", "sign", str(contract), "--card", str(card_dir), "--pades", "--timestamp-url", dead]) == 1
+    assert main(["card", "sign", str(contract), "--card", str(card_dir), "--pades", TEST, "--timestamp-url", dead]) == 1
     assert "did not give a timestamp" in capsys.readouterr().err
     assert not (tmp_path / "contract-signed.pdf").exists()
     assert main(["card", "sign", str(contract), "--card", str(card_dir), "--timestamp-url", dead]) == 2
