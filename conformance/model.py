@@ -70,7 +70,7 @@ class Secret(str, Enum):
         return SECRET_LABELS[self][0]
 
     @property
-    def format(self) -> str:
+    def format(self) -> str:  # type: ignore[override]  # the secret's format, not str.format
         return SECRET_LABELS[self][1]
 
 
@@ -232,7 +232,7 @@ class Exchange:
             command=str(raw["command"]),
             response=str(raw["response"]),
             sw=int(str(raw["sw"]), 16),
-            length=int(raw["length"]),  # type: ignore[arg-type]
+            length=int(str(raw["length"])),
             kind=DataKind(raw["kind"]),
             duration_ms=float(raw["ms"]),  # type: ignore[arg-type]
             comparable=raw.get("data"),  # type: ignore[arg-type]
@@ -280,8 +280,8 @@ class CaseResult:
             impact=str(raw.get("impact", "")),
             status=Status(raw["status"]),
             reason=str(raw.get("reason", "")),
-            notes=list(raw.get("notes", ())),  # type: ignore[arg-type]
+            notes=[str(n) for n in raw.get("notes", ())],  # type: ignore[attr-defined]
             duration_ms=float(raw.get("ms", 0.0)),  # type: ignore[arg-type]
-            exchanges=[Exchange.from_json(e) for e in raw.get("exchanges", ())],  # type: ignore[union-attr]
+            exchanges=[Exchange.from_json(e) for e in raw.get("exchanges", ())],  # type: ignore[attr-defined]
             observation=Observation.from_json(raw["observation"]) if raw.get("observation") else None,  # type: ignore[arg-type]
         )

@@ -141,9 +141,9 @@ class RunReport:
             counters_start=dict(counters["start"]),
             counters_end=dict(counters["end"]),
             counters_unchanged=counters["unchanged"],
-            results=[CaseResult.from_json(r) for r in raw["results"]],  # type: ignore[union-attr]
+            results=[CaseResult.from_json(r) for r in raw["results"]],  # type: ignore[attr-defined]
             tool=str(raw.get("tool", "")),
-            setup=[Exchange.from_json(e) for e in raw.get("setup", [])],  # type: ignore[union-attr]
+            setup=[Exchange.from_json(e) for e in raw.get("setup", [])],  # type: ignore[attr-defined]
         )
 
 

@@ -135,8 +135,8 @@ def render_markdown() -> str:
     w("")
     w("### Statuses")
     w("")
-    for s in Status:
-        w(f"- **{s.value}** — {STATUS_TEXT[s]}.")
+    for status in Status:
+        w(f"- **{status.value}** — {STATUS_TEXT[status]}.")
     w("")
     w("## Cases")
     for area, title in AREAS.items():

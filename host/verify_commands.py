@@ -400,7 +400,7 @@ def _verify(args: argparse.Namespace) -> int:
     warning = _trust_warning(trust)
     if warning and not args.json:
         print(warning)
-    head = {"notice": warning, "test_authority_trusted": trust.test_authority_trusted}
+    head: dict[str, object] = {"notice": warning, "test_authority_trusted": trust.test_authority_trusted}
     if args.signature is None:
         return _verify_pdf(args, at, trust, head)
     data = _read_file(args.file, "signed file")
@@ -429,7 +429,8 @@ def _verify(args: argparse.Namespace) -> int:
         print(json.dumps({**head, "valid": True, "signers": summaries}, ensure_ascii=False, indent=2))
         return 0
     for s in summaries:
-        who = s["signer"].get("name", "(no name in the certificate)")
+        signer = s["signer"]
+        who = signer.get("name", "(no name in the certificate)") if isinstance(signer, dict) else None
         print(f"VALID: signed by {who}, certificate serial {s['serial']}, root {s['root']}"
               + (" (mynacard TEST authority, not J-LIS)" if s["root_origin"] == "test" else ""))
         if s["signing_time"]:

@@ -55,9 +55,9 @@ def render_junit(report: RunReport) -> str:
             suite.set(key, f"{value:.4f}" if key == "time" else str(value))
             totals[key] += value
         props = ET.SubElement(suite, "properties")
-        for name, value in (("transport", report.transport), ("atr", report.atr), ("tool", report.tool),
-                            ("profiles", " ".join(report.profiles))):
-            ET.SubElement(props, "property", name=name, value=value)
+        for name, text in (("transport", report.transport), ("atr", report.atr), ("tool", report.tool),
+                           ("profiles", " ".join(report.profiles))):
+            ET.SubElement(props, "property", name=name, value=text)
         for r in rows:
             _testcase(suite, area, r)
     run = ET.SubElement(root, "testsuite", name="RUN", timestamp=report.started)
