@@ -35,6 +35,7 @@ examples:
   mynacard conformance --emulator --allow-destructive
   mynacard conformance --reader "SCM Microsystems SCR3310 00 00" --secrets card.toml --profile JPKI
   mynacard conformance --emulator --only JPKI-PIN-001 JPKI-SIG-001 --secrets demo-secrets.toml
+  mynacard conformance --emulator --behaviour reselect=clears --profile JPKI   the other side of CI §12
   mynacard conformance spec > docs/conformance-catalogue.md
   mynacard conformance list --profile TEXT
   mynacard conformance diff card.json emulator.json
@@ -55,6 +56,10 @@ def register(root: CommandRoot) -> None:
     where.add_argument("--transport", metavar="SPEC", help="any transport: pcsc:NAME, emulator:DIR, …")
     parser.add_argument("--card", metavar="DIR", type=Path,
                         help="with --emulator: use this card image (its counters are written back to it)")
+    parser.add_argument("--behaviour", metavar="KEY=VALUE", action="append", default=[],
+                        help="with --emulator: serve the card with this side of a behaviour real cards "
+                             "disagree on (CI §12), e.g. reselect=clears; repeatable (`mynacard emulate "
+                             "--help` lists them); the observation cases (area OBS) report it")
     parser.add_argument("--secrets", metavar="FILE", type=Path, help="the vendor's test secrets (JSON or TOML)")
     parser.add_argument("--profile", metavar="P", action="append", default=[],
                         help="run only cases of these profiles (repeat or comma-separate): "
@@ -144,6 +149,11 @@ def _transport(args: argparse.Namespace) -> Iterator[object]:
         raise UsageError("say which card: --reader NAME, --emulator [--card DIR] or --transport SPEC")
     if args.card is not None and not args.emulator:
         raise UsageError("--card goes with --emulator")
+    if args.behaviour:
+        if not args.emulator:
+            raise UsageError("--behaviour goes with --emulator (for a card in a reader, the card decides; "
+                             "`mynacard emulate --behaviour` serves one)")
+        spec += "?" + "&".join(args.behaviour)
     # Exclusive: another PC/SC program (OpenSC probing every reader, say) must not slip commands
     # between the steps of a case.
     transport = open_transport(spec, exclusive=True)

@@ -120,5 +120,12 @@ class InProcessTransport:
 
 
 def open_transport(spec: str) -> InProcessTransport:
-    """The `mynacard.transports` entry point `emulator`: `spec` is the card image directory."""
-    return InProcessTransport.from_directory(spec)
+    """The `mynacard.transports` entry point `emulator`: `spec` is the card image directory,
+    optionally followed by `?KEY=VALUE&…` — sides of the CI §12 behaviours to serve it with
+    (`emulator:./mycard?reselect=clears`), as `mynacard emulate --behaviour` does."""
+    from mynacard.emulator.cards import behaviour_choices
+
+    path, sep, query = spec.rpartition("?")
+    if not sep or Path(spec).is_dir():
+        return InProcessTransport.from_directory(spec)
+    return InProcessTransport.from_directory(path, behaviours=behaviour_choices(query.split("&")))

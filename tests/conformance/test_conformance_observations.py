@@ -118,3 +118,17 @@ def test_cli_run_and_diff(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     diffs = json.loads(capsys.readouterr().out)
     assert diffs == [{"case_id": "OBS-RESELECT-001", "where": "observed reselect", "a": "keeps", "b": "clears",
                       "severity": "observation"}]
+
+
+def test_conformance_emulator_behaviour_option_and_transport_query(tmp_path: Path, card_dir: Path, capsys) -> None:  # noqa: ANN001
+    """`conformance --emulator --behaviour` and `--transport emulator:DIR?KEY=VALUE` serve that side."""
+    assert main(["conformance", "--emulator", "--behaviour", "reselect=clears", "--only", "OBS-RESELECT-001",
+                 "--out", str(tmp_path / "a")]) == 0
+    assert "reselect=clears: COMPUTE DIGITAL SIGNATURE after re-SELECT answered 6982" in capsys.readouterr().out
+    secrets = Path(__file__).parents[2] / "emulator" / "demo_card" / "secrets.toml"
+    assert main(["conformance", "--transport", f"emulator:{card_dir}?verify-query=ok&atr-object=ap",
+                 "--secrets", str(secrets), "--only", "OBS-VERIFYQ-001", "OBS-ATR-001", "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "verify-query  ok" in out and "atr-object    ap" in out
+    assert main(["conformance", "--reader", "any", "--behaviour", "reselect=clears"]) == 2
+    assert "--behaviour goes with --emulator" in capsys.readouterr().err
