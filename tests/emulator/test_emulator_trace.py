@@ -78,3 +78,4 @@ def test_no_secret_reaches_the_trace_of_a_full_session(inprocess_transport, apdu
     middle = image[len(image) // 2 : len(image) // 2 + 16]
     assert middle.hex().upper() not in trace, "the My Number image"
     assert "<17 bytes redacted> 9000" in trace
+
