@@ -103,7 +103,6 @@ def test_first_reader_with_a_my_number_card(reader_name) -> None:
         assert card.name in {r.name for r in pcsc.list_readers() if r.card_present}
 
 
-@pytest.mark.card_behaviours(*HOST_BEHAVIOURS)
 def test_reset_forgets_verified_pins(pcsc_card, demo) -> None:
     """SCardReconnect(SCARD_RESET_CARD): the card's security status is gone (CI §4)."""
     pcsc_card.text.verify_pin(demo.text_pin)
@@ -113,7 +112,6 @@ def test_reset_forgets_verified_pins(pcsc_card, demo) -> None:
         pcsc_card.text.my_number()
 
 
-@pytest.mark.card_behaviours(*HOST_BEHAVIOURS)
 def test_card_removed_mid_command(pcsc_card, reader_card, demo) -> None:
     pcsc_card.text.verify_pin(demo.text_pin)
     reader_card.remove_during(ins=0xB0)
