@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -197,7 +198,7 @@ def _validate_application(decl: ApplicationDecl, app: ApplicationImage) -> None:
                          f"is not for the AP's secrets ({', '.join(sorted(needed))})")
 
 
-def _load_manifest(read: Callable[[str], bytes]) -> dict:
+def _load_manifest(read: Callable[[str], bytes]) -> dict[str, Any]:
     try:
         raw = read(MANIFEST)
     except FileNotFoundError:
@@ -224,7 +225,7 @@ class _Loader:
     def __init__(self, read: Callable[[str], bytes]) -> None:
         self._read = read
 
-    def _file(self, entry: Mapping, what: str) -> bytes:
+    def _file(self, entry: Mapping[str, Any], what: str) -> bytes:
         path = entry.get("file")
         if not isinstance(path, str) or "/" not in path or ".." in path.split("/") or path.startswith("/"):
             raise ImageError(f"{what}: {path!r} is not a file inside the image directory")
@@ -267,7 +268,7 @@ class _Loader:
         return key
 
 
-def _obj(parent: Mapping, key: str, where: str) -> dict:
+def _obj(parent: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     value = parent.get(key, {})
     if not isinstance(value, dict):
         raise ImageError(f"{where}: {key!r} must be an object")

@@ -51,9 +51,8 @@ class DirectoryStore:
         """
         target = Path(path)
         files = image.to_files()
-        if target.exists() and not overwrite:
-            if not target.is_dir() or any(target.iterdir()):
-                raise ImageError(f"{target} already exists and is not empty (use --force to replace it)")
+        if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
+            raise ImageError(f"{target} already exists and is not empty (use --force to replace it)")
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = target.parent / f".{target.name}{_TMP_SUFFIX}-{os.getpid()}"
         _remove_tree(staging)

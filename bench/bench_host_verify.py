@@ -28,7 +28,7 @@ from mynacard.emulator.demo import copy_card, packaged_demo_card
 from mynacard.emulator.inprocess import InProcessTransport
 from mynacard.host import cvc
 from mynacard.host.card import MyNumberCard
-from mynacard.host.clerk import Application, ClerkSecrets, run_clerk_check
+from mynacard.host.clerk import ApplicationForm, ClerkSecrets, run_clerk_check
 from mynacard.host.records import CardFace, CvCertificate, FourFacts, IntegrityRecord, MyNumberRecord
 from mynacard.host.transport import open_transport
 from mynacard.host.trust import default_trust
@@ -41,7 +41,7 @@ from mynacard.register_stub.person import (
     verification_code_b,
 )
 
-APPLICATION = Application(my_number=DEMO_PERSON.my_number, name=DEMO_PERSON.name,
+APPLICATION = ApplicationForm(my_number=DEMO_PERSON.my_number, name=DEMO_PERSON.name,
                           address=DEMO_PERSON.card_address, birth=DEMO_PERSON.birth_date.isoformat(),
                           sex=DEMO_PERSON.sex)
 SECRETS = ClerkSecrets(code_b=verification_code_b(DEMO_PERSON.birth_date, DEMO_CARD_EXPIRY, DEMO_SECURITY_CODE),
@@ -52,7 +52,7 @@ SECRETS = ClerkSecrets(code_b=verification_code_b(DEMO_PERSON.birth_date, DEMO_C
 TRUST = default_trust(trust_test_authority=True)
 
 
-def clerk_check(open_card) -> tuple[float, int]:  # noqa: ANN001
+def clerk_check(open_card) -> tuple[float, int]:
     """Seconds for open + full check, and the APDUs it took; fails loudly if the check fails."""
     started = time.perf_counter()
     card = open_card()

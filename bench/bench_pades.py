@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
+from virtual_card import card_in_virtual_reader
 
 from mynacard.emulator.demo import copy_card, packaged_demo_card
 from mynacard.host.card import MyNumberCard
@@ -35,10 +36,9 @@ from mynacard.host.signing import sign_detached
 from mynacard.host.transport import open_transport
 from mynacard.register_stub.person import DEMO_PINS
 
-from virtual_card import card_in_virtual_reader
-
+# The PAdES tests' hand-written PDF (tests/host_verify/pdf_files.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "host_verify"))
-from pdf_files import minimal_pdf  # noqa: E402  (the tests' hand-written PDF)
+from pdf_files import minimal_pdf
 
 
 def median_ms(work: Callable[[], object], runs: int) -> float:

@@ -17,8 +17,15 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from mynacard.errors import UsageError
 from mynacard.main import CommandRoot
+
+if TYPE_CHECKING:
+    from mynacard.conformance.model import Case
+    from mynacard.conformance.robot import Robot
+    from mynacard.host.transport import Transport
 
 RAW = argparse.RawDescriptionHelpFormatter
 
@@ -40,10 +47,6 @@ examples:
   mynacard conformance list --profile TEXT
   mynacard conformance diff card.json emulator.json
 """
-
-
-class UsageError(Exception):
-    """Bad options; exit status 2 with the sentence."""
 
 
 def register(root: CommandRoot) -> None:
@@ -137,7 +140,7 @@ def demo_card_directory() -> Path:
 
 
 @contextmanager
-def _transport(args: argparse.Namespace) -> Iterator[object]:
+def _transport(args: argparse.Namespace) -> Iterator[Transport]:
     from mynacard.host.transport import open_transport
 
     temp: Path | None = None
@@ -172,8 +175,9 @@ def _transport(args: argparse.Namespace) -> Iterator[object]:
             shutil.rmtree(temp, ignore_errors=True)
 
 
-def _robot(args: argparse.Namespace, transport: object):  # noqa: ANN202 - Robot | None
+def _robot(args: argparse.Namespace, transport: Transport) -> Robot | None:
     from mynacard.conformance.robot import ControlChannelRobot, ManualRobot, ReinsertRobot
+    from mynacard.host.transport import ReinsertableTransport
 
     kind = args.robot or ("emulator" if args.emulator else "none")
     if kind == "none":
@@ -181,17 +185,14 @@ def _robot(args: argparse.Namespace, transport: object):  # noqa: ANN202 - Robot
     if kind == "manual":
         return ManualRobot()
     if kind == "emulator":
-        try:
-            return ReinsertRobot(transport)
-        except TypeError:
-            return None
+        return ReinsertRobot(transport) if isinstance(transport, ReinsertableTransport) else None
     if kind.startswith("control:"):
         card: int | str = int(args.robot_card) if args.robot_card.isdigit() else args.robot_card
         return ControlChannelRobot(kind.removeprefix("control:"), card)
     raise UsageError(f"--robot {kind}: say none, manual or control:SOCKET")
 
 
-def _confirm_blocking(args: argparse.Namespace, transport_name: str, cases: list) -> None:  # noqa: ANN001
+def _confirm_blocking(args: argparse.Namespace, transport_name: str, cases: list[Case]) -> None:
     blocking = [c for c in cases if c.blocks]
     if not blocking:
         return
@@ -224,9 +225,8 @@ def _print_result(result, quiet: bool) -> None:  # noqa: ANN001
 
 def run_command(args: argparse.Namespace) -> int:
     from mynacard.conformance.reports import write_reports
-    from mynacard.conformance.runner import RunOptions, Runner, SelectionError, select_cases
-    from mynacard.conformance.secrets import Secrets, SecretsError
-    from mynacard.host.errors import CardError
+    from mynacard.conformance.runner import Runner, RunOptions, select_cases
+    from mynacard.conformance.secrets import Secrets
 
     try:
         if args.secrets:
@@ -246,18 +246,12 @@ def run_command(args: argparse.Namespace) -> int:
         with _transport(args) as transport:
             options.robot = _robot(args, transport)
             if args.allow_destructive:
-                _confirm_blocking(args, transport.name, cases)  # type: ignore[attr-defined]
-            print(f"mynacard conformance: {len(cases)} cases against {transport.name}"  # type: ignore[attr-defined]
+                _confirm_blocking(args, transport.name, cases)
+            print(f"mynacard conformance: {len(cases)} cases against {transport.name}"
                   f"{' (destructive cases included)' if args.allow_destructive else ''}", flush=True)
-            report = Runner(transport, options, progress=lambda r: _print_result(r, args.quiet)).run()  # type: ignore[arg-type]
-    except (UsageError, SelectionError) as exc:
+            report = Runner(transport, options, progress=lambda r: _print_result(r, args.quiet)).run()
+    except OSError as exc:
         print(f"mynacard conformance: {exc}", file=sys.stderr)
-        return 2
-    except (SecretsError, CardError, OSError) as exc:
-        print(f"mynacard conformance: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - e.g. the emulator's own errors, which carry a sentence
-        print(f"mynacard conformance: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     out = args.out
     written = write_reports(report, json_path=args.json or out / "report.json",
@@ -313,11 +307,7 @@ def spec_command(args: argparse.Namespace) -> int:
 def list_command(args: argparse.Namespace) -> int:
     from mynacard.conformance.catalogue import ordered
 
-    try:
-        wanted = _profiles(args.profile)
-    except UsageError as exc:
-        print(f"mynacard conformance list: {exc}", file=sys.stderr)
-        return 2
+    wanted = _profiles(args.profile)
     for c in ordered():
         if wanted and not c.profiles & wanted:
             continue

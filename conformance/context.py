@@ -18,15 +18,16 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from mynacard.codec import tlv
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import Application, PinRef
 from mynacard.conformance.model import OBSERVED_BEHAVIOURS, OTHER, Case, Impact, Observation, Profile, Secret
 from mynacard.conformance.recorder import Recorder
 from mynacard.conformance.robot import Robot
 from mynacard.conformance.secrets import Secrets
-from mynacard.host import tlv
 from mynacard.host.apdu import Response
 from mynacard.host.sw import describe, is_tries_left, tries_left
+from mynacard.host.transport import Transport
 
 SW_OK = 0x9000
 #: The answer of VERIFY query on a secret verified in this session, where a card gives 9000 instead
@@ -266,7 +267,7 @@ class CaseContext:
         return shifted(self.secret(pin.secret), shift)
 
 
-def _reconnect(transport: object, timeout: float = 10.0) -> None:
+def _reconnect(transport: Transport, timeout: float = 10.0) -> None:
     """Reconnect after an insertion, until the card answers.
 
     A PC/SC stack sees a removal and an insertion only at its next poll (pcscd: 400 ms), so the
@@ -276,10 +277,10 @@ def _reconnect(transport: object, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            transport.reset()  # type: ignore[attr-defined]
-            transport.transmit(apdus.select_mf())  # type: ignore[attr-defined]
+            transport.reset()
+            transport.transmit(apdus.select_mf())
             return
-        except Exception:  # noqa: BLE001 - the transport's "no card yet"; give up at the deadline
+        except Exception:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)

@@ -54,7 +54,7 @@ def _compare_steps(case_id: str, a: list[Exchange], b: list[Exchange]) -> list[D
     matcher = difflib.SequenceMatcher(a=[_key(e) for e in a], b=[_key(e) for e in b], autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            for x, y in zip(a[i1:i2], b[j1:j2]):
+            for x, y in zip(a[i1:i2], b[j1:j2], strict=True):
                 out.extend(_compare_pair(case_id, x, y))
             continue
         for side, steps in (("A", a[i1:i2]), ("B", b[j1:j2])):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mynacard.conformance.context import CaseContext
@@ -70,7 +70,8 @@ class Secret(str, Enum):
         return SECRET_LABELS[self][0]
 
     @property
-    def format(self) -> str:  # type: ignore[override]  # the secret's format, not str.format
+    def value_format(self) -> str:
+        """What a value looks like ("4 digits"); not `format`, which would hide `str.format`."""
         return SECRET_LABELS[self][1]
 
 
@@ -226,16 +227,16 @@ class Exchange:
         return out
 
     @classmethod
-    def from_json(cls, raw: dict[str, object]) -> Exchange:
+    def from_json(cls, raw: dict[str, Any]) -> Exchange:
         return cls(
             label=str(raw["label"]),
             command=str(raw["command"]),
             response=str(raw["response"]),
             sw=int(str(raw["sw"]), 16),
-            length=int(str(raw["length"])),
+            length=int(raw["length"]),
             kind=DataKind(raw["kind"]),
-            duration_ms=float(raw["ms"]),  # type: ignore[arg-type]
-            comparable=raw.get("data"),  # type: ignore[arg-type]
+            duration_ms=float(raw["ms"]),
+            comparable=raw.get("data"),
         )
 
 
@@ -271,17 +272,17 @@ class CaseResult:
         return out
 
     @classmethod
-    def from_json(cls, raw: dict[str, object]) -> CaseResult:
+    def from_json(cls, raw: dict[str, Any]) -> CaseResult:
         return cls(
             case_id=str(raw["id"]),
             title=str(raw["title"]),
-            refs=tuple(raw.get("refs", ())),  # type: ignore[arg-type]
-            profiles=tuple(raw.get("profiles", ())),  # type: ignore[arg-type]
+            refs=tuple(raw.get("refs", ())),
+            profiles=tuple(raw.get("profiles", ())),
             impact=str(raw.get("impact", "")),
             status=Status(raw["status"]),
             reason=str(raw.get("reason", "")),
-            notes=[str(n) for n in raw.get("notes", ())],  # type: ignore[attr-defined]
-            duration_ms=float(raw.get("ms", 0.0)),  # type: ignore[arg-type]
-            exchanges=[Exchange.from_json(e) for e in raw.get("exchanges", ())],  # type: ignore[attr-defined]
-            observation=Observation.from_json(raw["observation"]) if raw.get("observation") else None,  # type: ignore[arg-type]
+            notes=list(raw.get("notes", ())),
+            duration_ms=float(raw.get("ms", 0.0)),
+            exchanges=[Exchange.from_json(e) for e in raw.get("exchanges", ())],
+            observation=Observation.from_json(raw["observation"]) if raw.get("observation") else None,
         )

@@ -16,6 +16,7 @@ import datetime
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mynacard import __version__
 from mynacard.conformance import apdus
@@ -27,6 +28,7 @@ from mynacard.conformance.model import Case, CaseResult, Exchange, Profile, Stat
 from mynacard.conformance.recorder import Recorder
 from mynacard.conformance.robot import Robot
 from mynacard.conformance.secrets import Secrets
+from mynacard.errors import UsageError
 from mynacard.host.sw import is_tries_left, tries_left
 from mynacard.host.transport import Transport
 
@@ -40,7 +42,7 @@ MANDATORY_PROFILES = frozenset({Profile.CORE, Profile.MF, Profile.JPKI, Profile.
 OPTIONAL_PROFILES = frozenset({Profile.SM})
 
 
-class SelectionError(ValueError):
+class SelectionError(UsageError, ValueError):
     """--only or --profile names something the catalogue does not have."""
 
 
@@ -126,7 +128,7 @@ class RunReport:
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, object]) -> RunReport:
+    def from_json(cls, raw: dict[str, Any]) -> RunReport:
         if raw.get("format") != REPORT_FORMAT:
             raise ValueError("this is not a mynacard conformance JSON report")
         counters = raw["counters"]
@@ -135,15 +137,15 @@ class RunReport:
             transport=str(raw["transport"]),
             atr=str(raw["atr"]),
             started=str(raw["started"]),
-            duration_ms=float(raw["ms"]),  # type: ignore[arg-type]
-            profiles=list(raw["profiles"]),  # type: ignore[call-overload]
-            options=dict(raw["options"]),  # type: ignore[call-overload]
+            duration_ms=float(raw["ms"]),
+            profiles=list(raw["profiles"]),
+            options=dict(raw["options"]),
             counters_start=dict(counters["start"]),
             counters_end=dict(counters["end"]),
             counters_unchanged=counters["unchanged"],
-            results=[CaseResult.from_json(r) for r in raw["results"]],  # type: ignore[attr-defined]
+            results=[CaseResult.from_json(r) for r in raw["results"]],
             tool=str(raw.get("tool", "")),
-            setup=[Exchange.from_json(e) for e in raw.get("setup", [])],  # type: ignore[attr-defined]
+            setup=[Exchange.from_json(e) for e in raw.get("setup", [])],
         )
 
 
@@ -201,7 +203,7 @@ class Runner:
         self.recorder = Recorder(transport)
 
     def run(self) -> RunReport:
-        started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         started = time.perf_counter()
         cases = select_cases(self.options)
         setup = self.recorder.begin()

@@ -131,7 +131,7 @@ def render_markdown() -> str:
     w("| key in the secrets file | secret | format |")
     w("|---|---|---|")
     for s in Secret:
-        w(f"| `{s.value}` | {s.label} | {s.format} |")
+        w(f"| `{s.value}` | {s.label} | {s.value_format} |")
     w("")
     w("### Statuses")
     w("")

@@ -12,10 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mynacard.emulator.echo_card import EchoCard
 from mynacard.emulator.errors import EmulatorError
+
+if TYPE_CHECKING:
+    from mynacard.applet_model.card import Card
+    from mynacard.applet_model.profiles import Profile
+    from mynacard.applet_model.store import DirectoryStore
 
 
 class SmartcardOS(Protocol):
@@ -32,13 +37,20 @@ class SmartcardOS(Protocol):
     def execute(self, msg: bytes) -> bytes: ...
 
 
+class TearableStore(Protocol):
+    """A card store that can make its next durable write tear (fault injection): a capability
+    of applet_model's stores that vsmartcard OSes and the echo card do not have."""
+
+    def inject_torn_write(self) -> None: ...
+
+
 @dataclass
 class LoadedCard:
     """A card object ready to be inserted, with what fault injection needs to reach."""
 
     os: SmartcardOS
-    #: The card's store, if it has one that can tear its next write (`inject_torn_write()`).
-    store: Any = None
+    #: The card's store, if it has one that can tear its next write.
+    store: TearableStore | None = None
     #: Exceptions from `execute` that mean "the card lost power mid-command": no answer is sent.
     power_lost: tuple[type[BaseException], ...] = field(default_factory=tuple)
 
@@ -92,7 +104,7 @@ class ImageCardSource:
 
 
 def open_image_card(path: Path, profile: str | None = None,
-                    behaviours: Mapping[str, str] | None = None) -> tuple[Any, Any]:
+                    behaviours: Mapping[str, str] | None = None) -> tuple[Card, DirectoryStore]:
     """(Card, DirectoryStore) for a card image directory, served with another ATR profile and/or
     other sides of the CI §12 behaviours than the image's own; an EmulatorError says what is wrong."""
     from mynacard.applet_model.card import Card
@@ -116,7 +128,7 @@ def open_image_card(path: Path, profile: str | None = None,
     return card, store
 
 
-def profile_named(name: str) -> Any:
+def profile_named(name: str) -> Profile:
     """The applet_model Profile called `name` (the ATRs of CI §1.1), or a sentence listing them."""
     from mynacard.applet_model.profiles import PROFILES
 

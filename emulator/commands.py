@@ -6,11 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mynacard.applet_model.profiles import choices_help
 from mynacard.emulator.errors import EmulatorError
 from mynacard.main import CommandRoot
+
+if TYPE_CHECKING:
+    from mynacard.emulator.control import ControlClient
+    from mynacard.emulator.pcscd import PcscdInfo
 
 EMULATE_HELP = """\
 Put a card in a virtual PC/SC reader that every PC/SC program on this machine can use
@@ -166,9 +170,6 @@ def register(root: CommandRoot) -> None:
     apdu.set_defaults(func=run_apdu)
 
 
-def _fail(message: str) -> int:
-    print(f"mynacard: {message}", file=sys.stderr)
-    return 1
 
 
 # -- mynacard apdu -----------------------------------------------------------------------------
@@ -192,8 +193,8 @@ def describe_sw(sw: int) -> str:
 
 
 def run_apdu(args: argparse.Namespace) -> int:
-    from mynacard.emulator.inprocess import InProcessTransport
     from mynacard.codec.redaction import redact_command
+    from mynacard.emulator.inprocess import InProcessTransport
     from mynacard.emulator.trace import ApduTracer
 
     try:
@@ -204,12 +205,9 @@ def run_apdu(args: argparse.Namespace) -> int:
         return 2
     from mynacard.emulator.cards import behaviour_choices
 
-    try:
-        behaviours = behaviour_choices(args.behaviour)
-        tracer = ApduTracer.open(args.trace) if args.trace else None
-        transport = InProcessTransport.from_directory(args.card, behaviours=behaviours, tracer=tracer)
-    except EmulatorError as exc:
-        return _fail(str(exc))
+    behaviours = behaviour_choices(args.behaviour)
+    tracer = ApduTracer.open(args.trace) if args.trace else None
+    transport = InProcessTransport.from_directory(args.card, behaviours=behaviours, tracer=tracer)
     try:
         for apdu in apdus:
             response = transport.transmit(apdu)
@@ -234,39 +232,36 @@ def run_apdu(args: argparse.Namespace) -> int:
 def run_pcscd(args: argparse.Namespace) -> int:
     from mynacard.emulator import pcscd
 
-    try:
-        pcscd.check_installed()
-        info = pcscd.describe_running()
-        if args.action == "status":
-            if info is None:
-                print("no pcscd is running; `mynacard pcscd start` starts one with virtual readers.")
-                return 0
-            _print_pcscd(info)
-            return 0
-        if args.action == "start":
-            if info is not None:
-                print(f"pcscd already runs (pid {info.pid}); it is used as it is.")
-                _print_pcscd(info)
-                return 0
-            info = pcscd.start_pcscd(persistent=True)
-            print(f"pcscd started (pid {info.pid}); it runs until `mynacard pcscd stop`.")
-            _print_pcscd(info)
-            return 0
+    pcscd.check_installed()
+    info = pcscd.describe_running()
+    if args.action == "status":
         if info is None:
-            print("no pcscd is running.")
+            print("no pcscd is running; `mynacard pcscd start` starts one with virtual readers.")
             return 0
-        if not info.ours:
-            return _fail(f"pcscd (pid {info.pid}) was not started by mynacard; stop it the way it was started.")
-        if pcscd.users_elsewhere() and not args.force:
-            return _fail("mynacard processes still serve cards in this pcscd; stop them first, or use --force.")
-        pcscd.stop_pcscd(info.pid)
-        print(f"pcscd (pid {info.pid}) stopped.")
+        _print_pcscd(info)
         return 0
-    except EmulatorError as exc:
-        return _fail(str(exc))
+    if args.action == "start":
+        if info is not None:
+            print(f"pcscd already runs (pid {info.pid}); it is used as it is.")
+            _print_pcscd(info)
+            return 0
+        info = pcscd.start_pcscd(persistent=True)
+        print(f"pcscd started (pid {info.pid}); it runs until `mynacard pcscd stop`.")
+        _print_pcscd(info)
+        return 0
+    if info is None:
+        print("no pcscd is running.")
+        return 0
+    if not info.ours:
+        raise EmulatorError(f"pcscd (pid {info.pid}) was not started by mynacard; stop it the way it was started.")
+    if pcscd.users_elsewhere() and not args.force:
+        raise EmulatorError("mynacard processes still serve cards in this pcscd; stop them first, or use --force.")
+    pcscd.stop_pcscd(info.pid)
+    print(f"pcscd (pid {info.pid}) stopped.")
+    return 0
 
 
-def _print_pcscd(info: Any) -> None:
+def _print_pcscd(info: PcscdInfo) -> None:
     from mynacard.emulator.slots import holder
 
     owner = ("started by `mynacard pcscd start`" if info.persistent else
@@ -284,15 +279,11 @@ def _print_pcscd(info: Any) -> None:
 
 
 def run_emulate(args: argparse.Namespace) -> int:
+    from mynacard.emulator.cards import behaviour_choices
     from mynacard.emulator.emulate import Emulation
 
-    try:
-        from mynacard.emulator.cards import behaviour_choices
-
-        return Emulation(args.card or [], args.slot or [], args.trace, args.control, args.profile,
-                         behaviour_choices(args.behaviour)).run()
-    except EmulatorError as exc:
-        return _fail(str(exc))
+    return Emulation(args.card or [], args.slot or [], args.trace, args.control, args.profile,
+                     behaviour_choices(args.behaviour)).run()
 
 
 # -- mynacard emulate control ------------------------------------------------------------------
@@ -301,17 +292,14 @@ def run_emulate(args: argparse.Namespace) -> int:
 def run_control(args: argparse.Namespace) -> int:
     from mynacard.emulator.control import ControlClient
 
-    try:
-        client = ControlClient(args.control) if args.control else ControlClient.find()
-        command = args.control_command
-        if command == "status":
-            answer = client.status()
-        elif command == "fault":
-            answer = _control_fault(client, args)
-        else:
-            answer = client.request(command, card=_card_key(args.card))
-    except EmulatorError as exc:
-        return _fail(str(exc))
+    client = ControlClient(args.control) if args.control else ControlClient.find()
+    command = args.control_command
+    if command == "status":
+        answer = client.status()
+    elif command == "fault":
+        answer = _control_fault(client, args)
+    else:
+        answer = client.request(command, card=_card_key(args.card))
     if args.json:
         print(json.dumps(answer, indent=2, ensure_ascii=False))
     elif command == "status":
@@ -326,7 +314,7 @@ def _card_key(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
-def _control_fault(client: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _control_fault(client: ControlClient, args: argparse.Namespace) -> dict[str, Any]:
     card = _card_key(args.card)
     ins = int(args.ins, 16) if getattr(args, "ins", None) else None
     if args.fault == "delay":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from types import FrameType
 
 from mynacard.emulator.cards import ImageCardSource, open_image_card, profile_named
 from mynacard.emulator.control import ControlServer, default_socket_path
@@ -100,7 +100,7 @@ class Emulation:
         if self._tracer is not None:
             self._tracer.close()
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if not self._serving:
             raise KeyboardInterrupt  # still starting: unwind through the clean-up
         self._stop.set()

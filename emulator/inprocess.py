@@ -14,12 +14,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mynacard.codec.redaction import RedactionPolicy
 from mynacard.emulator.cards import open_image_card
 from mynacard.emulator.errors import CardRemoved
 from mynacard.emulator.trace import ApduTracer
+
+if TYPE_CHECKING:
+    from mynacard.applet_model.card import Card
+    from mynacard.applet_model.store import CardStore
 
 
 class InProcessTransport:
@@ -27,16 +31,16 @@ class InProcessTransport:
 
     def __init__(
         self,
-        card: Any,
+        card: Card,
         *,
         name: str = "emulator",
-        store: Any = None,
-        reload: Callable[[], tuple[Any, Any]] | None = None,
+        store: CardStore | None = None,
+        reload: Callable[[], tuple[Card, CardStore]] | None = None,
         tracer: ApduTracer | None = None,
     ) -> None:
         self.name = name
-        self._card: Any = card
-        self.store = store
+        self._card: Card | None = card
+        self.store: CardStore | None = store
         self._reload = reload
         self._tracer = tracer
         self._redaction = RedactionPolicy()
@@ -58,7 +62,7 @@ class InProcessTransport:
                    reload=lambda: open_image_card(path, profile, behaviours), tracer=tracer)
 
     @property
-    def card(self) -> Any:
+    def card(self) -> Card:
         """The card object (for tests that reach behind the transport, e.g. to tear a write)."""
         if self._card is None:
             raise CardRemoved(f"there is no card in {self.name}: it lost power; call reinsert().")
@@ -101,10 +105,12 @@ class InProcessTransport:
         if self._card is None:
             if self._reload is None:
                 raise CardRemoved(f"{self.name} cannot load its card again: it was not opened from a directory.")
-            self._card, self.store = self._reload()
+            card, self.store = self._reload()
+            self._card = card
         else:
-            self._card.power_down()
-        self._card.power_up()
+            card = self._card
+            card.power_down()
+        card.power_up()
         self._redaction.power_cycle()
         self._closed = False
 

@@ -30,7 +30,7 @@ imports nothing heavy at module level.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -311,15 +311,15 @@ def reader_name(reader_card: ReaderCard) -> str:
 
 
 @pytest.fixture
-def insert_card(reader_card: ReaderCard) -> Any:
+def insert_card(reader_card: ReaderCard) -> Callable[[], None]:
     return reader_card.insert
 
 
 @pytest.fixture
-def remove_card(reader_card: ReaderCard) -> Any:
+def remove_card(reader_card: ReaderCard) -> Callable[[], None]:
     return reader_card.remove
 
 
 @pytest.fixture
-def reset_card(reader_card: ReaderCard) -> Any:
+def reset_card(reader_card: ReaderCard) -> Callable[[], None]:
     return reader_card.reset

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mynacard.host import tlv
+from mynacard.codec import tlv
 from mynacard.host.apdu import EXTENDED_LE_MAX, SHORT_LE_MAX, Command, Response
 from mynacard.host.errors import (
     CardDataError,

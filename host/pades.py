@@ -15,7 +15,6 @@ name is Japanese, so the field is rendered with a Japanese TrueType font, embedd
 from __future__ import annotations
 
 import datetime
-import hashlib
 import io
 import shutil
 import subprocess
@@ -38,7 +37,7 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from mynacard.host.jpki import digest_info
+from mynacard.codec.digest_info import of_message
 from mynacard.host.signing import DigestInfoSigner, signer_personal_data
 from mynacard.host.trust import TrustStore
 from mynacard.host.verify import CertificateInvalid, VerifiedCertificate, verify_certificate
@@ -117,7 +116,7 @@ class CardSigner(signers.Signer):
             raise SigningError(f"the card signs SHA-256 DigestInfos here, not {digest_algorithm}")
         if dry_run:  # pyHanko sizes the signature container first
             return bytes(RSA_2048_SIGNATURE_BYTES)
-        return self._sign(digest_info("sha256", hashlib.sha256(data).digest()))
+        return self._sign(of_message("sha256", data))
 
 
 def signer_name(certificate: x509.Certificate) -> str:

@@ -18,21 +18,21 @@ import os
 import sys
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from mynacard.errors import UsageError
 from mynacard.host.card_args import (
     SECRETS_HELP,
-    UsageError,
     card_options,
-    handles_card_errors,
     open_card,
     read_secret,
 )
 
 if TYPE_CHECKING:
-    from mynacard.host.clerk import Application, ClerkSecrets
+    from mynacard.host.clerk import ApplicationForm, ClerkSecrets
     from mynacard.host.revocation import RevocationConfig
     from mynacard.host.trust import Trust
+    from mynacard.main import Subcommands
 
 CHECK_EPILOG = """\
 The application (申請書) comes from --application FILE.json (keys my_number, name, address,
@@ -65,7 +65,7 @@ examples:
 """
 
 
-def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.ArgumentParser | None = None) -> None:
+def add_card_commands(card: Subcommands, card_parent: argparse.ArgumentParser | None = None) -> None:
     """Add `check`, `sign` and `verify` to the `mynacard card` group; `card_parent` is the parent
     parser with the card-choosing options (`card_args.card_options()` when not given)."""
     card_parent = card_parent or card_options()
@@ -92,7 +92,7 @@ def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.Ar
     check.add_argument("--photo", metavar="OUT.png", type=Path, help="save the face photo as PNG")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--show-my-number", action="store_true", help="show the My Number in full")
-    check.set_defaults(func=handles_card_errors(_check))
+    check.set_defaults(func=_check)
 
     sign = card.add_parser(
         "sign", parents=[card_parent], help="sign a file with the signing key (detached CMS, or PAdES for a PDF)",
@@ -118,7 +118,7 @@ def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.Ar
                        help="TrueType/OpenType font for the visible field (default: IPA Gothic)")
     pades.add_argument("--reason", help="the reason recorded in the signature (e.g. 契約の締結)")
     pades.add_argument("--location", help="the place recorded in the signature")
-    sign.set_defaults(func=handles_card_errors(_sign))
+    sign.set_defaults(func=_sign)
 
     verify = card.add_parser(
         "verify", parents=[trust_options], help="verify a detached CMS signature of a file, or a signed PDF",
@@ -132,7 +132,7 @@ def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.Ar
                         help="for a PDF: trust this root for the signature timestamp (B-T)")
     verify.add_argument("--at", metavar="TIME", help="check validity at this ISO time instead of now")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
-    verify.set_defaults(func=handles_card_errors(_verify))
+    verify.set_defaults(func=_verify)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -238,16 +238,16 @@ def _read_file(path: Path, what: str) -> bytes:
         raise UsageError(f"cannot read the {what} {path} ({exc.strerror})") from exc
 
 
-def _application(args: argparse.Namespace) -> Application:
-    from mynacard.host.clerk import Application, ApplicationError
+def _application(args: argparse.Namespace) -> ApplicationForm:
+    from mynacard.host.clerk import ApplicationForm, ApplicationFormError
 
     try:
-        base = Application.from_file(args.application) if args.application else Application()
-    except ApplicationError as exc:
+        base = ApplicationForm.from_file(args.application) if args.application else ApplicationForm()
+    except ApplicationFormError as exc:
         raise UsageError(str(exc)) from exc
     overrides = {f: getattr(args, f) for f in ("my_number", "name", "address", "birth", "sex")
                  if getattr(args, f) is not None}
-    return Application(**{**base.given(), **overrides})
+    return ApplicationForm(**{**base.given(), **overrides})
 
 
 def _secrets(args: argparse.Namespace) -> ClerkSecrets:
@@ -413,7 +413,7 @@ def _verify(args: argparse.Namespace) -> int:
         else:
             print(f"INVALID: {exc}")
         return 1
-    summaries = []
+    summaries: list[dict[str, Any]] = []  # JSON
     for result in results:
         cert = result.signer.certificate
         summaries.append({

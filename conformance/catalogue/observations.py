@@ -10,10 +10,11 @@ count (as every case of this catalogue does), and nothing is changed.
 
 from __future__ import annotations
 
+from mynacard.codec.digest_info import of_message
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import AUTH_PIN, EF_AUTH_CERT, EF_AUTH_KEY, JPKI, TEXT, TEXT_PIN
 from mynacard.conformance.catalogue.registry import case
-from mynacard.conformance.checks import DataError, certificate, digest_info, rsa_public_key, verifies_pkcs1_sha256
+from mynacard.conformance.checks import DataError, certificate, rsa_public_key, verifies_pkcs1_sha256
 from mynacard.conformance.context import CaseContext
 from mynacard.conformance.model import OTHER, Profile, Secret
 from mynacard.host.sw import is_tries_left
@@ -53,7 +54,7 @@ def reselect_jpki(t: CaseContext) -> None:
     t.verify(AUTH_PIN, select=False)
     t.select(JPKI)
     t.select_ef(EF_AUTH_KEY)
-    response = t.send(apdus.compute_signature(digest_info("sha256", MESSAGE)), "sign after re-SELECTing JPKI")
+    response = t.send(apdus.compute_signature(of_message("sha256", MESSAGE)), "sign after re-SELECTing JPKI")
     side = _side(response.sw)
     if side == "keeps" and not verifies_pkcs1_sha256(key, response.data, MESSAGE):
         t.observe(OTHER, "9000, but the signature does not verify under the auth certificate's key")

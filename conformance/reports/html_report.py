@@ -2,7 +2,8 @@
 mailed to a customer or archived with a delivery as it is.
 
 Layout: the verdict and the card; the observations (CI §12: what this card does where real cards
-disagree); a summary per profile; the retry counters at start and end; then every case with its clause, status, reason, notes and the (redacted) APDUs with timings.
+disagree); a summary per profile; the retry counters at start and end; then every case with its
+clause, status, reason, notes and the (redacted) APDUs with timings.
 """
 
 from __future__ import annotations

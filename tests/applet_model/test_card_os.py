@@ -16,13 +16,14 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from mynacard.applet_model.card import Card
 from mynacard.applet_model.profiles import DEFAULT_PROFILE, apply_behaviours
 from mynacard.applet_model.store import MemoryStore
+from mynacard.codec.digest_info import PREFIXES
 
 JPKI = "00A4040C0AD392F000260100000001"
 TEXT = "00A4040C0AD3921000310001010408"
 VISUAL = "00A4040C0AD3921000310001010402"
 COMMON = "00A4040C0AD3921000310001010100"
 JUKI = "00A4040C0AD3921000310001010401"
-SHA256_DI = "3031300D060960864801650304020105000420"
+SHA256_DI = PREFIXES["sha256"].hex().upper()
 
 
 def ok(card, *apdus: str) -> bytes:

@@ -25,13 +25,13 @@ OBSERVATIONS = tuple(c.id for c in ordered() if c.observes)
 SIDES = [{key: value} for key, b in BEHAVIOURS.items() for value in b.values]
 
 
-def run_observations(transport, secrets: Secrets) -> RunReport:  # noqa: ANN001
+def run_observations(transport, secrets: Secrets) -> RunReport:
     return Runner(transport, RunOptions(secrets=secrets, only=OBSERVATIONS)).run()
 
 
 def test_the_observed_words_are_the_emulator_options() -> None:
     """A report's `reselect=clears` is exactly what `mynacard emulate --behaviour` takes."""
-    assert OBSERVED_BEHAVIOURS == {key: b.values for key, b in BEHAVIOURS.items()}
+    assert {key: b.values for key, b in BEHAVIOURS.items()} == OBSERVED_BEHAVIOURS
     assert {c.observes for c in ordered() if c.observes} == set(BEHAVIOURS)
     assert all(not c.impact.destructive for c in ordered() if c.observes)
 
@@ -49,7 +49,7 @@ def test_each_side_is_observed_as_itself(card_dir: Path, card_behaviours: dict[s
 
 @pytest.mark.parametrize("card_behaviours", [{"reselect": "keeps"}, {"reselect": "clears"}],
                          ids=["keeps", "clears"])
-def test_reselect_observed_through_pcscd(reader_card, card_behaviours: dict[str, str], demo_secrets: Secrets) -> None:  # noqa: ANN001
+def test_reselect_observed_through_pcscd(reader_card, card_behaviours: dict[str, str], demo_secrets: Secrets) -> None:
     transport = open_transport(f"pcsc:{reader_card.reader}")
     try:
         report = Runner(transport, RunOptions(secrets=demo_secrets, only=("OBS-RESELECT-001", "OBS-RESELECT-002"))).run()
@@ -101,7 +101,7 @@ def test_reports_show_the_observation_and_diff_highlights_it(tmp_path: Path, dem
     assert not compare(a, a)
 
 
-def test_cli_run_and_diff(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+def test_cli_run_and_diff(tmp_path: Path, capsys) -> None:
     """`mynacard card new --behaviour`, `conformance --emulator --card`, `conformance diff`."""
     card = tmp_path / "card"
     assert main(["card", "new", str(card), "--behaviour", "reselect=clears"]) == 0
@@ -120,7 +120,7 @@ def test_cli_run_and_diff(tmp_path: Path, capsys) -> None:  # noqa: ANN001
                       "severity": "observation"}]
 
 
-def test_conformance_emulator_behaviour_option_and_transport_query(tmp_path: Path, card_dir: Path, capsys) -> None:  # noqa: ANN001
+def test_conformance_emulator_behaviour_option_and_transport_query(tmp_path: Path, card_dir: Path, capsys) -> None:
     """`conformance --emulator --behaviour` and `--transport emulator:DIR?KEY=VALUE` serve that side."""
     assert main(["conformance", "--emulator", "--behaviour", "reselect=clears", "--only", "OBS-RESELECT-001",
                  "--out", str(tmp_path / "a")]) == 0

@@ -14,18 +14,18 @@ import pytest
 
 pytest.importorskip("pyhanko", reason="the pdf extra (pip install 'mynacard[pdf]'; tools/setup.sh installs it)")
 
-from asn1crypto import x509 as asn1_x509  # noqa: E402
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402
-from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: E402
-from pyhanko.sign.validation import validate_pdf_signature  # noqa: E402
-from pyhanko_certvalidator import ValidationContext  # noqa: E402
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 
-from mynacard.host.pades import PadesError, VisibleField, sign_pdf  # noqa: E402
-from mynacard.host.trust import roots_directory  # noqa: E402
-from mynacard.main import main  # noqa: E402
-from pdf_files import minimal_pdf  # noqa: E402
-from tsa_server import running_tsa  # noqa: E402
+from mynacard.host.pades import PadesError, VisibleField, sign_pdf
+from mynacard.host.trust import roots_directory
+from mynacard.main import main
+from pdf_files import minimal_pdf
+from tsa_server import running_tsa
 
 SIGN_ROOT = roots_directory() / "sign-test-mynacard.pem"
 NAME = "見本　花子"  # the demo card's signer, from the signing certificate's SAN
@@ -65,7 +65,7 @@ def pdfsig(path: Path, nss: Path) -> str:
     return subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(path)], capture_output=True, text=True).stdout
 
 
-def pyhanko_status(pdf: bytes, tsa_root: x509.Certificate | None = None):  # noqa: ANN201
+def pyhanko_status(pdf: bytes, tsa_root: x509.Certificate | None = None):
     """pyHanko's own validator, trusting only the test signing root (and the TSA root for B-T)."""
     def asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
         return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))

@@ -21,7 +21,7 @@ from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
 from host_verify_pki import key
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def running_tsa() -> Iterator[Tsa]:
     served: list[int] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if self.headers.get("Content-Type") != "application/timestamp-query":
                 self.send_error(415, "expected application/timestamp-query")
@@ -82,7 +82,7 @@ def running_tsa() -> Iterator[Tsa]:
             self.end_headers()
             self.wfile.write(reply)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
