@@ -91,15 +91,16 @@ BEHAVIOURS: dict[str, Behaviour] = {b.key: b for b in (
         "does SELECT of the AP that is already selected clear the security status (verified PINs)?",
         "CI §4, §12",
         (Variant("keeps", "keeps",
-                 "PYJ (meowkawaiijp/pyjpki) re-SELECTs the JPKI AP between VERIFY and SIGN and the text AP "
-                 "between VERIFY and READ, and is published as working with issued cards; ISO 7816-4 ties "
-                 "the security status to a change of the current DF"),
+                 "PYJ (meowkawaiijp/pyjpki, a public client for real cards) re-SELECTs the JPKI AP between "
+                 "VERIFY and SIGN and the text AP between VERIFY and READ: its signing and 4-facts reading "
+                 "only work on a card that keeps the status; ISO 7816-4 ties the security status to a "
+                 "change of the current DF"),
          Variant("clears", "clears",
                  "OpenSC's jpki driver implements logout as \"select the AP again\" (CI §4); a card that kept "
                  "the status would make that logout silently ineffective, which no OpenSC user would notice")),
-        "keeps: the only source whose working depends on the answer (a client used with real cards) needs "
-        "it; OpenSC's logout would not fail visibly either way, so it is no observation. Not settled by "
-        "any source: the conformance observation OBS-RESELECT-001 settles it on a real card"),
+        "keeps: the only source whose working depends on the answer (a client written for real cards) "
+        "needs it; OpenSC's logout would not fail visibly either way, so it is no observation. Not "
+        "settled by any source: the conformance observations OBS-RESELECT-001/002 settle it on a real card"),
     Behaviour(
         "verify-query", "verify_query_after_success",
         "what does the VERIFY query (no data) answer for a secret verified in this session?",
