@@ -141,9 +141,11 @@ class CardOS:
                 self.reset_session()
                 return b""
             app = self._find_application(cmd.data)
+            if app is not self.current_app or self.profile.reselect_same_ap == "clears":
+                # A DF change always clears; a re-SELECT of the same AP per profile (CI §4, §12).
+                self.verified.clear()
+                self.sm = None  # the SM session goes with the security status (CI §11, MC sm.rs)
             self.current_app, self.current_ef = app, None
-            self.verified.clear()  # also on re-selecting the same AP (OpenSC's logout), CI §4
-            self.sm = None  # the SM session goes with the security status (CI §11, MC sm.rs)
             return b""
         if cmd.p1 == 0x02:
             if cmd.p2 != 0x0C:

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from mynacard.applet_model.aps import APPLICATIONS
 from mynacard.applet_model.errors import ImageError
 from mynacard.applet_model.files import ApplicationDecl, RecordEF, TransparentEF
-from mynacard.applet_model.profiles import PROFILES, Profile
+from mynacard.applet_model.profiles import BEHAVIOURS, PROFILES, Profile
 from mynacard.applet_model.secrets import PinReference
 
 FORMAT = "mynacard-card-image"
@@ -290,9 +290,7 @@ def _profile_to_json(profile: Profile) -> dict[str, object]:
         "interface": profile.interface,
         "atr": profile.atr.hex().upper(),
         "contact_atr": profile.contact_atr.hex().upper(),
-        "verify_query_after_success": profile.verify_query_after_success,
-        "atr_object_at": profile.atr_object_at,
-        "mf_7f21": profile.mf_7f21,
+        **{b.field: getattr(profile, b.field) for b in BEHAVIOURS.values()},
     }
 
 
@@ -314,13 +312,13 @@ def _profile_from_json(entry: object) -> Profile:
         options["atr"] = atr
     if contact_atr is not None:
         options["contact_atr"] = contact_atr
-    for name, allowed in (("verify_query_after_success", ("retries", "ok")), ("atr_object_at", ("mf", "ap"))):
-        if name in entry:
-            if entry[name] not in allowed:
-                raise ImageError(f"card.json: profile option {name} must be one of {', '.join(allowed)}")
-            options[name] = entry[name]
-    if "mf_7f21" in entry:
-        options["mf_7f21"] = bool(entry["mf_7f21"])
+    for behaviour in BEHAVIOURS.values():  # absent keys (older images) keep the default
+        if behaviour.field in entry:
+            allowed = behaviour.settings()
+            if entry[behaviour.field] not in allowed or isinstance(entry[behaviour.field], bool) != isinstance(allowed[0], bool):
+                raise ImageError(f"card.json: profile option {behaviour.field} must be one of "
+                                 f"{', '.join(json.dumps(a) for a in allowed)}")
+            options[behaviour.field] = entry[behaviour.field]
     if "interface" in entry:
         if entry["interface"] not in ("contact", "contactless"):
             raise ImageError("card.json: profile interface must be 'contact' or 'contactless'")

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Protocol
 
 from mynacard.applet_model.errors import ImageError, PowerLost
-from mynacard.applet_model.image import CardImage
+from mynacard.applet_model.image import MANIFEST, CardImage
+from mynacard.applet_model.profiles import Profile
 from mynacard.applet_model.state import STATE_FILE, CardState
 
 _TMP_SUFFIX = ".tmp-mynacard"
@@ -87,6 +88,17 @@ class DirectoryStore:
             raise ImageError(f"cannot read {exc.filename}: permission denied") from None
         except IsADirectoryError as exc:
             raise ImageError(f"{exc.filename} is a directory where the image needs a file") from None
+
+    def replace_profile(self, profile: Profile) -> None:
+        """Give the card another profile (ATR, CI §12 behaviours); only card.json changes, atomically,
+        and the retry counters stay as they are."""
+        image = self.load_image()
+        image.profile = profile
+        dest = self.path / MANIFEST
+        tmp = dest.with_name(dest.name + _TMP_SUFFIX)
+        _write_synced(tmp, image.to_files()[MANIFEST], 0o644)
+        os.replace(tmp, dest)
+        _fsync_dir(self.path)
 
     def load_state(self) -> CardState:
         for stale in self.path.glob(f"*{_TMP_SUFFIX}"):  # left by a torn write: never trusted

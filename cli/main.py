@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mynacard.serve",
     "mynacard.ca.commands",
     "mynacard.register_stub.register_commands",
+    "mynacard.terminal.commands",
 )
 
 #: The subcommands of a group, as `CommandRoot.group` hands them out.

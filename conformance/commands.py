@@ -42,6 +42,7 @@ examples:
   mynacard conformance --emulator --allow-destructive
   mynacard conformance --reader "SCM Microsystems SCR3310 00 00" --secrets card.toml --profile JPKI
   mynacard conformance --emulator --only JPKI-PIN-001 JPKI-SIG-001 --secrets demo-secrets.toml
+  mynacard conformance --emulator --behaviour reselect=clears --profile JPKI   the other side of CI §12
   mynacard conformance spec > docs/conformance-catalogue.md
   mynacard conformance list --profile TEXT
   mynacard conformance diff card.json emulator.json
@@ -58,6 +59,10 @@ def register(root: CommandRoot) -> None:
     where.add_argument("--transport", metavar="SPEC", help="any transport: pcsc:NAME, emulator:DIR, …")
     parser.add_argument("--card", metavar="DIR", type=Path,
                         help="with --emulator: use this card image (its counters are written back to it)")
+    parser.add_argument("--behaviour", metavar="KEY=VALUE", action="append", default=[],
+                        help="with --emulator: serve the card with this side of a behaviour real cards "
+                             "disagree on (CI §12), e.g. reselect=clears; repeatable (`mynacard emulate "
+                             "--help` lists them); the observation cases (area OBS) report it")
     parser.add_argument("--secrets", metavar="FILE", type=Path, help="the vendor's test secrets (JSON or TOML)")
     parser.add_argument("--profile", metavar="P", action="append", default=[],
                         help="run only cases of these profiles (repeat or comma-separate): "
@@ -154,6 +159,11 @@ def _transport(args: argparse.Namespace) -> Iterator[Transport]:
         raise UsageError("say which card: --reader NAME, --emulator [--card DIR] or --transport SPEC")
     if args.card is not None and not args.emulator:
         raise UsageError("--card goes with --emulator")
+    if args.behaviour:
+        if not args.emulator:
+            raise UsageError("--behaviour goes with --emulator (for a card in a reader, the card decides; "
+                             "`mynacard emulate --behaviour` serves one)")
+        spec += "?" + "&".join(args.behaviour)
     # Exclusive: another PC/SC program (OpenSC probing every reader, say) must not slip commands
     # between the steps of a case.
     transport = open_transport(spec, exclusive=True)
@@ -204,9 +214,9 @@ def _print_result(result, quiet: bool) -> None:  # noqa: ANN001
     bad = result.status in (Status.FAILED, Status.ERROR)
     if quiet and not bad:
         return
-    line = f"{result.status.value:<15} {result.case_id:<14} {result.title}"
+    line = f"{result.status.value:<15} {result.case_id:<16} {result.title}"
     if result.reason and result.status is not Status.PASSED:
-        line += f"\n{'':<31}{result.reason}"
+        line += f"\n{'':<33}{result.reason}"
     print(line, flush=True)
 
 
@@ -257,6 +267,7 @@ def _print_summary(report) -> None:  # noqa: ANN001
     for profile, row in report.summary().items():
         print(f"  {profile:<16} " + "  ".join(f"{k} {v}" for k, v in row.items() if v))
     print("  " + "  ".join(f"{k} {v}" for k, v in counts.items()) + f"  ({report.duration_ms / 1000:.1f} s)")
+    _print_observations(report)
     if report.counters_unchanged is True:
         print(f"retry counters: all {len(report.counters_start)} unchanged (read with the VERIFY query at start and end)")
     elif report.counters_unchanged is False:
@@ -264,6 +275,22 @@ def _print_summary(report) -> None:  # noqa: ANN001
     else:
         changes = report.counter_changes
         print("retry counters after destructive cases: " + ("; ".join(changes) if changes else "unchanged"))
+
+
+def _print_observations(report) -> None:  # noqa: ANN001
+    """What the card did where real cards disagree (CI §12), and the emulator options that match."""
+    observed = report.observations()
+    if not observed:
+        return
+    print("observations (CI §12; never pass or fail):")
+    matching = []
+    for behaviour, rows in observed.items():
+        values = sorted({r.observation.value for r in rows})
+        print(f"  {behaviour:<13} {' / '.join(values):<8} ({', '.join(r.case_id for r in rows)})")
+        if len(values) == 1 and values[0] != "other":
+            matching.append(f"--behaviour {behaviour}={values[0]}")
+    if matching:
+        print("  the emulator behaves like this card with: mynacard emulate " + " ".join(matching))
 
 
 def spec_command(args: argparse.Namespace) -> int:
@@ -285,7 +312,8 @@ def list_command(args: argparse.Namespace) -> int:
         if wanted and not c.profiles & wanted:
             continue
         flags = ",".join(filter(None, [c.impact.value if c.impact.destructive else "", "robot" if c.robot else ""]))
-        print(f"{c.id:<14} {c.title}" + (f"  [{flags}]" if flags else ""))
+        flags = ",".join(filter(None, [flags, f"observes {c.observes}" if c.observes else ""]))
+        print(f"{c.id:<16} {c.title}" + (f"  [{flags}]" if flags else ""))
     return 0
 
 
@@ -303,4 +331,4 @@ def diff_command(args: argparse.Namespace) -> int:
         print(json.dumps([d.__dict__ for d in diffs], ensure_ascii=False, indent=1))
     else:
         sys.stdout.write(render(str(args.a), str(args.b), a, b, diffs))
-    return 1 if any(d.severity == "difference" for d in diffs) else 0
+    return 1 if any(d.severity in ("difference", "observation") for d in diffs) else 0

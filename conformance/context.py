@@ -21,7 +21,7 @@ from typing import NoReturn
 from mynacard.codec import tlv
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import Application, PinRef
-from mynacard.conformance.model import Case, Impact, Profile, Secret
+from mynacard.conformance.model import OBSERVED_BEHAVIOURS, OTHER, Case, Impact, Observation, Profile, Secret
 from mynacard.conformance.recorder import Recorder
 from mynacard.conformance.robot import Robot
 from mynacard.conformance.secrets import Secrets
@@ -81,6 +81,8 @@ class CaseContext:
         self.session = session
         self.case = case
         self.notes: list[str] = []
+        #: What an observation case saw (`observe`); the runner reports it instead of a verdict.
+        self.observation: Observation | None = None
 
     # --- talking to the card ----------------------------------------------------------------
 
@@ -124,6 +126,16 @@ class CaseContext:
     def note(self, text: str) -> None:
         """Something the report should show even when the case passes (a variant, a measurement)."""
         self.notes.append(text)
+
+    def observe(self, value: str, detail: str) -> None:
+        """Report the side of the case's CI §12 behaviour the card took (or OTHER), with the answer
+        that shows it; an observation never passes or fails."""
+        behaviour = self.case.observes
+        if behaviour is None:
+            raise RuntimeError(f"{self.case.id} is not an observation case")
+        if value != OTHER and value not in OBSERVED_BEHAVIOURS[behaviour]:
+            raise ValueError(f"{behaviour} has no side {value!r}")
+        self.observation = Observation(behaviour, value, detail)
 
     def not_applicable(self, reason: str) -> NoReturn:
         raise NotApplicable(reason)
@@ -244,10 +256,9 @@ class CaseContext:
         if tries == 1 and self.case.impact is not Impact.BLOCKS:
             self.skip(f"{pin} has one try left; spending it would block it, and {self.case.id} is not a blocking case")
         if tries == VERIFIED:
-            # The query said nothing about the count; re-select to learn it (clears the status).
-            tries = self.query(pin)
-            if tries == 1 and self.case.impact is not Impact.BLOCKS:
-                self.skip(f"{pin} has one try left; {self.case.id} is not a blocking case")
+            # 9000 instead of a count (CI §12): the key is verified, so a correct VERIFY has just
+            # restored its counter to the maximum — whether or not a re-SELECT would clear it.
+            tries = self.session.max_tries(pin) or VERIFIED
         return self.send(apdus.verify(0x80, self.wrong_value(pin)), label or f"VERIFY {pin} with a wrong value")
 
     def wrong_value(self, pin: PinRef, shift: int = 1) -> bytes:

@@ -115,6 +115,40 @@ class Status(str, Enum):
     NOT_APPLICABLE = "NOT APPLICABLE"
     SKIPPED = "SKIPPED"
     ERROR = "ERROR"
+    #: An observation case ran: it reports what the card did and never passes or fails.
+    OBSERVED = "OBSERVED"
+
+
+#: The behaviours real cards disagree on (CI §12) that observation cases report, with the word for
+#: each side: the same words as the emulator's `--behaviour KEY=VALUE` (docs/card-model.md), so a
+#: report says which option makes the emulator behave like the card that was run.
+OBSERVED_BEHAVIOURS: dict[str, tuple[str, ...]] = {
+    "reselect": ("keeps", "clears"),
+    "verify-query": ("retries", "ok"),
+    "atr-object": ("mf", "ap"),
+    "mf-7f21": ("present", "absent"),
+}
+#: What an observation reports when the card shows neither documented side.
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What an observation case saw: the behaviour, the side the card took, and the evidence."""
+
+    behaviour: str
+    value: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.behaviour}={self.value}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"behaviour": self.behaviour, "value": self.value, "detail": self.detail}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, str]) -> Observation:
+        return cls(str(raw["behaviour"]), str(raw["value"]), str(raw.get("detail", "")))
 
 
 class DataKind(str, Enum):
@@ -156,6 +190,8 @@ class Case:
     touches: tuple[str, ...] = ()
     #: Secrets the case blocks for good (Impact.BLOCKS), named in the warning before the run.
     blocks: tuple[str, ...] = ()
+    #: For an observation case: the CI §12 behaviour (a key of OBSERVED_BEHAVIOURS) it reports.
+    observes: str | None = None
 
     @property
     def area(self) -> str:
@@ -216,9 +252,10 @@ class CaseResult:
     notes: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
+    observation: Observation | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "id": self.case_id,
             "title": self.title,
             "refs": list(self.refs),
@@ -230,6 +267,9 @@ class CaseResult:
             "ms": round(self.duration_ms, 3),
             "exchanges": [e.to_json() for e in self.exchanges],
         }
+        if self.observation is not None:
+            out["observation"] = self.observation.to_json()
+        return out
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> CaseResult:
@@ -244,4 +284,5 @@ class CaseResult:
             notes=list(raw.get("notes", ())),
             duration_ms=float(raw.get("ms", 0.0)),
             exchanges=[Exchange.from_json(e) for e in raw.get("exchanges", ())],
+            observation=Observation.from_json(raw["observation"]) if raw.get("observation") else None,
         )

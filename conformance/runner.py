@@ -85,6 +85,14 @@ class RunReport:
         failed = any(r.status in (Status.FAILED, Status.ERROR) for r in self.results)
         return not failed and self.counters_unchanged is not False
 
+    def observations(self) -> dict[str, list[CaseResult]]:
+        """The observation cases that observed something, by behaviour (CI §12)."""
+        out: dict[str, list[CaseResult]] = {}
+        for r in self.results:
+            if r.observation is not None:
+                out.setdefault(r.observation.behaviour, []).append(r)
+        return out
+
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Status}
         for r in self.results:
@@ -266,11 +274,26 @@ class Runner:
             result.status, result.reason = Status.SKIPPED, str(exc)
         except Exception as exc:  # noqa: BLE001 - the run goes on; the case says what broke
             result.status, result.reason = Status.ERROR, f"{type(exc).__name__}: {exc}"
+        if case.observes is not None:
+            self._observed(case, context, result)
         if before:
             self._restore(session, context, before, result)
         result.notes = context.notes
         result.duration_ms = (time.perf_counter() - started) * 1000
         return result
+
+    @staticmethod
+    def _observed(case: Case, context: CaseContext, result: CaseResult) -> None:
+        """An observation case reports what the card did; it never passes or fails. One that could
+        not get as far as the observation (a secret refused, a step answered otherwise) is SKIPPED."""
+        if result.status is Status.PASSED:
+            if context.observation is None:
+                result.status, result.reason = Status.ERROR, f"{case.id} ended without an observation"
+                return
+            result.observation = context.observation
+            result.status, result.reason = Status.OBSERVED, f"{context.observation}: {context.observation.detail}"
+        elif result.status is Status.FAILED:
+            result.status, result.reason = Status.SKIPPED, f"nothing observed: {result.reason}"
 
     def _precondition(self, session: Session, case: Case) -> tuple[Status, str] | None:
         missing = case.profiles - session.profiles

@@ -9,7 +9,7 @@ a torn write it is the only honest thing to do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -89,31 +89,42 @@ class FactorySource:
 class ImageCardSource:
     """An applet_model card image directory; its retry counters persist in the directory."""
 
-    def __init__(self, path: Path | str, profile: str | None = None) -> None:
+    def __init__(self, path: Path | str, profile: str | None = None,
+                 behaviours: Mapping[str, str] | None = None) -> None:
         self.path = Path(path)
         self.profile = profile
+        self.behaviours = dict(behaviours or {})
         self.label = str(self.path)
 
     def load(self) -> LoadedCard:
-        card, store = open_image_card(self.path, self.profile)
+        card, store = open_image_card(self.path, self.profile, self.behaviours)
         from mynacard.applet_model.errors import PowerLost
 
         return LoadedCard(card, store=store, power_lost=(PowerLost,))
 
 
-def open_image_card(path: Path, profile: str | None = None) -> tuple[Card, DirectoryStore]:
-    """(Card, DirectoryStore) for a card image directory, or an EmulatorError saying what is wrong."""
+def open_image_card(path: Path, profile: str | None = None,
+                    behaviours: Mapping[str, str] | None = None) -> tuple[Card, DirectoryStore]:
+    """(Card, DirectoryStore) for a card image directory, served with another ATR profile and/or
+    other sides of the CI §12 behaviours than the image's own; an EmulatorError says what is wrong."""
     from mynacard.applet_model.card import Card
     from mynacard.applet_model.errors import ImageError
+    from mynacard.applet_model.profiles import apply_behaviours
     from mynacard.applet_model.store import DirectoryStore
 
     if not path.is_dir():
         raise EmulatorError(f"there is no card image at {path}; create one with `mynacard card new {path}`.")
     store = DirectoryStore(path)
     try:
-        card = Card.open(store, profile=profile_named(profile) if profile else None)
+        chosen = profile_named(profile) if profile else None
+        if behaviours:
+            base = chosen or store.load_image().profile
+            chosen = apply_behaviours(base, behaviours)
+        card = Card.open(store, profile=chosen)
     except ImageError as exc:
         raise EmulatorError(f"the card image at {path} cannot be used: {exc}.") from exc
+    except ValueError as exc:
+        raise EmulatorError(f"{exc}.") from exc
     return card, store
 
 
@@ -124,3 +135,13 @@ def profile_named(name: str) -> Profile:
     if name not in PROFILES:
         raise EmulatorError(f"unknown card profile {name!r}; choose one of: {', '.join(PROFILES)}.")
     return PROFILES[name]
+
+
+def behaviour_choices(texts: list[str] | None) -> dict[str, str]:
+    """`--behaviour KEY=VALUE` options → KEY → VALUE, or an EmulatorError listing the choices."""
+    from mynacard.applet_model.profiles import parse_choices
+
+    try:
+        return parse_choices(texts or [])
+    except ValueError as exc:
+        raise EmulatorError(f"{exc}.") from exc

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mynacard.applet_model.profiles import choices_help
 from mynacard.emulator.errors import EmulatorError
 from mynacard.main import CommandRoot
 
@@ -31,6 +32,7 @@ examples:
   mynacard emulate                                   the demo card in the first free reader
   mynacard emulate --card ./alice --card ./bob       two cards in two readers
   mynacard emulate --card ./alice --slot 2 --trace apdus.log
+  mynacard emulate --behaviour reselect=clears       a card whose re-SELECT of an AP logs out
   opensc-tool -l ; opensc-tool -r "mynacard Virtual PCD A 00 00" -n      (says: jpki)
   mynacard emulate control status                    from another terminal
   mynacard emulate control fault remove --ins 20     pull the card during the next VERIFY
@@ -77,7 +79,13 @@ examples:
         ... read the first 4 bytes of the auth certificate          -> 3082xxxx 9000
   mynacard apdu --card ./mycard 00A4040C0AD392F000260100000001 00A4020C020018 002000800431323334
         ... VERIFY auth PIN "1234" (a wrong one costs a try: 63C2, and it stays spent)
+  mynacard apdu --card ./mycard --behaviour verify-query=ok 00A4040C0AD392F000260100000001 \
+        00A4020C020018 002000800431323334 00200080
+        ... the same card answering the query of a verified PIN with 9000 (CI §12)
 """
+
+BEHAVIOUR_HELP = ("serve the card with this side of a behaviour real cards disagree on (CI §12), "
+                  "e.g. reselect=clears; repeatable; listed below; default: the card image's own")
 
 #: What a status word means on this card (CI §3), for people reading `mynacard apdu` output.
 SW_MEANINGS = {
@@ -100,7 +108,8 @@ SW_MEANINGS = {
 
 def register(root: CommandRoot) -> None:
     """Add this package's subcommands to the `mynacard` command."""
-    emulate = root.command("emulate", help="put a card in a virtual PC/SC reader", description=EMULATE_HELP)
+    emulate = root.command("emulate", help="put a card in a virtual PC/SC reader", description=EMULATE_HELP,
+                           epilog=choices_help())
     emulate.add_argument("--card", action="append", type=Path, metavar="DIR",
                          help="card image directory (repeat for several cards); default: the demo card")
     emulate.add_argument("--slot", action="append", type=int, metavar="N",
@@ -113,6 +122,7 @@ def register(root: CommandRoot) -> None:
     emulate.add_argument("--profile", metavar="NAME",
                          help="serve the card with another ATR profile of CI §1.1 (e.g. contact-jukicard, "
                               "contactless-06); default: the card image's own")
+    emulate.add_argument("--behaviour", action="append", metavar="KEY=VALUE", help=BEHAVIOUR_HELP)
     emulate.set_defaults(func=run_emulate)
 
     actions = emulate.add_subparsers(dest="emulate_command", metavar="control")
@@ -150,11 +160,12 @@ def register(root: CommandRoot) -> None:
     pcscd.set_defaults(func=run_pcscd)
 
     apdu = root.command("apdu", help="send APDUs to a card in-process and print the responses",
-                        description=APDU_HELP)
+                        description=APDU_HELP, epilog=choices_help())
     apdu.add_argument("--card", type=Path, required=True, metavar="DIR", help="card image directory")
     apdu.add_argument("--raw", action="store_true",
                       help="print only each response as hex (data || SW), one per line")
     apdu.add_argument("--trace", type=Path, metavar="FILE", help="also append an APDU trace to FILE")
+    apdu.add_argument("--behaviour", action="append", metavar="KEY=VALUE", help=BEHAVIOUR_HELP)
     apdu.add_argument("apdus", nargs="+", metavar="HEX", help="command APDUs in hex")
     apdu.set_defaults(func=run_apdu)
 
@@ -192,8 +203,11 @@ def run_apdu(args: argparse.Namespace) -> int:
         print(f"mynacard apdu: {exc}; give each command APDU as hex, e.g. 00A4040C0AD392F000260100000001",
               file=sys.stderr)
         return 2
+    from mynacard.emulator.cards import behaviour_choices
+
+    behaviours = behaviour_choices(args.behaviour)
     tracer = ApduTracer.open(args.trace) if args.trace else None
-    transport = InProcessTransport.from_directory(args.card, tracer=tracer)
+    transport = InProcessTransport.from_directory(args.card, behaviours=behaviours, tracer=tracer)
     try:
         for apdu in apdus:
             response = transport.transmit(apdu)
@@ -265,9 +279,11 @@ def _print_pcscd(info: PcscdInfo) -> None:
 
 
 def run_emulate(args: argparse.Namespace) -> int:
+    from mynacard.emulator.cards import behaviour_choices
     from mynacard.emulator.emulate import Emulation
 
-    return Emulation(args.card or [], args.slot or [], args.trace, args.control, args.profile).run()
+    return Emulation(args.card or [], args.slot or [], args.trace, args.control, args.profile,
+                     behaviour_choices(args.behaviour)).run()
 
 
 # -- mynacard emulate control ------------------------------------------------------------------

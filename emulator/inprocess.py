@@ -12,7 +12,7 @@ directory — as a reader would after the card is put back.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,12 +52,14 @@ class InProcessTransport:
 
     @classmethod
     def from_directory(cls, path: Path | str, *, profile: str | None = None,
+                       behaviours: Mapping[str, str] | None = None,
                        tracer: ApduTracer | None = None) -> InProcessTransport:
-        """Open the card image at `path`; its counters are written back there."""
+        """Open the card image at `path` (optionally with other CI §12 behaviours than the image's);
+        its counters are written back there."""
         path = Path(path)
-        card, store = open_image_card(path, profile)
+        card, store = open_image_card(path, profile, behaviours)
         return cls(card, name=f"emulator:{path}", store=store,
-                   reload=lambda: open_image_card(path, profile), tracer=tracer)
+                   reload=lambda: open_image_card(path, profile, behaviours), tracer=tracer)
 
     @property
     def card(self) -> Card:
@@ -124,5 +126,12 @@ class InProcessTransport:
 
 
 def open_transport(spec: str) -> InProcessTransport:
-    """The `mynacard.transports` entry point `emulator`: `spec` is the card image directory."""
-    return InProcessTransport.from_directory(spec)
+    """The `mynacard.transports` entry point `emulator`: `spec` is the card image directory,
+    optionally followed by `?KEY=VALUE&…` — sides of the CI §12 behaviours to serve it with
+    (`emulator:./mycard?reselect=clears`), as `mynacard emulate --behaviour` does."""
+    from mynacard.emulator.cards import behaviour_choices
+
+    path, sep, query = spec.rpartition("?")
+    if not sep or Path(spec).is_dir():
+        return InProcessTransport.from_directory(spec)
+    return InProcessTransport.from_directory(path, behaviours=behaviour_choices(query.split("&")))

@@ -158,8 +158,10 @@ class PinGuard:
         self.channel.select_ef(secret.ef, doing)
 
     def tries_left(self, secret: Secret) -> int | None:
-        """Tries left, from VERIFY without data (spends none). None: the card did not report a
-        count (`9000`, which some cards answer while the secret is verified, CI §3)."""
+        """Tries left, from VERIFY without data (spends none). Some cards answer `9000` instead of
+        a count while the secret is verified (CI §3, §12 `verify-query`): it was verified in this
+        session, and a correct VERIFY restores the counter, so that is the maximum where the secret
+        has one (None where it does not)."""
         self._select(secret)
         response = self.channel.send(Command(0x00, 0x20, 0x00, 0x80))
         if is_tries_left(response.sw):
@@ -167,7 +169,7 @@ class PinGuard:
         if response.sw == SW.AUTHENTICATION_METHOD_BLOCKED:
             return 0
         if response.ok:
-            return None
+            return secret.max_tries
         raise error_for_sw(response.sw, f"reading the tries left of the {secret.label}")
 
     def verify(self, secret: Secret, value: str) -> None:

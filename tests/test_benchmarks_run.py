@@ -28,6 +28,8 @@ CASES = [
     ("bench_ca_service.py", ["--certs", "50", "--duration", "1", "--crl", "50", "--issue", "2"],
      ["responses/s", "ratio mynacard / openssl", "first 'revoked' answer", "CRL with 50 revoked"]),
     ("bench_trace.py", ["--rounds", "2"], ["host trace", "redaction policy alone"]),
+    ("bench_pades.py", ["--runs", "1"], ["PAdES B-B through pcscd", "ratio to CMS", "CMS detached signature"]),
+    ("bench_kiosk.py", ["--kiosks", "3", "--rounds", "1"], ["p99", "ratio p99"]),
 ]
 
 

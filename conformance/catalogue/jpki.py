@@ -495,7 +495,8 @@ def keys_kept_apart(t: CaseContext) -> None:
     """
     1. SELECT JPKI, VERIFY the auth PIN → 9000. SELECT EF 001A, sign → 6982. SELECT EF 0001,
        READ BINARY → 6982.
-    2. SELECT JPKI, VERIFY the signing password → 9000. SELECT EF 0017, sign → 6982.
+    2. Warm reset (re-selecting JPKI may keep the auth PIN verified, CI §12). SELECT JPKI, VERIFY
+       the signing password → 9000. SELECT EF 0017, sign → 6982.
     """
     info = of_message("sha256", MESSAGE)
     t.verify(AUTH_PIN)
@@ -503,6 +504,7 @@ def keys_kept_apart(t: CaseContext) -> None:
     t.expect(apdus.compute_signature(info), "sign with the signing key after the auth PIN only", 0x6982)
     t.select_ef(EF_SIGN_CERT)
     t.expect(apdus.read_binary(0, 4), "READ BINARY EF 0001 after the auth PIN only", 0x6982)
+    t.reset()
     t.verify(SIGN_PASSWORD)
     t.select_ef(EF_AUTH_KEY)
     t.expect(apdus.compute_signature(info), "sign with the auth key after the signing password only", 0x6982)

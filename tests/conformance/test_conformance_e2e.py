@@ -66,11 +66,11 @@ def test_full_catalogue_destructive_through_pcscd(reader_card, tmp_path: Path, d
         write_reports(report, junit_path=where / "conformance.xml", json_path=where / "conformance.json",
                       html_path=where / "conformance.html")
     not_passed = {r.case_id: (r.status.value, r.reason) for r in report.results if r.status is not Status.PASSED}
-    unexpected = {k: v for k, v in not_passed.items() if v[0] != "NOT APPLICABLE"}
+    unexpected = {k: v for k, v in not_passed.items() if v[0] not in ("NOT APPLICABLE", "OBSERVED")}
     foreign = foreign_commands(reader_card.trace_path, report)
     assert not unexpected, "\n".join([*(f"{k}: {v}" for k, v in unexpected.items()),
                                       f"commands the suite did not send: {foreign}"])
-    assert set(not_passed) == {"CORE-ATR-002"}  # the SM profile (CI §11) claimed and passed
+    assert {k for k, v in not_passed.items() if v[0] == "NOT APPLICABLE"} == {"CORE-ATR-002"}  # SM claimed, passed
     junit = ET.parse(tmp_path / "conformance.xml").getroot()
     assert junit.get("failures") == "0" and junit.get("errors") == "0"
     assert int(junit.get("tests")) == len(report.results) + 1
