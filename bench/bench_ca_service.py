@@ -71,7 +71,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_port(port: int, timeout: float = 30.0) -> None:
+def wait_port(port: int, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:
@@ -174,15 +174,19 @@ def bench_ocsp(args: argparse.Namespace, work: Path) -> None:
     write_index(index, serials, not_after)
     (work / "ca.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
 
+    serve_log = work / "serve.log"
     serve = subprocess.Popen([sys.executable, "-m", "mynacard", "serve", "--data", str(data), "--port", str(port)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=serve_log.open("wb"))
     openssl_port = free_port()
     responder = subprocess.Popen(
         ["openssl", "ocsp", "-index", str(index), "-port", str(openssl_port), "-rsigner", str(data / "ca" / "sign-ocsp.pem"),
          "-rkey", str(data / "ca" / "sign-ocsp.key.pem"), "-CA", str(work / "ca.pem"), "-nmin", "15", "-ignore_err"],
         stdout=subprocess.DEVNULL, stderr=(work / "openssl-ocsp.log").open("wb"))
     try:
-        wait_port(port)
+        try:
+            wait_port(port)
+        except RuntimeError:
+            raise RuntimeError("mynacard serve did not start: " + serve_log.read_text(errors="replace")[-800:]) from None
         wait_openssl(work / "openssl-ocsp.log", responder)
         base = f"http://127.0.0.1:{port}"
         bodies = [bytes.fromhex(line) for line in requests_file.read_text().split()]
