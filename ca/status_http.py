@@ -88,9 +88,10 @@ class OcspApp:
                 return
             await self._send_answer(send, self.responder.answer(ca_id, body), scope, cache=False)
         elif method in ("GET", "HEAD") and encoded:
-            raw = scope.get("raw_path") or path.encode()
-            raw_encoded = raw.decode("latin-1").rsplit(f"/{ca_id}/", 1)[-1]
-            der = _decode_get(raw_encoded)
+            # The base64 may hold '/' (escaped or not): take everything after `/{ca}/` in the raw path.
+            raw = (scope.get("raw_path") or path.encode()).decode("latin-1")
+            raw_relative = raw[len(root):] if root and raw.startswith(root) else raw
+            der = _decode_get(raw_relative.lstrip("/").partition("/")[2])
             answer = (self.responder.answer(ca_id, der) if der is not None
                       else _error(MALFORMED_REQUEST, "the URL does not end in a base64 DER OCSPRequest"))
             await self._send_answer(send, answer, scope, cache=True)

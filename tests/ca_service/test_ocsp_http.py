@@ -177,3 +177,15 @@ def test_fuzzed_requests_never_break_the_responder(server: CaServer, admin: CaCl
             assert response.status_code == 200
             assert ocsp.load_der_ocsp_response(response.content).response_status in allowed
     assert admin.list("sign", limit=1000) == before
+
+
+def test_get_accepts_unescaped_and_url_safe_base64(server: CaServer,
+                                                   issued: tuple[x509.Certificate, x509.Certificate]) -> None:
+    """RFC 5019 §5 says url-encode the base64; clients that do not (a raw '/', '+') or use the
+    URL-safe alphabet still get their answer."""
+    raw = base64.b64encode(request_der(*issued, algorithm=hashes.SHA256())).decode()
+    for encoded in (raw, raw.replace("+", "-").replace("/", "_"), quote(raw, safe="")):
+        response = httpx.get(f"{server.url}/ocsp/sign/{encoded}")
+        assert ocsp.load_der_ocsp_response(response.content).certificate_status is ocsp.OCSPCertStatus.GOOD, encoded
+    head = httpx.head(f"{server.url}/ocsp/sign/{quote(raw, safe='')}")
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"]
