@@ -19,7 +19,7 @@ def check_digit(base: str) -> int:
     """The check digit of ten base digits, e.g. `2472705960` -> 8."""
     if len(base) != BASE_DIGITS or not base.isascii() or not base.isdigit():
         raise CodecError("a 住民票コード has 10 base digits before its check digit")
-    total = sum(int(digit) * weight for digit, weight in zip(reversed(base), WEIGHTS_FROM_RIGHT))
+    total = sum(int(digit) * weight for digit, weight in zip(reversed(base), WEIGHTS_FROM_RIGHT, strict=True))
     remainder = total % 11
     return 0 if remainder <= 1 else 11 - remainder
 

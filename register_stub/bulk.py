@@ -12,18 +12,16 @@ before the register did (version 1 has no event).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
-from typing import Any
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import DBAPIError
 
-from mynacard.register_stub.bulk_sql import same, stamp, write
-
 from mynacard.register_stub import numbers
+from mynacard.register_stub.bulk_sql import same, stamp, write
 from mynacard.register_stub.models import Household, Resident, ResidentVersion, table
 from mynacard.register_stub.schemas import HEAD, check_address
 from mynacard.register_stub.store import RegisterStore

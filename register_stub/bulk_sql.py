@@ -25,7 +25,7 @@ def write(connection: Connection, name: str, columns: Sequence[str], rows: list[
                 copy.write_row(row)
         return
     placeholders = ", ".join("?" for _ in columns)
-    raw.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+    raw.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({placeholders})", rows)  # noqa: S608 - table and column names are the callers\' constants
 
 
 def stamp(moment: datetime, sqlite: bool) -> object:

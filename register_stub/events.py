@@ -117,7 +117,7 @@ def new_event(
     return event
 
 
-def _add_version(session: Session, resident: Resident, event: Event, **changes: Any) -> ResidentVersion:
+def _add_version(session: Session, resident: Resident, event: Event, **changes: object) -> ResidentVersion:
     """Copy the current version with `changes` as the next version; the old one stays."""
     old = current_version(session, resident)
     values = {column.key: getattr(old, column.key) for column in ResidentVersion.__table__.columns}

@@ -24,7 +24,7 @@ from mynacard.register_stub import cards, events, method2, numbers, outbox, port
 from mynacard.register_stub.access import record_access, records_about
 from mynacard.register_stub.application_form import application_form
 from mynacard.register_stub.errors_api import Invalid, NotFound
-from mynacard.register_stub.models import Household, ResidentVersion, Resident, Revocation
+from mynacard.register_stub.models import Household, Resident, ResidentVersion, Revocation
 from mynacard.register_stub.runtime import RegisterRuntime
 from mynacard.register_stub.schemas import Cause, NewRecordEvent, RecordEvent, Strict, today_in_japan
 from mynacard.service.auth import Caller, bearer_token, require_role
@@ -151,9 +151,9 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     def role(*roles: str) -> Callable[[Request], Caller]:
         return require_role(lambda: rt.store.token_reader, *roles)
 
-    Staff = Annotated[Caller, Depends(role(ADMIN, CLERK))]
-    Admin = Annotated[Caller, Depends(role(ADMIN))]
-    Anyone = Annotated[Caller, Depends(role(ADMIN, CLERK, CENTRE))]
+    Staff = Annotated[Caller, Depends(role(ADMIN, CLERK))]  # noqa: N806 - a type alias
+    Admin = Annotated[Caller, Depends(role(ADMIN))]  # noqa: N806 - a type alias
+    Anyone = Annotated[Caller, Depends(role(ADMIN, CLERK, CENTRE))]  # noqa: N806 - a type alias
 
     def transaction() -> Iterator[Session]:
         with rt.store.transaction() as session:
@@ -173,8 +173,8 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
 
     # scope="function": the transaction commits before the response is sent, so an answer is never
     # given for a read whose access record was not stored
-    Db = Annotated[Session, Depends(transaction, scope="function")]
-    Me = Annotated[tuple[Caller, str], Depends(resident_caller)]
+    Db = Annotated[Session, Depends(transaction, scope="function")]  # noqa: N806 - a type alias
+    Me = Annotated[tuple[Caller, str], Depends(resident_caller)]  # noqa: N806 - a type alias
 
     # -- residents and events ------------------------------------------------------------------
 

@@ -140,7 +140,7 @@ class OutboxWorker:
         while not self._stop.is_set():
             try:
                 deliver_due(self.store, self.client())
-            except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup; rows stay queued
+            except Exception:
                 log.exception("register outbox: delivery round failed; the rows stay queued")
             self._wake.wait(self.interval)
             self._wake.clear()

@@ -80,7 +80,7 @@ def register(root: CommandRoot) -> None:
                        help="token of tokens.json: register-admin (default), clerk or centre; "
                        "$MYNACARD_REGISTER_TOKEN overrides")
 
-    def sub(name: str, help: str, func: Callable[[argparse.Namespace], Any]) -> argparse.ArgumentParser:
+    def sub(name: str, help: str, func: Callable[[argparse.Namespace], object]) -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help, description=help, parents=[remote],
                                       formatter_class=argparse.RawDescriptionHelpFormatter)
         command.set_defaults(func=lambda args: _run(func, args))
@@ -211,12 +211,13 @@ def _client(args: argparse.Namespace) -> httpx.Client:
                         timeout=120)
 
 
-def _call(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> Any:
+def _call(args: argparse.Namespace, method: str, path: str, *, json: object = None,
+          params: dict[str, str | int] | None = None) -> object:
     import httpx
 
     with _client(args) as client:
         try:
-            response = client.request(method, path, **kwargs)
+            response = client.request(method, path, json=json, params=params)
         except httpx.HTTPError as exc:
             raise CommandError(f"cannot reach the register at {args.url} ({type(exc).__name__})") from None
     if response.status_code >= 400:
@@ -228,7 +229,7 @@ def _call(args: argparse.Namespace, method: str, path: str, **kwargs: Any) -> An
     return response.json()
 
 
-def _run(func: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> int:
+def _run(func: Callable[[argparse.Namespace], object], args: argparse.Namespace) -> int:
     try:
         result = func(args)
     except CommandError as exc:
@@ -239,7 +240,7 @@ def _run(func: Callable[[argparse.Namespace], Any], args: argparse.Namespace) ->
     return 0
 
 
-def _new_record(args: argparse.Namespace) -> Any:
+def _new_record(args: argparse.Namespace) -> object:
     resident: dict[str, Any] = {
         "family_name": args.family_name, "given_name": args.given_name, "birth_date": args.birth_date.isoformat(),
         "sex": SEXES[args.sex], "address": args.address, "household_id": args.household,
@@ -260,19 +261,19 @@ def _new_record(args: argparse.Namespace) -> Any:
     return _call(args, "POST", "/v1/residents", json=body)
 
 
-def _show(args: argparse.Namespace) -> Any:
+def _show(args: argparse.Namespace) -> object:
     return _call(args, "GET", f"/v1/residents/{args.code}", params={"purpose": args.purpose})
 
 
-def _history(args: argparse.Namespace) -> Any:
+def _history(args: argparse.Namespace) -> object:
     return _call(args, "GET", f"/v1/residents/{args.code}/versions", params={"purpose": args.purpose})
 
 
-def _events(args: argparse.Namespace) -> Any:
+def _events(args: argparse.Namespace) -> object:
     return _call(args, "GET", f"/v1/residents/{args.code}/events", params={"purpose": args.purpose})
 
 
-def _event(args: argparse.Namespace) -> Any:
+def _event(args: argparse.Namespace) -> object:
     body: dict[str, Any] = {"kind": args.kind, "event_date": (args.date or date.today()).isoformat(),
                             "cause": args.cause or args.kind}
     for name in EVENT_FIELDS:
@@ -282,7 +283,7 @@ def _event(args: argparse.Namespace) -> Any:
     return _call(args, "POST", f"/v1/residents/{args.code}/events", json=body)
 
 
-def _replace(args: argparse.Namespace) -> Any:
+def _replace(args: argparse.Namespace) -> object:
     return _call(args, "POST", f"/v1/residents/{args.code}/my-number/replace", json={"cause": args.cause})
 
 
@@ -313,7 +314,7 @@ def _pins(ask: bool) -> dict[str, str]:
     return {field: getattr(pins, field) for field, _label, _variable in PIN_SOURCES}
 
 
-def _card(args: argparse.Namespace) -> Any:
+def _card(args: argparse.Namespace) -> object:
     if args.action == "list":
         return _call(args, "GET", f"/v1/residents/{args.target}/cards", params={"purpose": args.purpose})
     if args.action in ("lost", "found"):
@@ -327,6 +328,8 @@ def _card(args: argparse.Namespace) -> Any:
         body["card_expiry"] = args.expiry.isoformat()
     path = f"/v1/residents/{args.target}/cards" if args.action == "issue" else f"/v1/cards/{args.target}/reissue"
     issued = _call(args, "POST", path, json=body)
+    if not isinstance(issued, dict) or not isinstance(issued.get("image"), dict):
+        raise CommandError("the register's answer holds no card image")
     _write_card(issued["image"], args.out)
     print(f"Wrote card {issued['card_serial']} to {args.out.resolve()} (expires {issued['expires_on']}, "
           f"security code {issued['security_code']})")
@@ -355,17 +358,17 @@ def _my_number() -> str:
     return number.strip()
 
 
-def _method2(args: argparse.Namespace) -> Any:
+def _method2(args: argparse.Namespace) -> object:
     body = {"my_number": _my_number(), "name": args.name, "birth_date": args.birth_date, "sex": args.sex,
             "address": args.address, "purpose": args.purpose}
     return _call(args, "POST", "/v1/method2", json=body)
 
 
-def _lookup(args: argparse.Namespace) -> Any:
+def _lookup(args: argparse.Namespace) -> object:
     return _call(args, "POST", "/v1/lookup", json={"my_number": _my_number(), "purpose": args.purpose})
 
 
-def _outbox(args: argparse.Namespace) -> Any:
+def _outbox(args: argparse.Namespace) -> object:
     if args.retry is not None:
         return _call(args, "POST", f"/v1/outbox/{args.retry}/retry")
     if args.deliver:
@@ -376,5 +379,5 @@ def _outbox(args: argparse.Namespace) -> Any:
     return _call(args, "GET", "/v1/outbox", params=params)
 
 
-def _sweep(args: argparse.Namespace) -> Any:
+def _sweep(args: argparse.Namespace) -> object:
     return _call(args, "POST", "/v1/deadlines/sweep")

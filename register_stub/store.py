@@ -13,11 +13,10 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from mynacard.register_stub import models
 from mynacard.service.auth import TokenStore
 from mynacard.service.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from mynacard.service.migrations import upgrade
-
-from mynacard.register_stub import models
 
 VERSION_TABLE = "register_alembic_version"
 VERSIONS_DIR = Path(__file__).parent / "migrations" / "versions"

@@ -18,7 +18,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from mynacard.ca.era import era_yymmdd
 from register_server import Services, portal_login, wait_delivered

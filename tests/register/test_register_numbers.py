@@ -72,7 +72,7 @@ def test_pools_never_overlap_under_concurrent_allocation(store: RegisterStore) -
     with store.session() as session:
         pools = sorted(session.execute(select(CodePool)).scalars(), key=lambda p: p.first_base)
     assert len(pools) == 8 * 10  # 65 codes per municipality from pools of 7
-    for before, after in zip(pools, pools[1:]):
+    for before, after in zip(pools, pools[1:], strict=False):
         assert before.first_base + before.size <= after.first_base
     every = [c for m in municipalities for c in codes[m]]
     assert len(every) == len(set(every)) == 8 * 65
