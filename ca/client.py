@@ -152,6 +152,11 @@ class CaClient:
         """Have the service make a new CRL now (ca-admin)."""
         return cast(JsonObject, self._request("POST", f"/v1/{ca}/crl"))
 
+    def new_token(self, name: str, role: str) -> JsonObject:
+        """A new API token `name` with `role` (ca-admin); the answer holds the token, shown only once.
+        Making a token under an existing name replaces the old one."""
+        return cast(JsonObject, self._request("POST", "/v1/tokens", json={"name": name, "role": role}))
+
     def backup(self) -> bytes:
         """A backup archive (tar.gz) of the whole CA service (ca-admin)."""
         return self._raw("GET", "/v1/backup", authenticated=True)

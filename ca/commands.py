@@ -38,6 +38,7 @@ examples:
       --city Kiyose-shi --municipality-code 13221 --card-expiry 2034-04-12 --out auth.pem
   MYNACARD_CA_PASSPHRASE=… mynacard ca init --data ./srv   a new CA pair for a deployment
   mynacard ca backup --out ca-backup.tar.gz ; mynacard ca restore ca-backup.tar.gz --data ./srv2
+  mynacard ca token audit-desk --role ca-auditor           a read-only token for another caller
 
 reasons (RFC 5280): unspecified keyCompromise affiliationChanged superseded
   cessationOfOperation privilegeWithdrawn; suspension is `hold` (certificateHold).
@@ -109,6 +110,11 @@ def register(root: CommandRoot) -> None:
     crl.add_argument("ca", choices=("sign", "auth"))
     crl.add_argument("--out", type=Path, help="write the DER CRL here (default: print a summary)")
     crl.add_argument("--new", action="store_true", help="make a new CRL first (ca-admin)")
+
+    token = sub("token", "make an API token for another caller (printed once; ca-admin)", _token)
+    token.add_argument("name", help="who will use it, e.g. clerk-desk-3")
+    token.add_argument("--role", required=True, choices=("ca-auditor", "ca-issuer", "ca-admin"),
+                       help="ca-auditor: fetch and list; ca-issuer: also issue, revoke, hold, release; ca-admin: all")
 
     backup = sub("backup", "download a consistent backup archive of the service", _backup)
     backup.add_argument("--out", type=Path, required=True, help="the .tar.gz to write")
@@ -239,6 +245,15 @@ def _crl(args: argparse.Namespace) -> int:
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     print(f"{args.ca} CRL number {number}: {len(crl)} entries, this update {crl.last_update_utc:%Y-%m-%d %H:%M:%S}Z, "
           f"next update {crl.next_update_utc:%Y-%m-%d %H:%M:%S}Z" + (f", written to {args.out}" if args.out else ""))
+    return 0
+
+
+@_run
+def _token(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        made = client.new_token(args.name, args.role)
+    print(made["token"])
+    print(f"token '{made['name']}' with role {made['role']}: shown only this once, store it now", file=sys.stderr)
     return 0
 
 

@@ -26,7 +26,7 @@ from mynacard.ca.runtime import CaRuntime
 from mynacard.ca.service import csr_public_key, load_public_key
 from mynacard.ca.status_http import OcspApp, install_crl_route
 from mynacard.ca.store import STATUSES, CertificateRecord, Conflict, NotFound
-from mynacard.service.auth import Caller, require_role
+from mynacard.service.auth import SERVE_TOKENS, Caller, require_role
 from mynacard.service.config import ServiceConfig
 from mynacard.service.errors import ApiError, install_error_handlers
 from mynacard.service.fast_paths import declare
@@ -75,6 +75,17 @@ class StatusChange(Strict):
     reason: str | None = Field(None, max_length=32, description="RFC 5280 CRLReason name (revoke only)")
     cause: str | None = Field(None, max_length=500, description="why, for the audit trail (e.g. 'register event 42')")
     invalidity_date: datetime | None = None
+
+
+class TokenIn(Strict):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._>-]+$")
+    role: Literal["ca-admin", "ca-issuer", "ca-auditor"]
+
+
+class TokenOut(BaseModel):
+    name: str
+    role: str
+    token: str
 
 
 class RevocationOut(BaseModel):
@@ -254,6 +265,14 @@ def build_router(runtime: CaRuntime, role: Callable[..., Callable[..., Caller]])
         return handler
 
     admins = Depends(role(ADMIN))
+
+    @router.post("/v1/tokens", status_code=201, response_model=TokenOut,
+                 summary="Make an API token for a caller (ca-admin only; the token is shown once)")
+    def new_token(body: TokenIn, _caller: Caller = admins) -> TokenOut:
+        if body.name in SERVE_TOKENS:
+            raise ApiError(409, "conflict", f"'{body.name}' is a token `mynacard serve` manages; choose another name.")
+        token = runtime.tokens.add(body.name, body.role)
+        return TokenOut(name=body.name, role=body.role, token=token)
 
     @router.get("/v1/backup", summary="A consistent backup archive (tar.gz; ca-admin only)", response_class=Response,
                 responses={200: {"content": {"application/gzip": {}}}})

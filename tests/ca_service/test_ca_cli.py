@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from mynacard.ca.client import CaClient
+from mynacard.ca.client import CaClient, CaServiceError
 from mynacard.main import main
 
 from ca_server import CaServer
@@ -101,3 +101,22 @@ def test_help_teaches() -> None:
     for command in (["ca", "--help"], ["serve", "--help"]):
         done = subprocess.run([sys.executable, "-m", "mynacard", *command], capture_output=True, text=True)
         assert done.returncode == 0 and "examples:" in done.stdout
+
+
+def test_auditor_token_reads_but_may_not_change(server: CaServer, admin: CaClient,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(ca(server, "token", "audit-desk", "--role", "ca-auditor")) == 0
+    token = capsys.readouterr().out.strip()
+    with CaClient(server.url, token) as auditor:
+        records = auditor.list("sign")
+        assert records == admin.list("sign")
+        if records:
+            with pytest.raises(CaServiceError) as refused:
+                auditor.revoke("sign", str(records[0]["serial"]), "keyCompromise")
+            assert refused.value.status == 403
+        with pytest.raises(CaServiceError) as refused:
+            auditor.new_token("x", "ca-admin")
+        assert refused.value.status == 403
+    assert admin.list("sign") == records  # nothing changed
+    assert main(ca(server, "token", "ca-admin", "--role", "ca-auditor")) == 1
+    assert "manages" in capsys.readouterr().err
