@@ -39,6 +39,8 @@ ERROR_NAMES = {MALFORMED_REQUEST: "malformedRequest", INTERNAL_ERROR: "internalE
 HASHES: tuple[hashes.HashAlgorithm, ...] = (hashes.SHA1(),  # noqa: S303 - CertID hash, RFC 5019 mandates it
                                              hashes.SHA256(), hashes.SHA384(), hashes.SHA512())
 NONCE_LENGTHS = range(1, 33)
+#: 発行番号 are 63-bit (jpki_ca.SERIAL_BITS); the store's BIGINT holds nothing larger.
+MAX_STORED_SERIAL = 2**63
 REASONS = {flag.value: flag for flag in x509.ReasonFlags}
 
 
@@ -143,6 +145,8 @@ class OcspResponder:
             return _error(MALFORMED_REQUEST, "only one certificate per request is supported")
         except ValueError:
             return _error(MALFORMED_REQUEST, "the body is not a DER OCSPRequest")
+        if serial < 0:
+            return _error(MALFORMED_REQUEST, "the serial number is negative (RFC 5280 §4.1.2.2)")
         issuer = self._issuers.get(key)
         if issuer is None or (ca_id is not None and issuer != ca_id):
             where = f"the {ca_id} CA" if ca_id else "a CA served here"
@@ -188,6 +192,8 @@ class OcspResponder:
         revocation_time: datetime | None = None
         reason: x509.ReasonFlags | None = None
         try:
+            if not 0 < serial < MAX_STORED_SERIAL:
+                raise NotFound("outside the serials this CA issues")  # and outside what the store's column holds
             record = self.service.store.get(served.id, serial)
         except NotFound:
             status, detail = ocsp.OCSPCertStatus.UNKNOWN, "unknown: not issued by this CA"

@@ -189,3 +189,16 @@ def test_get_accepts_unescaped_and_url_safe_base64(server: CaServer,
         assert ocsp.load_der_ocsp_response(response.content).certificate_status is ocsp.OCSPCertStatus.GOOD, encoded
     head = httpx.head(f"{server.url}/ocsp/sign/{quote(raw, safe='')}")
     assert head.status_code == 200 and head.content == b"" and head.headers["etag"]
+
+
+def test_serials_outside_the_stores_range(server: CaServer, issued: tuple[x509.Certificate, x509.Certificate]) -> None:
+    """A 100-bit serial was never issued (unknown); a negative one is malformed (RFC 5280 §4.1.2.2)."""
+    good = ocsp.load_der_ocsp_request(request_der(*issued))
+    huge = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
+        good.issuer_name_hash, good.issuer_key_hash, 2**100, hashes.SHA1()).build().public_bytes(serialization.Encoding.DER)
+    assert ocsp.load_der_ocsp_response(post(server, huge).content).certificate_status is ocsp.OCSPCertStatus.UNKNOWN
+    one = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
+        good.issuer_name_hash, good.issuer_key_hash, 1, hashes.SHA1()).build().public_bytes(serialization.Encoding.DER)
+    negative = one.replace(b"\x02\x01\x01", b"\x02\x01\xff")  # INTEGER 1 -> INTEGER -1
+    assert negative != one
+    assert status_of(post(server, negative)) is ocsp.OCSPResponseStatus.MALFORMED_REQUEST

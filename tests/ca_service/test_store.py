@@ -230,3 +230,39 @@ def test_refresh_longer_than_validity_is_refused(tmp_path: Path) -> None:
     config = ServiceConfig(data_dir=tmp_path, ocsp_refresh_seconds=3600, ocsp_validity_minutes=15)
     with pytest.raises(AuthorityError, match="shorter than"):
         CaRuntime.open(config)
+
+
+def test_responder_survives_thousands_of_mutated_requests(runtime: CaRuntime,
+                                                          pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    """In process, many more mutations than over HTTP: every answer is a well-formed OCSPResponse
+    whose status is successful, malformedRequest or unauthorized, and never an exception."""
+    import random
+
+    serial = issue(runtime, pool_keys[2])
+    root = runtime.service.cas["sign"].certificate
+    certificate = x509.load_der_x509_certificate(runtime.service.store.get("sign", serial).der)
+    seeds = [
+        ocsp.OCSPRequestBuilder().add_certificate(certificate, root, algorithm).add_extension(
+            x509.OCSPNonce(b"n" * 20), critical=False).build().public_bytes(serialization.Encoding.DER)
+        for algorithm in (hashes.SHA1(), hashes.SHA256())
+    ]
+    allowed = {ocsp.OCSPResponseStatus.SUCCESSFUL, ocsp.OCSPResponseStatus.MALFORMED_REQUEST,
+               ocsp.OCSPResponseStatus.UNAUTHORIZED}
+    rng = random.Random(5654)
+    for _ in range(2000):
+        body = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            position = rng.randrange(len(body))
+            choice = rng.randrange(4)
+            if choice == 0:
+                body[position] = rng.randrange(256)
+            elif choice == 1:
+                del body[position: position + rng.randint(1, 8)]
+            elif choice == 2:
+                body[position:position] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+            else:
+                body[position:position] = body[: rng.randint(1, 16)]  # repeated structure
+            if not body:
+                body = bytearray(b"\x30")
+        answer = runtime.ocsp.answer(rng.choice(["sign", "auth", None]), bytes(body))
+        assert ocsp.load_der_ocsp_response(answer.der).response_status in allowed
