@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field
 
 import httpx
@@ -10,12 +12,20 @@ from cryptography import x509
 from mynacard.ca.client import CaClient, CaServiceError
 from mynacard.ca.keys import KeySource
 from mynacard.register_stub.errors_api import Upstream
+from mynacard.register_stub.events import lapse_overdue
 from mynacard.register_stub.outbox import OutboxWorker
+from mynacard.register_stub.schemas import today_in_japan
 from mynacard.register_stub.store import RegisterStore, number_key
+from mynacard.service.auth import Caller
 from mynacard.service.config import ServiceConfig
+
+log = logging.getLogger(__name__)
 
 CA_TOKEN = "register->ca"
 OUTBOX_INTERVAL = 1.0
+#: How often the running service lapses cards whose §2.1 move deadline passed.
+SWEEP_INTERVAL = 3600.0
+SWEEPER = Caller("register (deadline check)", "system")
 
 
 @dataclass
@@ -28,6 +38,8 @@ class RegisterRuntime:
     key_source: KeySource | None = None
     worker: OutboxWorker | None = None
     _auth_ca: tuple[x509.Certificate, str] | None = None
+    _stopped: threading.Event = field(default_factory=threading.Event)
+    _sweeps: int = 0
 
     @classmethod
     def open(cls, config: ServiceConfig, *, key_source: KeySource | None = None, start_worker: bool = True) -> RegisterRuntime:
@@ -37,7 +49,24 @@ class RegisterRuntime:
         if start_worker:
             runtime.worker = OutboxWorker(store, runtime.ca_client, OUTBOX_INTERVAL)
             runtime.worker.start()
+            threading.Thread(target=runtime._sweep_forever, name="register-deadlines", daemon=True).start()
         return runtime
+
+    def sweep(self) -> int:
+        """Lapse the cards whose deadline passed (what `POST /v1/deadlines/sweep` does); returns how many."""
+        with self.store.transaction() as session:
+            lapsed = lapse_overdue(session, SWEEPER, today_in_japan())
+        if lapsed:
+            self.wake_worker()
+        return len(lapsed)
+
+    def _sweep_forever(self) -> None:
+        while not self._stopped.wait(0 if self._sweeps == 0 else SWEEP_INTERVAL):
+            self._sweeps += 1
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("register: the deadline check failed; it runs again in an hour")
 
     @property
     def ca_url(self) -> str:
@@ -67,6 +96,7 @@ class RegisterRuntime:
             self.worker.wake()
 
     def close(self) -> None:
+        self._stopped.set()
         if self.worker is not None:
             self.worker.stop()
         self.http.close()
