@@ -138,9 +138,12 @@ class CaClient:
     def _change(self, ca: str, serial: str, action: str, body: dict[str, str | None]) -> JsonObject:
         return cast(JsonObject, self._request("POST", f"/v1/{ca}/certificates/{serial}/{action}", json=body))
 
-    def revoke(self, ca: str, serial: str, reason: str, cause: str | None = None) -> JsonObject:
-        """Revoke with an RFC 5280 reason name (e.g. `affiliationChanged`); idempotent."""
-        return self._change(ca, serial, "revoke", {"reason": reason, "cause": cause})
+    def revoke(self, ca: str, serial: str, reason: str, cause: str | None = None,
+               invalidity_date: datetime | None = None) -> JsonObject:
+        """Revoke with an RFC 5280 reason name (e.g. `affiliationChanged`); idempotent.
+        `invalidity_date` (timezone-aware): when the key is known or suspected to have been compromised."""
+        return self._change(ca, serial, "revoke",
+                            {"reason": reason, "cause": cause, "invalidity_date": _iso(invalidity_date)})
 
     def hold(self, ca: str, serial: str, cause: str | None = None) -> JsonObject:
         return self._change(ca, serial, "hold", {"cause": cause})

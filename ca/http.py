@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from mynacard.ca.backup import export_archive
 from mynacard.ca.errors import AuthorityError
@@ -64,7 +64,7 @@ class _IssueCommon(Strict):
 
 class IssueSign(_IssueCommon):
     person: PersonIn
-    auth_not_after: datetime | None = None
+    auth_not_after: AwareDatetime | None = None
 
 
 class IssueAuth(_IssueCommon):
@@ -74,7 +74,7 @@ class IssueAuth(_IssueCommon):
 class StatusChange(Strict):
     reason: str | None = Field(None, max_length=32, description="RFC 5280 CRLReason name (revoke only)")
     cause: str | None = Field(None, max_length=500, description="why, for the audit trail (e.g. 'register event 42')")
-    invalidity_date: datetime | None = None
+    invalidity_date: AwareDatetime | None = None
 
 
 class TokenIn(Strict):

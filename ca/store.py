@@ -200,6 +200,8 @@ class CertificateStore:
         hold: good → hold (held again: unchanged); release: hold → good only.
         """
         now = (now or datetime.now(UTC)).replace(microsecond=0)
+        # Stored as UTC: SQLite keeps a timestamp's digits and drops its zone.
+        invalidity_date = invalidity_date.astimezone(UTC) if invalidity_date else None
         table = schema.certificates
         where = (table.c.ca == ca, table.c.serial == serial)
         with self.engine.begin() as connection:

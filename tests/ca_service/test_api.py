@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, timezone
+
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -72,15 +74,15 @@ def test_refused_issuance_says_why(admin: CaClient, pool_keys: list[rsa.RSAPriva
     before = snapshot(admin)
     with pytest.raises(CaServiceError) as bad_key:
         admin.issue_auth(public_key_pem="-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
-                         birth_date=__import__("datetime").date(1985, 4, 12),
+                         birth_date=date(1985, 4, 12),
                          locality={"prefecture": "Tokyo", "city": "Kiyose-shi"}, municipality_code="13221",
-                         card_expiry=__import__("datetime").date(2034, 4, 12))
+                         card_expiry=date(2034, 4, 12))
     assert bad_key.value.status == 422 and "PEM" in bad_key.value.detail
     with pytest.raises(CaServiceError) as bad_name:
         admin.issue_sign(public_key_pem=public_pem(pool_keys[0]),
                          person={"name": "NoSpace", "sex": "2", "birth_date": "1985-04-12", "address": "東京都"},
                          locality={"prefecture": "Tokyo", "city": "Kiyose-shi"}, municipality_code="13221",
-                         card_expiry=__import__("datetime").date(2034, 4, 12))
+                         card_expiry=date(2034, 4, 12))
     assert bad_name.value.status == 422 and "U+3000" in bad_name.value.detail
     assert snapshot(admin) == before
 
@@ -109,3 +111,54 @@ def test_unknown_serial_and_ca(admin: CaClient) -> None:
             admin.get(ca, serial)
         assert missing.value.status in (400, 404, 422)
         assert missing.value.detail
+
+
+def _sign_body(pool_keys: list[rsa.RSAPrivateKey], **changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "public_key_pem": public_pem(pool_keys[0]),
+        "person": {"name": "見本\u3000花子", "sex": "2", "birth_date": "1985-04-12", "address": "東京都"},
+        "locality": {"prefecture": "Tokyo", "city": "Kiyose-shi"},
+        "municipality_code": "13221",
+        "card_expiry": "2034-04-12",
+    }
+    return body | changes
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [
+        ({"auth_not_after": "2030-01-01T00:00:00"}, 422),  # no time zone: ambiguous
+        ({"card_expiry": "2001-01-01"}, 422),  # before the certificate would start
+        ({"municipality_code": "1322"}, 422),
+        ({"person": {"name": "見本\u3000花子", "sex": "9", "birth_date": "1985-04-12", "address": "x"}}, 422),
+        ({"person": {"name": "見本\u3000花子", "sex": "2", "birth_date": "1985-02-30", "address": "x"}}, 422),
+        ({"csr_pem": "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"}, 422),
+        ({"public_key_pem": None}, 422),  # neither key nor CSR
+        ({"locality": {"prefecture": "", "city": "x"}}, 422),
+        ({"resident_id": "r" * 101}, 422),
+        ({"person": "not an object"}, 422),
+    ],
+)
+def test_edge_case_bodies_are_refused_with_a_reason(server: CaServer, admin: CaClient,
+                                                   pool_keys: list[rsa.RSAPrivateKey],
+                                                   changes: dict[str, object], status: int) -> None:
+    before = snapshot(admin)
+    response = httpx.post(f"{server.url}/v1/sign/certificates", json=_sign_body(pool_keys, **changes),
+                          headers={"Authorization": f"Bearer {server.tokens['ca-admin']}"})
+    assert response.status_code == status, response.text
+    assert response.json()["detail"].endswith(".") or response.json()["detail"]
+    assert snapshot(admin) == before
+
+
+def test_revoke_with_naive_invalidity_date_is_refused(server: CaServer, admin: CaClient,
+                                                      pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    serial = str(issue_sign(admin, pool_keys[1])["serial"])
+    response = httpx.post(f"{server.url}/v1/sign/certificates/{serial}/revoke",
+                          json={"reason": "keyCompromise", "invalidity_date": "2026-01-01T00:00:00"},
+                          headers={"Authorization": f"Bearer {server.tokens['ca-admin']}"})
+    assert response.status_code == 422 and "invalidity_date" in response.json()["detail"]
+    assert admin.get("sign", serial)["status"] == "good"
+    japan = timezone(timedelta(hours=9))
+    dated = admin.revoke("sign", serial, "keyCompromise", invalidity_date=datetime(2026, 1, 1, tzinfo=japan))
+    revocation = dated["revocation"]
+    assert isinstance(revocation, dict) and str(revocation["invalidity_date"]).startswith("2025-12-31T15:00:00")
