@@ -8,7 +8,8 @@ a revoked card keeps working.
 
 Real JPKI status services are reachable only by registered verifiers over closed lines (§2.2), so
 the responder URL and the CRL location are always configured by the caller; nothing here guesses
-them from the certificate.
+them from the certificate. A caller may say `aia` as the OCSP URL to opt in to the responder the
+certificate itself names (authorityInfoAccess), as certificates from `mynacard serve` carry it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID
 
 from mynacard.host.verify import describe, now
 
@@ -92,13 +93,33 @@ def check_revocation(
     at = at or now()
     results = []
     if config.ocsp_url:
-        results.append(check_ocsp(certificate, issuer, config.ocsp_url, at=at, timeout=config.timeout))
+        url = aia_ocsp_url(certificate) if config.ocsp_url == FROM_CERTIFICATE else config.ocsp_url
+        results.append(check_ocsp(certificate, issuer, url, at=at, timeout=config.timeout))
     if config.crl:
         results.append(check_crl(certificate, issuer, config.crl, at=at, timeout=config.timeout))
     return results
 
 
 # --- OCSP (RFC 6960) ---------------------------------------------------------------------------
+
+#: `RevocationConfig.ocsp_url` value meaning "the OCSP URL in the certificate's AIA" (an opt-in).
+FROM_CERTIFICATE = "aia"
+
+
+def aia_ocsp_url(certificate: x509.Certificate) -> str:
+    """The http(s) OCSP responder named in the certificate's authorityInfoAccess."""
+    try:
+        access = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    except x509.ExtensionNotFound:
+        raise RevocationUnknown(f"{describe(certificate)} names no OCSP responder (no authorityInfoAccess)") from None
+    for description in access:
+        location = description.access_location
+        if (description.access_method == AuthorityInformationAccessOID.OCSP
+                and isinstance(location, x509.UniformResourceIdentifier)
+                and location.value.startswith(("http://", "https://"))):
+            return location.value
+    raise RevocationUnknown(f"{describe(certificate)} names no http(s) OCSP responder in its authorityInfoAccess")
+
 
 
 def check_ocsp(

@@ -71,7 +71,9 @@ def add_card_commands(card: Subcommands, card_parent: argparse.ArgumentParser | 
     card_parent = card_parent or card_options()
     trust_options = argparse.ArgumentParser(add_help=False)
     group = trust_options.add_argument_group("trust and revocation")
-    group.add_argument("--ocsp", metavar="URL", help="check revocation with this OCSP responder (fail closed)")
+    group.add_argument("--ocsp", metavar="URL",
+                       help="check revocation with this OCSP responder (fail closed); 'aia': the one the "
+                       "certificate names, e.g. a `mynacard serve` CA service")
     group.add_argument("--crl", metavar="FILE|URL", help="check revocation against this CRL (fail closed)")
     group.add_argument("--trust-test-authority", action="store_true", help=TRUST_TEST_HELP)
 

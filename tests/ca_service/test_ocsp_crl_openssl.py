@@ -122,3 +122,15 @@ def test_good_certificate_passes_openssl_crl_check(admin: CaClient, server: CaSe
     openssl("crl", "-inform", "DER", "-in", str(tmp_path / "crl.der"), "-out", str(pem))
     verdict = openssl("verify", "-crl_check", "-CAfile", str(roots["sign"]), "-CRLfile", str(pem), str(cert))
     assert f"{cert}: OK" in verdict, verdict
+
+
+def test_host_takes_the_ocsp_url_from_the_certificate_only_when_asked(admin: CaClient, server: CaServer,
+                                                                       pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    from mynacard.ca.authority import load_test_authority
+    from mynacard.host.revocation import RevocationUnknown, aia_ocsp_url
+
+    record = issue_sign(admin, pool_keys[1])
+    certificate = x509.load_pem_x509_certificate(str(record["certificate_pem"]).encode())
+    assert aia_ocsp_url(certificate) == f"{server.url}/ocsp/sign"
+    with pytest.raises(RevocationUnknown, match="names no OCSP responder"):
+        aia_ocsp_url(load_test_authority().sign_ca.certificate)
