@@ -20,7 +20,8 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, any_, cast, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from mynacard.codec import resident_code
@@ -142,7 +143,13 @@ def issue_numbers(session: Session, key: bytes, codes: Sequence[str], *, first_d
 
 
 def _existing(session: Session, numbers: Iterable[str]) -> set[str]:
+    """Which of `numbers` were ever issued. PostgreSQL takes the whole list as one array
+    parameter; other backends get `IN` lists of CHUNK."""
     wanted = list(numbers)
+    if session.get_bind().dialect.name == "postgresql":
+        return set(session.execute(
+            select(MyNumber.number).where(MyNumber.number == any_(cast(wanted, ARRAY(String(12)))))
+        ).scalars())
     found: set[str] = set()
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
