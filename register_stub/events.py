@@ -223,8 +223,8 @@ def record_event(session: Session, caller: Caller, code: str, event: RecordEvent
     if resident.status == DELETED:
         raise Conflict("the record has been deleted (death or emigration); no further event applies")
     handler = _HANDLERS[event.kind]
-    summary: dict[str, Any] = {}
-    recorded = new_event(session, caller, code, event.kind, event.event_date, event.cause, summary)
+    recorded = new_event(session, caller, code, event.kind, event.event_date, event.cause, {})
+    summary: dict[str, Any] = {}  # another object than the row's: a JSON value changed in place is not saved
     effect = handler(session, resident, recorded, event, summary)
     recorded.summary = summary
     queue_revocations(session, recorded, code, effect)
