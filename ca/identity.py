@@ -19,8 +19,10 @@ and written atomically (temporary file, fsync, rename).
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,8 +53,11 @@ PASSPHRASE_ENV = "MYNACARD_CA_PASSPHRASE"
 PassphraseSource = Callable[[], bytes]
 
 
-def env_passphrase() -> bytes:
+def ask_passphrase() -> bytes:
+    """`MYNACARD_CA_PASSPHRASE`, else a prompt without echo when there is a terminal."""
     value = os.environ.get(PASSPHRASE_ENV)
+    if not value and sys.stdin.isatty():
+        value = getpass.getpass("passphrase of the CA keys: ")
     if not value:
         raise AuthorityError(f"this CA's keys are encrypted: set {PASSPHRASE_ENV} or run in a terminal to be asked")
     return value.encode("utf-8")
@@ -167,7 +172,7 @@ class CaDirectory:
     def load(
         self,
         status_urls: Callable[[str], StatusUrls],
-        passphrase: PassphraseSource = env_passphrase,
+        passphrase: PassphraseSource = ask_passphrase,
         key_source: keys.KeySource | None = None,
         now: datetime | None = None,
     ) -> dict[str, ServedCa]:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from mynacard.ca import store_schema
 from mynacard.ca.crl import CrlPolicy, CrlPublisher
-from mynacard.ca.identity import CaDirectory, PassphraseSource, env_passphrase
+from mynacard.ca.identity import CaDirectory, PassphraseSource, ask_passphrase
 from mynacard.ca.jpki_ca import StatusUrls
 from mynacard.ca.keys import KeySource
 from mynacard.ca.ocsp_responder import OcspPolicy, OcspResponder
@@ -50,7 +50,7 @@ class CaRuntime:
         cls,
         config: ServiceConfig,
         *,
-        passphrase: PassphraseSource = env_passphrase,
+        passphrase: PassphraseSource = ask_passphrase,
         key_source: KeySource | None = None,
         crl_policy: CrlPolicy | None = None,
         ocsp_policy: OcspPolicy | None = None,
