@@ -155,6 +155,13 @@ def _serve(args: argparse.Namespace) -> int:
     for prefix in mounted:
         print(f"  {public}{prefix}/   (OpenAPI: {public}{prefix}/openapi.json, docs: {public}{prefix}/docs)")
     if "/ca" in mounted:
+        from mynacard.ca.identity import TEST_AUTHORITY, CaDirectory
+
+        if CaDirectory(data_dir / "ca").origin() == TEST_AUTHORITY:
+            print("  CA keys: the mynacard TEST AUTHORITY (insecure public test keys; hosts trust it only with "
+                  "--trust-test-authority)")
+        else:
+            print(f"  CA keys: the deployment CA in {data_dir / 'ca'} (encrypted; its roots are sign-ca.pem, auth-ca.pem)")
         for ca_id in ("sign", "auth"):
             print(f"  {ca_id} CA: OCSP {public}/ca/ocsp/{ca_id}   CRL {public}/ca/crl/{ca_id}.crl")
     print(f"  API tokens: {data_dir / TOKENS_FILE}")
