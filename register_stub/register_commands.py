@@ -24,6 +24,8 @@ from mynacard.main import CommandRoot
 if TYPE_CHECKING:
     import httpx
 
+    from mynacard.register_stub.bulk import LoadRow
+
 DEFAULT_URL = "http://127.0.0.1:8470/register"
 
 DESCRIPTION = """\
@@ -176,6 +178,19 @@ def register(root: CommandRoot) -> None:
     box.add_argument("--retry", type=int, metavar="ID", help="queue a failed entry again")
 
     sub("sweep", "lapse cards whose §2.1 move deadline passed", _sweep)
+
+    load = commands.add_parser(
+        "load", help="bulk-load existing records from a CSV file (offline, straight into the database)",
+        description="Load a municipality's existing records: one CSV row per person with the columns "
+        "family_name,given_name,birth_date,sex,address (a header row, UTF-8). Every row is checked before "
+        "anything is written; each gets a 住民票コード from the municipality's pools, a My Number and a "
+        "household of its own. Writes to the register database directly (the server may be running).",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    load.add_argument("csv", type=Path, metavar="FILE.csv")
+    load.add_argument("--municipality-code", required=True, metavar="5DIGITS")
+    load.add_argument("--data", type=Path, metavar="DIR", help="the server's data dir (default: the user's data dir)")
+    load.add_argument("--db", metavar="URL", help="the register database (default: SQLite in --data)")
+    load.set_defaults(func=lambda args: _run(_load, args))
 
 
 def _date(text: str) -> date:
@@ -381,3 +396,56 @@ def _outbox(args: argparse.Namespace) -> object:
 
 def _sweep(args: argparse.Namespace) -> object:
     return _call(args, "POST", "/v1/deadlines/sweep")
+
+
+def _load(args: argparse.Namespace) -> None:
+    import csv
+
+    from mynacard.register_stub import bulk
+    from mynacard.register_stub.schemas import check_address
+    from mynacard.register_stub.store import RegisterStore, number_key
+    from mynacard.service.config import default_data_dir, sqlite_url
+
+    if len(args.municipality_code) != 5 or not args.municipality_code.isdigit():
+        raise CommandError("a municipality code has 5 digits, e.g. 13101")
+    rows: list[bulk.LoadRow] = []
+    try:
+        with args.csv.open(encoding="utf-8", newline="") as handle:
+            for line, record in enumerate(csv.DictReader(handle), start=2):
+                rows.append(_load_row(record, line, args.municipality_code, check_address))
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.csv}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, csv.Error):
+        raise CommandError(f"{args.csv} is not a UTF-8 CSV file") from None
+    data = args.data or default_data_dir()
+    store = RegisterStore.open(args.db or sqlite_url(data, "register"))
+    try:
+        loaded = bulk.load(store, number_key(data), args.municipality_code, rows,
+                           progress=lambda n: print(f"  {n:,} of {len(rows):,} loaded", file=sys.stderr))
+    finally:
+        store.dispose()
+    print(f"Loaded {loaded:,} records into municipality {args.municipality_code}")
+
+
+def _load_row(record: dict[str, str], line: int, municipality_code: str,
+              check_address: Callable[[str, str], None]) -> LoadRow:
+    from mynacard.register_stub.bulk import LoadRow
+
+    try:
+        family, given, born, sex, address = (record[k].strip() for k in
+                                             ("family_name", "given_name", "birth_date", "sex", "address"))
+    except (KeyError, AttributeError):
+        raise CommandError(f"line {line}: the columns are family_name,given_name,birth_date,sex,address") from None
+    if not family or not given or any(c.isspace() for c in family + given):
+        raise CommandError(f"line {line}: family_name and given_name must be non-empty, without spaces")
+    if SEXES.get(sex) is None:
+        raise CommandError(f"line {line}: sex must be 1, 2, 3, male, female or unknown")
+    try:
+        birth_date = date.fromisoformat(born)
+        check_address(address, municipality_code)
+    except ValueError as exc:
+        raise CommandError(f"line {line}: {exc}" if "address" in str(exc) else
+                           f"line {line}: the birth date is not YYYY-MM-DD") from None
+    if birth_date > date.today():
+        raise CommandError(f"line {line}: the birth date is in the future")
+    return LoadRow(family, given, birth_date, SEXES[sex], address)

@@ -60,3 +60,23 @@ def test_openapi_documents_every_endpoint(services: Services) -> None:
                  "/v1/residents/{code}/cards", "/v1/cards/{serial}/lost", "/v1/portal/login",
                  "/v1/portal/me/access-records"):
         assert path in paths
+
+
+def test_load_checks_every_row_first_then_loads(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    good = tmp_path / "good.csv"
+    good.write_text("family_name,given_name,birth_date,sex,address\n"
+                    "佐藤,一郎,1970-01-01,1,東京都千代田区見本町1-1\n鈴木,花子,1975-05-05,female,東京都千代田区見本町2-2\n",
+                    encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(good.read_text(encoding="utf-8") + "田中,次郎,1980-02-30,1,東京都千代田区見本町3-3\n", encoding="utf-8")
+    refused = run("load", str(bad), "--municipality-code", "13101", "--data", str(data))
+    assert refused.returncode == 1 and "line 4" in refused.stderr and "birth date" in refused.stderr
+    assert not (data / "register.sqlite3").exists()  # nothing written
+    loaded = run("load", str(good), "--municipality-code", "13101", "--data", str(data))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Loaded 2 records" in loaded.stdout
+    import sqlite3
+
+    with sqlite3.connect(data / "register.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM register_my_numbers").fetchone()[0] == 2
