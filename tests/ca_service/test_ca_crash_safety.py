@@ -22,10 +22,13 @@ from ca_service_helpers import issue_sign
 LAST_ACTION_STATUS = {"issue": "good", "revoke": "revoked", "hold": "hold", "release": "good"}
 
 
-def test_kill_9_during_a_burst(tmp_path: Path, pool_keys: list[rsa.RSAPrivateKey]) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_kill_9_during_a_burst(database: str, tmp_path: Path, pool_keys: list[rsa.RSAPrivateKey],
+                               request: pytest.FixtureRequest) -> None:
     data = tmp_path / "data"
     seed_responder_keys(data, pool_keys[:2])
-    server = CaServer(data).start()
+    extra = [] if database == "sqlite" else ["--ca-db", request.getfixturevalue("postgres_url")()]
+    server = CaServer(data, extra_args=extra).start()
     issued: set[str] = set()
     revoked: set[str] = set()
     lock = threading.Lock()
@@ -57,7 +60,7 @@ def test_kill_9_during_a_burst(tmp_path: Path, pool_keys: list[rsa.RSAPrivateKey
     for thread in threads:
         thread.join(30)
 
-    server = CaServer(data).start()
+    server = CaServer(data, extra_args=extra).start()
     try:
         admin = server.client()
         stored = {str(r["serial"]): r for r in admin.list("sign", limit=1000)}
