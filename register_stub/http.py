@@ -277,10 +277,12 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
         return HouseholdOut(id=row.id, municipality_code=row.municipality_code, members=members)
 
     @router.get("/residents/{code}/access-records", response_model=list[records.AccessOut], tags=["access records"])
-    def access_records(code: Code, caller: Admin, session: Db,
+    def access_records(code: Code, purpose: Purpose, caller: Admin, session: Db,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[records.AccessOut]:
         records.resident(session, code)
-        return [records.access_out(r) for r in records_about(session, code, limit)]
+        out = [records.access_out(r) for r in records_about(session, code, limit)]
+        record_access(session, caller, code, "read-access-records", purpose, "access records")
+        return out
 
     # -- cards ---------------------------------------------------------------------------------
 
@@ -398,8 +400,10 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
                 summary="Who read or changed my data (アクセス記録)")
     def my_access(who: Me, session: Db,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[records.AccessOut]:
-        _, code = who
-        return [records.access_out(r) for r in records_about(session, code, limit)]
+        caller, code = who
+        out = [records.access_out(r) for r in records_about(session, code, limit)]
+        record_access(session, caller, code, "read-access-records", "本人による確認", "access records")
+        return out
 
     return router
 

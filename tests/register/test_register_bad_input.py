@@ -140,7 +140,7 @@ CASES: list[tuple[str, str | None, str, str, Any, int, str]] = [
     ("outbox with an unknown status", "register-admin", "GET", "/v1/outbox", {"status": "lost"}, 422, "status"),
     ("sweep by a clerk", "clerk", "POST", "/v1/deadlines/sweep", None, 403, "may not"),
     ("access records by a clerk", "clerk", "GET", "/v1/residents/{code}/access-records", {}, 403, "may not"),
-    ("access records, limit 0", "register-admin", "GET", "/v1/residents/{code}/access-records", {"limit": "0"}, 422,
+    ("access records, limit 0", "register-admin", "GET", "/v1/residents/{code}/access-records", {"limit": "0", "purpose": "t"}, 422,
      "limit"),
     ("own access records without a session", None, "GET", "/v1/portal/me/access-records", {}, 401, "Log in"),
     ("login with an unknown challenge", None, "POST", "/v1/portal/login",

@@ -54,10 +54,11 @@ def test_method2_unknown_number_discloses_nothing(clerk: httpx.Client, person: d
 
 
 def test_every_query_is_an_access_record(admin: httpx.Client, clerk: httpx.Client, person: dict[str, str]) -> None:
-    before = admin.get(f"/v1/residents/{person['code']}/access-records").json()
+    before = admin.get(f"/v1/residents/{person['code']}/access-records", params=PURPOSE).json()
     ask(clerk, person["number"], purpose="国民健康保険の資格確認")
-    after = admin.get(f"/v1/residents/{person['code']}/access-records").json()
-    assert len(after) == len(before) + 1
+    after = admin.get(f"/v1/residents/{person['code']}/access-records", params=PURPOSE).json()
+    assert len(after) == len(before) + 2  # the query, and the administrator's own read before it
+    assert after[1]["action"] == "read-access-records" and after[1]["role"] == "register-admin"
     newest = after[0]
     assert (newest["actor"], newest["role"], newest["action"], newest["purpose"], newest["outcome"]) == (
         "clerk", "clerk", "method2-query", "国民健康保険の資格確認", "match")
