@@ -85,7 +85,7 @@ def _error(status: int, detail: str) -> OcspAnswer:
     return OcspAnswer(unsuccessful(status), f"{ERROR_NAMES[status]}: {detail}")
 
 
-class _Question(NamedTuple):
+class OcspQuestion(NamedTuple):
     """One well-formed request for a certificate of a CA served here."""
 
     served: ServedCa
@@ -133,6 +133,11 @@ class OcspResponder:
 
     def answer(self, ca_id: str | None, der: bytes, now: datetime | None = None) -> OcspAnswer:
         """The DER answer to one request sent to the CA `ca_id`'s URL (None: any served CA)."""
+        question = self.question(ca_id, der)
+        return question if isinstance(question, OcspAnswer) else self.answer_question(question, now)
+
+    def question(self, ca_id: str | None, der: bytes) -> OcspQuestion | OcspAnswer:
+        """The request understood, or the error answer it gets (cheap: no store, no signature)."""
         try:
             request = ocsp.load_der_ocsp_request(der)
             algorithm = request.hash_algorithm
@@ -158,24 +163,36 @@ class OcspResponder:
                 nonce = nonce_value
         except x509.ExtensionNotFound:
             pass
+        return OcspQuestion(self.service.cas[issuer], serial, algorithm, key[1], key[2], nonce)
+
+    def cached(self, question: OcspQuestion, now: datetime | None = None) -> OcspAnswer | None:
+        """The pre-signed answer, if there is a fresh one (never for a nonce: it must be echoed)."""
+        if question.nonce is not None:
+            return None
+        cached = self._cache.get((question.served.id, question.serial, question.algorithm.name))
+        if (
+            cached is not None
+            and cached.answer.this_update is not None
+            and (now or datetime.now(UTC)) - cached.answer.this_update < self.policy.refresh
+            and cached.version >= self._changes.get((question.served.id, question.serial), 0)
+        ):
+            return cached.answer
+        return None
+
+    def answer_question(self, question: OcspQuestion, now: datetime | None = None) -> OcspAnswer:
+        """From the cache, else read the store and sign (may block: HTTP runs it in a thread)."""
+        moment = now or datetime.now(UTC)
+        cached = self.cached(question, moment)
+        if cached is not None:
+            return cached
         try:
-            question = _Question(self.service.cas[issuer], serial, algorithm, key[1], key[2], nonce)
-            return self._status_answer(question, now or datetime.now(UTC))
+            return self._fresh_answer(question, moment)
         except SQLAlchemyError:
             return _error(INTERNAL_ERROR, "the certificate store could not be read; try again")
 
-    def _status_answer(self, question: _Question, moment: datetime) -> OcspAnswer:
+    def _fresh_answer(self, question: OcspQuestion, moment: datetime) -> OcspAnswer:
         served, serial = question.served, question.serial
         cache_key = (served.id, serial, question.algorithm.name)
-        if question.nonce is None:
-            cached = self._cache.get(cache_key)
-            if (
-                cached is not None
-                and cached.answer.this_update is not None
-                and moment - cached.answer.this_update < self.policy.refresh
-                and cached.version >= self._changes.get((served.id, serial), 0)
-            ):
-                return cached.answer
         version = self._counter
         answer = self._sign(question, moment)
         if question.nonce is None:
@@ -185,7 +202,7 @@ class OcspResponder:
                 self._cache[cache_key] = _Signed(answer, version)
         return answer
 
-    def _sign(self, question: _Question, moment: datetime) -> OcspAnswer:
+    def _sign(self, question: OcspQuestion, moment: datetime) -> OcspAnswer:
         served, serial, nonce = question.served, question.serial, question.nonce
         this_update = moment.replace(microsecond=0)
         next_update = this_update + self.policy.validity

@@ -24,6 +24,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import unquote
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 
 from mynacard.ca.crl import CrlPublisher
@@ -86,18 +87,29 @@ class OcspApp:
             body = await _read_body(scope, receive, send)
             if body is None:
                 return
-            await self._send_answer(send, self.responder.answer(ca_id, body), scope, cache=False)
+            await self._send_answer(send, await self._answer(ca_id, body), scope, cache=False)
         elif method in ("GET", "HEAD") and encoded:
             # The base64 may hold '/' (escaped or not): take everything after `/{ca}/` in the raw path.
             raw = (scope.get("raw_path") or path.encode()).decode("latin-1")
             raw_relative = raw[len(root):] if root and raw.startswith(root) else raw
             der = _decode_get(raw_relative.lstrip("/").partition("/")[2])
-            answer = (self.responder.answer(ca_id, der) if der is not None
+            answer = (await self._answer(ca_id, der) if der is not None
                       else _error(MALFORMED_REQUEST, "the URL does not end in a base64 DER OCSPRequest"))
             await self._send_answer(send, answer, scope, cache=True)
         else:
             await _json(send, 405, "method-not-allowed",
                         "OCSP takes POST /ocsp/{ca} with a DER body, or GET /ocsp/{ca}/{base64 request}.")
+
+    async def _answer(self, ca_id: str, der: bytes) -> OcspAnswer:
+        """Errors and pre-signed answers at once; a store read and a signature in a worker thread,
+        so one slow database round trip never holds up the answers already cached."""
+        question = self.responder.question(ca_id, der)
+        if isinstance(question, OcspAnswer):
+            return question
+        cached = self.responder.cached(question)
+        if cached is not None:
+            return cached
+        return await anyio.to_thread.run_sync(self.responder.answer_question, question)
 
     async def _send_answer(self, send: Send, answer: OcspAnswer, scope: Scope, *, cache: bool) -> None:
         headers: list[tuple[bytes, bytes]] = [(b"content-type", OCSP_CONTENT_TYPE)]
