@@ -141,6 +141,11 @@ def register(root: CommandRoot) -> None:
     ev.add_argument("--household", dest="household_id", type=int, metavar="ID", help="household-change")
     ev.add_argument("--relationship", help="household-change: 続柄 (世帯主 for a new household)")
 
+    access = sub("access-records", "who read or changed a resident's data (admin)", _access)
+    access.add_argument("code")
+    access.add_argument("--purpose", required=True)
+    access.add_argument("--limit", type=int, default=100)
+
     replace = sub("replace-number", "replace a leaked My Number (admin)", _replace)
     replace.add_argument("code")
     replace.add_argument("--cause", required=True)
@@ -296,6 +301,11 @@ def _event(args: argparse.Namespace) -> object:
         if value is not None:
             body[name] = SEXES[value] if name == "sex" else value.isoformat() if isinstance(value, date) else value
     return _call(args, "POST", f"/v1/residents/{args.code}/events", json=body)
+
+
+def _access(args: argparse.Namespace) -> object:
+    return _call(args, "GET", f"/v1/residents/{args.code}/access-records",
+                 params={"purpose": args.purpose, "limit": args.limit})
 
 
 def _replace(args: argparse.Namespace) -> object:

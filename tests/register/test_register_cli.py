@@ -49,6 +49,8 @@ def test_birth_and_show_print_json(services: Services) -> None:
     assert json.loads(shown.stdout)["current"]["given_name"] == "花"
     refused = run("replace-number", code, *common, "--cause", "漏えい", "--token-name", "clerk")
     assert refused.returncode == 1 and "may not" in refused.stderr
+    audit = json.loads(run("access-records", code, *common, "--purpose", "監査").stdout)
+    assert [(a["actor"], a["action"]) for a in audit[:2]] == [("clerk", "read-record"), ("register-admin", "event:birth")]
 
 
 def test_openapi_documents_every_endpoint(services: Services) -> None:
