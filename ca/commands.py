@@ -98,7 +98,8 @@ def register(root: CommandRoot) -> None:
     listing.add_argument("--status", choices=("good", "revoked", "hold"))
     listing.add_argument("--resident-id")
     listing.add_argument("--card-serial")
-    listing.add_argument("--limit", type=int, default=100)
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (1–1000; default 100)")
+    listing.add_argument("--after", metavar="SERIAL", help="continue after this serial (the last one shown)")
     listing.add_argument("--json", action="store_true", help="print JSON")
 
     show = sub("show", "show one certificate, its status and its history", _show)
@@ -204,13 +205,14 @@ def _line(record: dict[str, object]) -> str:
 def _list(args: argparse.Namespace) -> int:
     with _client(args) as client:
         records = client.list(args.ca, status=args.status, resident_id=args.resident_id,
-                              card_serial=args.card_serial, limit=args.limit)
+                              card_serial=args.card_serial, limit=args.limit, after=args.after)
     if args.json:
         print(json.dumps(records, indent=2, ensure_ascii=False))
     else:
         for record in records:
             print(_line(record))
-        print(f"{len(records)} certificate(s)", file=sys.stderr)
+        more = f"; more with --after {records[-1]['serial']}" if len(records) == args.limit else ""
+        print(f"{len(records)} certificate(s){more}", file=sys.stderr)
     return 0
 
 

@@ -59,6 +59,11 @@ def test_issue_from_csr_then_revoke_hold_release_show_list(server: CaServer, adm
         "issue", "hold", "release", "revoke"]
     assert main(ca(server, "list", "auth", "--status", "revoked")) == 0
     assert serial in capsys.readouterr().out
+    assert main(ca(server, "list", "auth", "--limit", "1")) == 0
+    first = capsys.readouterr()
+    assert serial in first.out and f"more with --after {serial}" in first.err
+    assert main(ca(server, "list", "auth", "--limit", "1", "--after", serial)) == 0
+    assert capsys.readouterr().out == ""  # the only auth certificate was the one shown
 
     crl = tmp_path / "auth.crl"
     assert main(ca(server, "crl", "auth", "--new", "--out", str(crl))) == 0
