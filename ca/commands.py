@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mynacard.ca.revocation_reasons import REVOCATION_REASONS
 from mynacard.main import CommandRoot
 
 if TYPE_CHECKING:
@@ -43,10 +44,6 @@ examples:
 reasons (RFC 5280): unspecified keyCompromise affiliationChanged superseded
   cessationOfOperation privilegeWithdrawn; suspension is `hold` (certificateHold).
 """
-
-REASONS = ("unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation",
-           "privilegeWithdrawn")
-
 
 def register(root: CommandRoot) -> None:
     ca = root.command("ca", help="administer the JPKI CA service (issue, revoke, CRL, backup)",
@@ -90,7 +87,7 @@ def register(root: CommandRoot) -> None:
         parser.add_argument("ca", choices=("sign", "auth"))
         parser.add_argument("serial", help="the serial (発行番号) in hex, as `list` shows it")
         if action == "revoke":
-            parser.add_argument("--reason", choices=REASONS, default="unspecified", help="RFC 5280 reason")
+            parser.add_argument("--reason", choices=REVOCATION_REASONS, default="unspecified", help="RFC 5280 reason")
         parser.add_argument("--cause", help="why, for the audit trail")
 
     listing = sub("list", "list certificates", _list)
