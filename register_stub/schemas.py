@@ -123,20 +123,23 @@ class EventBase(Strict):
         return _past_date(value, "event date")
 
 
-class Birth(EventBase):
+class NewRecordBase(EventBase):
+    """An event that creates a record: where, and the record's items."""
+
+    municipality_code: MunicipalityCode
+    resident: NewResident
+
+
+class Birth(NewRecordBase):
     """出生: a new record with a code from the municipality's pool and a new My Number."""
 
     kind: Literal["birth"] = "birth"
-    municipality_code: MunicipalityCode
-    resident: NewResident
 
 
-class Entry(EventBase):
+class Entry(NewRecordBase):
     """First entry from abroad (国外からの転入): a new record; event_date = the date of entry."""
 
     kind: Literal["entry"] = "entry"
-    municipality_code: MunicipalityCode
-    resident: NewResident
     previous_address: str | None = Field(default=None, max_length=200, description="the address abroad")
 
 
