@@ -219,6 +219,10 @@ class CrlPublisher:
         self._current[ca_id] = published
         return published
 
+    def latest(self, ca_id: str) -> PublishedCrl | None:
+        """The last CRL made for `ca_id` in this process, stale or not (None: none yet)."""
+        return self._current.get(ca_id)
+
     def current(self, ca_id: str) -> PublishedCrl:
         with self._lock:
             published = self._current.get(ca_id)

@@ -185,7 +185,7 @@ def test_background_publisher_remakes_the_crl_after_a_change(runtime: CaRuntime,
     runtime.service.change_status("sign", serial, "revoke", reason="keyCompromise", actor="t")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        published = runtime.crls._current.get("sign")
+        published = runtime.crls.latest("sign")
         if published is not None and published.number > before:
             break
         time.sleep(0.02)
