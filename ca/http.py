@@ -32,11 +32,12 @@ from mynacard.service.errors import ApiError, install_error_handlers
 from mynacard.service.fast_paths import declare
 
 ADMIN, ISSUER, AUDITOR = "ca-admin", "ca-issuer", "ca-auditor"
-ROLES = (ADMIN, ISSUER, AUDITOR)
 CaId = Literal["sign", "auth"]
 
 
 class Strict(BaseModel):
+    """Request bodies: an unknown field is an error (a typo must not be silently ignored)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
