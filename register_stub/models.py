@@ -81,10 +81,11 @@ api_tokens = token_table(metadata, "register")
 class CodePool(Base):
     """A block of 住民票コード bases handed to one municipality (jpki-system.md §4.2).
 
-    Pools are contiguous, non-overlapping ranges [first_base, first_base + size) of the
+    Pools are contiguous, non-overlapping ranges [first_base, first_base + size) of a virtual
     10-digit base space, cut from one cursor (`PoolCursor`) so no two ever overlap. Inside a
-    pool the k-th code issued is `first_base + (k·stride mod size)` with `stride` coprime to
-    `size`: every code is used exactly once, in an order that does not count up.
+    pool the k-th code issued has the virtual base `first_base + (k·stride mod size)` with
+    `stride` coprime to `size` (every slot once, not counting up), and the code's base is
+    `numbers.scatter` of it (a bijection spreading pools over the whole space).
     """
 
     __tablename__ = "register_code_pools"

@@ -79,7 +79,7 @@ def test_pools_never_overlap_under_concurrent_allocation(store: RegisterStore) -
     for m in municipalities:  # each code comes from one of its own municipality's pools
         own = [p for p in pools if p.municipality_code == m]
         for code in codes[m]:
-            base = int(code[:10])
+            base = numbers.unscatter(int(code[:10]))
             assert any(p.first_base <= base < p.first_base + p.size for p in own)
 
 
@@ -87,9 +87,16 @@ def test_a_pool_hands_out_every_code_once_in_scattered_order(store: RegisterStor
     with store.session() as session, session.begin():
         pool = numbers.allocate_pool(session, "01100", size=1000)
         issued = numbers.next_codes(session, "01100", 1000, pool_size=1000)
-    bases = [int(c[:10]) for c in issued]
+    bases = [numbers.unscatter(int(c[:10])) for c in issued]
     assert sorted(bases) == list(range(pool.first_base, pool.first_base + 1000))
     assert bases != sorted(bases)
+    spread = sorted(int(c[:10]) for c in issued)  # the codes themselves cover the whole space
+    assert spread[-1] - spread[0] > 10**9
+
+
+def test_scatter_is_a_bijection() -> None:
+    for virtual in (0, 1, 2_000_000_000, 9_999_999_999, 1_234_567_890):
+        assert numbers.unscatter(numbers.scatter(virtual)) == virtual
 
 
 def test_a_taken_number_is_recorded_as_a_collision_and_the_next_derivation_used(store: RegisterStore) -> None:
