@@ -9,13 +9,16 @@ status and changes nothing.
 
 
 import base64
+import logging
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from mynacard.ca.keys import KeySource
@@ -29,7 +32,9 @@ from mynacard.register_stub.runtime import RegisterRuntime
 from mynacard.register_stub.schemas import Cause, NewRecordEvent, RecordEvent, Strict, today_in_japan
 from mynacard.service.auth import Caller, bearer_token, require_role
 from mynacard.service.config import ServiceConfig
-from mynacard.service.errors import ApiError, install_error_handlers
+from mynacard.service.errors import ApiError, error_response, install_error_handlers
+
+log = logging.getLogger(__name__)
 
 ADMIN, CLERK, CENTRE, RESIDENT = "register-admin", "clerk", "centre", "resident"
 Purpose = Annotated[str, Query(min_length=1, max_length=200, description="why the data is read (recorded)")]
@@ -140,6 +145,7 @@ def create_app(config: ServiceConfig, runtime: RegisterRuntime | None = None, *,
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
     app.state.runtime = runtime
     app.include_router(build_router(runtime))
     return app
@@ -406,6 +412,20 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
         return out
 
     return router
+
+
+def database_error_response(exc: SQLAlchemyError) -> JSONResponse:
+    """A database refusal, logged and answered without its message: PostgreSQL's details quote
+    key values (`Key (number)=(…) already exists`), which may be My Numbers."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    log.error("register: the database refused a request (%s); the transaction was rolled back", type(cause).__name__)
+    return error_response(503, "database-error",
+                          "The register's database refused the request and nothing was recorded; try again.")
+
+
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, SQLAlchemyError)
+    return database_error_response(exc)
 
 
 def _any_city(municipality_code: str) -> str | None:

@@ -36,6 +36,9 @@ class RegisterStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Database errors quote their SQL parameters, which may be My Numbers; a 500's traceback
+        # in the server log must not carry them.
+        engine.hide_parameters = True
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_cache)
         upgrade(engine, VERSIONS_DIR, VERSION_TABLE)
@@ -83,7 +86,7 @@ def _sqlite_cache(connection: sqlite3.Connection, _record: object) -> None:
 
 def _sqlite_reader(writer: Engine) -> Engine:
     """A read-only engine on the same SQLite file: deferred transactions, `query_only`."""
-    engine = create_engine(writer.url, connect_args={"check_same_thread": False})
+    engine = create_engine(writer.url, connect_args={"check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection: sqlite3.Connection, _record: object) -> None:

@@ -132,3 +132,26 @@ def test_the_derivation_key_is_made_once_and_kept_private(tmp_path: Path) -> Non
     assert number_key(tmp_path) == key and len(key) == 32
     assert (tmp_path / "register-number-key").stat().st_mode & 0o777 == 0o600
     assert numbers.derive(key, "24727059608", 0) != numbers.derive(bytes(32), "24727059608", 0)
+
+
+def test_database_errors_never_quote_a_my_number(store: RegisterStore, caplog: pytest.LogCaptureFixture) -> None:
+    """A failed statement (e.g. a number issued twice by a race) reaches neither the server log nor
+    the answer with its values: SQLAlchemy hides its parameters, and the HTTP layer drops the
+    message that PostgreSQL writes the duplicate key into."""
+    import json
+
+    import sqlalchemy.exc
+
+    from mynacard.register_stub.http import database_error_response
+
+    with store.transaction() as session:
+        (code,) = numbers.next_codes(session, "13101", 1)
+        number = numbers.issue_numbers(session, KEY, [code])[code]
+    with pytest.raises(sqlalchemy.exc.IntegrityError) as caught, store.transaction() as session:
+        session.add(MyNumber(number=number, resident_code=code, derivation=0, issued_at=datetime.now(UTC)))
+        session.flush()
+    assert "[SQL parameters hidden" in str(caught.value)
+    answer = database_error_response(caught.value)
+    assert answer.status_code == 503 and number not in bytes(answer.body).decode()
+    assert json.loads(bytes(answer.body))["error"] == "database-error"
+    assert number not in caplog.text and "refused" in caplog.text
