@@ -222,18 +222,14 @@ def record_event(session: Session, caller: Caller, code: str, event: RecordEvent
     resident = _resident_for_update(session, code)
     if resident.status == DELETED:
         raise Conflict("the record has been deleted (death or emigration); no further event applies")
-    handler = _HANDLERS[event.kind]
     recorded = new_event(session, caller, code, event.kind, event.event_date, event.cause, {})
     summary: dict[str, Any] = {}  # another object than the row's: a JSON value changed in place is not saved
-    effect = handler(session, resident, recorded, event, summary)
+    effect = _apply(session, resident, recorded, event, summary)
     recorded.summary = summary
     queue_revocations(session, recorded, code, effect)
     record_access(session, caller, code, f"event:{event.kind}", event.cause, ", ".join(summary.get("items", [])) or "state")
     session.flush()
     return Recorded(recorded, code)
-
-
-Handler = Any  # (session, resident, event row, request, summary) -> Effect
 
 
 def _pending_continuation_lapses(session: Session, resident: Resident, event: Event, summary: dict[str, Any]) -> Effect:
@@ -387,17 +383,28 @@ def _check(address: str, municipality_code: str) -> None:
         raise Invalid(str(exc)) from None
 
 
-_HANDLERS: dict[str, Handler] = {
-    "move-within": _move_within,
-    "move-out": _move_out,
-    "move-in": _move_in,
-    "continuation": _continuation,
-    "name-change": _name_change,
-    "correction": _correction,
-    "death": _death,
-    "emigration": _emigration,
-    "household-change": _household_change,
-}
+def _apply(session: Session, resident: Resident, recorded: Event, event: RecordEvent,
+           summary: dict[str, Any]) -> Effect:
+    """The event's own rule: changes the record and says which certificates go."""
+    match event:
+        case MoveWithin():
+            return _move_within(session, resident, recorded, event, summary)
+        case MoveOut():
+            return _move_out(session, resident, recorded, event, summary)
+        case MoveIn():
+            return _move_in(session, resident, recorded, event, summary)
+        case Continuation():
+            return _continuation(session, resident, recorded, event, summary)
+        case NameChange():
+            return _name_change(session, resident, recorded, event, summary)
+        case Correction():
+            return _correction(session, resident, recorded, event, summary)
+        case Death():
+            return _death(session, resident, recorded, event, summary)
+        case Emigration():
+            return _emigration(session, resident, recorded, event, summary)
+        case HouseholdChange():
+            return _household_change(session, resident, recorded, event, summary)
 
 
 # -- deadlines and numbers ----------------------------------------------------------------------
