@@ -137,7 +137,7 @@ def queue_revocations(session: Session, event: Event, code: str, effect: Effect)
     """Outbox rows for every certificate of the resident the effect revokes (not yet revoked)."""
     queued = []
     for ca in CA_IDS:
-        reason = getattr(effect, ca)
+        reason = effect.sign if ca == "sign" else effect.auth
         if reason is None:
             continue
         certificates = session.execute(
