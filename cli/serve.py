@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 MOUNTS: tuple[tuple[str, str], ...] = (
     ("/ca", "mynacard.ca.http"),
     ("/register", "mynacard.register_stub.http"),
+    ("/centre", "mynacard.register_stub.centre.http"),
 )
 TOKENS_FILE = "tokens.json"
 

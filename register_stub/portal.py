@@ -45,6 +45,10 @@ class LoginRefused(ApiError):
         super().__init__(401, "login-refused", detail)
 
 
+class StatusUnavailable(LoginRefused):
+    """No usable OCSP answer: still no login (fail closed), but a failure to retry, not a verdict."""
+
+
 def new_challenge(session: Session) -> tuple[str, datetime]:
     challenge = base64.urlsafe_b64encode(secrets.token_bytes(CHALLENGE_BYTES)).decode("ascii").rstrip("=")
     expires = datetime.now(UTC) + CHALLENGE_LIFETIME
@@ -115,13 +119,13 @@ def _check_ocsp(certificate: x509.Certificate, issuer: x509.Certificate, url: st
         response = http.post(url, content=request.public_bytes(serialization.Encoding.DER),
                              headers={"Content-Type": "application/ocsp-request"})
     except httpx.HTTPError:
-        raise LoginRefused("the certificate status could not be checked (OCSP responder unreachable)") from None
+        raise StatusUnavailable("the certificate status could not be checked (OCSP responder unreachable)") from None
     try:
         answer = ocsp.load_der_ocsp_response(response.content)
     except ValueError:
-        raise LoginRefused("the OCSP responder's answer is not an OCSP response") from None
+        raise StatusUnavailable("the OCSP responder's answer is not an OCSP response") from None
     if answer.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
-        raise LoginRefused("the OCSP responder did not answer successfully")
+        raise StatusUnavailable("the OCSP responder did not answer successfully")
     signer = _responder(answer, issuer)
     signer_key = signer.public_key()
     if answer.signature_hash_algorithm is None or not isinstance(signer_key, rsa.RSAPublicKey):

@@ -30,6 +30,7 @@ SERVE_TOKENS: dict[str, tuple[str, str]] = {
     "register->ca": ("ca", "ca-issuer"),
     "clerk": ("register", "clerk"),
     "centre": ("register", "centre"),
+    "kiosk": ("centre", "kiosk"),
 }
 
 

@@ -23,6 +23,7 @@ from mynacard.ca import http as ca_http
 from mynacard.ca.client import CaClient
 from mynacard.ca.keys import KeyPool
 from mynacard.register_stub import http as register_http
+from mynacard.register_stub.centre import http as centre_http
 from mynacard.register_stub.runtime import RegisterRuntime
 from mynacard.serve import ensure_tokens
 from mynacard.service.config import ServiceConfig
@@ -76,6 +77,7 @@ class Services:
         root = FastAPI()
         root.mount("/ca", ca_http.create_app(config))
         root.mount("/register", register_http.create_app(config, self.runtime))
+        root.mount("/centre", centre_http.create_app(config, self.runtime.store, http=self.runtime.http))
         self._server = uvicorn.Server(uvicorn.Config(root, host="127.0.0.1", port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()

@@ -1,0 +1,194 @@
+"""The certificate as a PDF: A4, Japanese (IPA Gothic), the municipal head's attestation and seal,
+a copy-deterrent background and a verification code with its QR code (jpki-system.md §6.1, §6.3).
+
+Anti-forgery, as far as a PDF can carry it:
+- けん制文字: the page is covered in a fine line screen that a copier cannot reproduce, with
+  "複写" set in a coarser screen that a copier does reproduce: on a photocopy the word
+  stands out. (The real kiosks' scrambled image and infrared latent image need the printer's
+  hardware and are not imitated.)
+- the verification code and QR: `GET /centre/v1/verify/{code}` answers what was issued under it
+  (document, date, municipality, SHA-256 of the PDF).
+
+What is printed is decided by the caller (`ledger`), which applies §6.2: the 住民票コード never
+appears, 個人番号 / 本籍 / 世帯主・続柄 only when asked for and allowed.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib.colors import Color
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from mynacard.ca.era import japanese_era
+
+FONT = "IPAGothic"
+#: Debian's fonts-ipafont-gothic (tools/setup.sh installs it).
+FONT_PATHS = (Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"),
+              Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf"))
+SEAL_RED = Color(0.80, 0.10, 0.10)
+SCREEN = Color(0.80, 0.80, 0.80)
+
+
+class FontMissing(RuntimeError):
+    """IPA Gothic is not installed."""
+
+
+@cache
+def _font() -> str:
+    for path in FONT_PATHS:
+        if path.exists():
+            pdfmetrics.registerFont(TTFont(FONT, str(path)))
+            return FONT
+    raise FontMissing("the IPA Gothic font is missing (apt-get install fonts-ipafont-gothic)")
+
+
+def wareki(day: date) -> str:
+    """令和8年11月30日."""
+    era, year = japanese_era(day)
+    return f"{era.kanji}{'元' if year == 1 else year}年{day.month}月{day.day}日"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One certificate: its rows (label, value) per person, and who attests it."""
+
+    title: str
+    people: list[list[tuple[str, str]]]
+    attestation: str
+    municipality: str
+    head: str
+    issued_on: date
+    transaction_id: str
+    verification_code: str
+    verify_url: str
+
+
+def render(page: Page) -> tuple[bytes, int]:
+    """The PDF and its page count (a large household runs onto further pages)."""
+    font = _font()
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, invariant=True, pageCompression=1)
+    canvas.setTitle(page.title)
+    canvas.setAuthor(f"{page.municipality} (mynacard issuance centre)")
+    width, height = A4
+    pages = 1
+    y = _head(canvas, font, page, width, height)
+    for person in page.people:
+        if y - ROW * len(person) < FOOTER:
+            _verification(canvas, font, page)
+            canvas.showPage()
+            pages += 1
+            y = _head(canvas, font, page, width, height)
+        y = _person(canvas, font, person, y, width)
+    canvas.setFont(font, 10.5)
+    canvas.drawString(20 * mm, y - 8 * mm, page.attestation)
+    canvas.drawString(20 * mm, y - 16 * mm, wareki(page.issued_on))
+    canvas.setFont(font, 14)
+    canvas.drawRightString(width - 45 * mm, y - 30 * mm, f"{page.municipality.split('（')[0]}　{page.head}")
+    _seal(canvas, font, page.head, width - 40 * mm, y - 38 * mm)
+    _verification(canvas, font, page)
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue(), pages
+
+
+#: Height of a table row, and the space kept free at the foot of a page (attestation, seal, QR).
+ROW = 8 * mm
+FOOTER = 95 * mm
+
+
+def _head(canvas: Canvas, font: str, page: Page, width: float, height: float) -> float:
+    _deterrent(canvas, font, width, height)
+    canvas.setFont(font, 20)
+    canvas.drawCentredString(width / 2, height - 30 * mm, page.title)
+    canvas.setFont(font, 9)
+    canvas.drawRightString(width - 15 * mm, height - 18 * mm, f"交付番号 {page.transaction_id}")
+    return height - 45 * mm
+
+
+def _person(canvas: Canvas, font: str, rows: list[tuple[str, str]], y: float, width: float) -> float:
+    """A bordered table of (label, value) rows; returns the y below it."""
+    row_height, left, label_width = ROW, 20 * mm, 45 * mm
+    canvas.setLineWidth(0.6)
+    canvas.rect(left, y - row_height * len(rows), width - 2 * left, row_height * len(rows))
+    for i, (label, value) in enumerate(rows):
+        top = y - row_height * i
+        if i:
+            canvas.line(left, top, width - left, top)
+        canvas.setFont(font, 9.5)
+        canvas.drawString(left + 2 * mm, top - 5.5 * mm, label)
+        canvas.setFont(font, 11)
+        canvas.drawString(left + label_width, top - 5.5 * mm, value)
+    canvas.line(left + label_width - 3 * mm, y, left + label_width - 3 * mm, y - row_height * len(rows))
+    return y - row_height * len(rows) - 6 * mm
+
+
+def _deterrent(canvas: Canvas, font: str, width: float, height: float) -> None:
+    """けん制文字: a fine screen of hairlines, and "複写" in a coarse screen on top of it."""
+    canvas.saveState()
+    canvas.setStrokeColor(SCREEN)
+    canvas.setLineWidth(0.15)
+    step = 1.2 * mm
+    path = canvas.beginPath()
+    x = -height
+    while x < width:
+        path.moveTo(x, 0)
+        path.lineTo(x + height, height)
+        x += step
+    canvas.drawPath(path, stroke=1, fill=0)
+    canvas.setFillColor(Color(0.90, 0.90, 0.90))
+    canvas.setFont(font, 64)
+    for row in range(5):
+        for column in range(3):
+            canvas.saveState()
+            canvas.translate(30 * mm + column * 65 * mm, 30 * mm + row * 55 * mm)
+            canvas.rotate(30)
+            canvas.drawString(0, 0, "複写")
+            canvas.restoreState()
+    canvas.restoreState()
+
+
+def _seal(canvas: Canvas, font: str, head: str, x: float, y: float) -> None:
+    """The head's seal (職印): a red square with 〇〇長之印 in two columns, right to left."""
+    side = 22 * mm
+    text = f"{head}之印"
+    half = (len(text) + 1) // 2
+    columns = [text[:half], text[half:]]
+    canvas.saveState()
+    canvas.setStrokeColor(SEAL_RED)
+    canvas.setFillColor(SEAL_RED)
+    canvas.setLineWidth(1.6)
+    canvas.rect(x, y, side, side)
+    size = min(side / (half + 0.6), side / 2.4)
+    canvas.setFont(font, size)
+    for c, column in enumerate(columns):
+        cx = x + side * (0.72 if c == 0 else 0.28)
+        for r, char in enumerate(column):
+            canvas.drawCentredString(cx, y + side - (r + 1) * size - 0.8 * mm, char)
+    canvas.restoreState()
+
+
+def _verification(canvas: Canvas, font: str, page: Page) -> None:
+    qr = QrCodeWidget(page.verify_url, barLevel="M")
+    left, bottom, right, top = qr.getBounds()
+    size = 26 * mm
+    drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
+    drawing.add(qr)
+    renderPDF.draw(drawing, canvas, 20 * mm, 18 * mm)
+    canvas.setFont(font, 9)
+    canvas.drawString(50 * mm, 38 * mm, f"検証コード　{page.verification_code}")
+    canvas.drawString(50 * mm, 33 * mm, "この証明書の内容は、QRコードまたは下記で照会できます。")
+    canvas.drawString(50 * mm, 28 * mm, page.verify_url)
+    canvas.drawString(50 * mm, 21 * mm, "この用紙を複写すると「複写」の文字が現れます。")

@@ -1,0 +1,168 @@
+"""The issuance centre (証明書交付センター) over HTTP, driven by the kiosk's own client
+(`HttpCentre`) with cards the register issued (in-process emulator, auth key signing the
+challenge through the host middleware): docs/kiosk.md "Centre API", jpki-system.md §6."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from register_server import Services, birth, event, issue_card, wait_delivered, write_card
+from mynacard.host.card import MyNumberCard
+from mynacard.host.jpki import Key
+from mynacard.terminal.centre_client import CentreError, HttpCentre
+from mynacard.terminal.documents import Selection
+
+KIOSK = "store-0001-1"
+
+
+def centre_of(services: Services, token: str | None = None) -> HttpCentre:
+    return HttpCentre(f"{services.base}/centre", token or services.tokens["kiosk"], timeout=30)
+
+
+def sign_in(centre: HttpCentre, card_dir: Path, kiosk: str = KIOSK):  # type: ignore[no-untyped-def]
+    challenge = centre.challenge(kiosk)
+    with MyNumberCard.open(f"emulator:{card_dir}") as card:
+        signature = card.jpki.sign(challenge.challenge, key=Key.AUTH, pin="1234")
+        certificate = card.jpki.auth_certificate()
+    return centre.open_session(kiosk, challenge.challenge_id, signature, certificate)
+
+
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def resident(admin: httpx.Client, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    created = birth(admin, family="交付", given="花子", born="1985-04-12", sex="2",
+                    honseki="東京都千代田区見本町1番", hittosha="交付　太郎")
+    card = issue_card(admin, created["resident_code"])
+    return {**created, "card_dir": write_card(card, tmp_path_factory.mktemp("centre") / "card")}
+
+
+def test_complete_issuance_bound_to_its_transaction(services: Services, resident: dict[str, object],
+                                                   tmp_path: Path) -> None:
+    centre = centre_of(services)
+    session = sign_in(centre, Path(str(resident["card_dir"])))
+    assert session.eligibility.eligible and session.eligibility.reason is None
+    [juminhyo, kisai] = session.documents
+    assert (juminhyo.code, juminhyo.fee, kisai.code) == ("juminhyo", 200, "kisai")  # Chiyoda-ku's offers
+    txn = "kiosk-centre-test-0001"
+    document = centre.request_document(KIOSK, session.session_id, txn,
+                                       Selection("juminhyo", "self", ("head_relation",), 2))
+    assert (document.fee, document.pages) == (400, 1)
+    text = pdf_text(document.pdf, tmp_path)
+    flat = re.sub(r"\s+", "", text)
+    assert "住民票の写し" in flat and "交付花子" in flat and "昭和60年4月12日" in flat
+    assert "東京都千代田区見本町1-2-3" in text and "千代田区長" in text and txn in text
+    assert document.verification_code in text and "世帯主" in text
+    assert str(resident["resident_code"]) not in flat  # 住民票コード: never printed
+    assert str(resident["my_number"]) not in flat  # 個人番号: not asked for
+    assert "本籍" not in text  # not asked for
+
+    public = httpx.Client(base_url=f"{services.base}/centre")
+    unpaid = public.get(f"/v1/verify/{document.verification_code}").json()
+    assert unpaid["status"] == "not_paid"
+    with pytest.raises(CentreError) as wrong:  # another session cannot settle it
+        other = sign_in(centre, Path(str(resident["card_dir"])))
+        centre.settle(KIOSK, other.session_id, txn, 400)
+    assert wrong.value.code == "wrong_session" and wrong.value.refused
+    centre.settle(KIOSK, session.session_id, txn, 400)
+    checked = public.get(f"/v1/verify/{document.verification_code}").json()
+    assert checked == {"verification_code": document.verification_code, "document": "juminhyo",
+                       "title_ja": "住民票の写し", "issued_on": checked["issued_on"], "municipality_code": "13101",
+                       "municipality": "東京都千代田区", "copies": 2,
+                       "sha256": hashlib.sha256(document.pdf).hexdigest(), "status": "valid"}
+    assert public.get("/v1/verify/AAAA-BBBB-CCCC-DDDD").status_code == 404
+    with pytest.raises(CentreError) as reused:
+        centre.request_document(KIOSK, session.session_id, txn, Selection("juminhyo", "self", (), 1))
+    assert reused.value.code == "transaction_reused"
+    centre.end_session(KIOSK, session.session_id)
+    with pytest.raises(CentreError, match="session"):
+        centre.request_document(KIOSK, session.session_id, "kiosk-centre-test-0002", Selection("kisai", "self", (), 1))
+
+
+def test_options_print_what_they_ask_for(services: Services, resident: dict[str, object], tmp_path: Path) -> None:
+    centre = centre_of(services)
+    session = sign_in(centre, Path(str(resident["card_dir"])))
+    document = centre.request_document(KIOSK, session.session_id, "kiosk-centre-test-0003",
+                                       Selection("juminhyo", "self", ("my_number", "honseki"), 1))
+    text = pdf_text(document.pdf, tmp_path).replace(" ", "")
+    assert str(resident["my_number"]) in text and "本籍" in text and "東京都千代田区見本町1番" in text
+    assert str(resident["resident_code"]) not in text
+    with pytest.raises(CentreError) as bad:
+        centre.request_document(KIOSK, session.session_id, "kiosk-centre-test-0004",
+                                Selection("juminhyo", "self", ("resident_code",), 1))
+    assert bad.value.code == "bad_option"
+
+
+def test_challenges_are_single_use_and_signatures_checked(services: Services, resident: dict[str, object]) -> None:
+    centre = centre_of(services)
+    challenge = centre.challenge(KIOSK)
+    certificate = (Path(str(resident["card_dir"])) / "files" / "jpki-000A.bin").read_bytes()
+    with pytest.raises(CentreError) as forged:
+        centre.open_session(KIOSK, challenge.challenge_id, b"\0" * 256, certificate)
+    assert forged.value.code == "signature_invalid" and forged.value.refused
+    with pytest.raises(CentreError) as replay:
+        centre.open_session(KIOSK, challenge.challenge_id, b"\0" * 256, certificate)
+    assert replay.value.code == "challenge_unknown"
+    with pytest.raises(CentreError) as unknown_kiosk:
+        centre_of(services, token="not-a-token").challenge(KIOSK)
+    assert unknown_kiosk.value.code == "unauthenticated"
+    with pytest.raises(CentreError) as clerk:  # a register token is not a kiosk token
+        centre_of(services, token=services.tokens["clerk"]).challenge(KIOSK)
+    assert clerk.value.code == "forbidden"
+
+
+@pytest.mark.parametrize("kind", ["support_measure", "gaiji_pending"])
+def test_restrictions_refuse_until_lifted(services: Services, admin: httpx.Client, resident: dict[str, object],
+                                          kind: str) -> None:
+    centre, code = centre_of(services), resident["resident_code"]
+    staff = httpx.Client(base_url=f"{services.base}/centre", headers=dict(admin.headers))
+    assert staff.put(f"/v1/restrictions/{code}/{kind}").status_code == 200
+    session = sign_in(centre, Path(str(resident["card_dir"])))
+    assert (session.eligibility.eligible, session.eligibility.reason) == (False, kind)
+    with pytest.raises(CentreError) as refused:
+        centre.request_document(KIOSK, session.session_id, f"kiosk-centre-{kind}", Selection("kisai", "self", (), 1))
+    assert refused.value.code == kind and refused.value.refused
+    assert staff.delete(f"/v1/restrictions/{code}/{kind}").status_code == 200
+    assert sign_in(centre, Path(str(resident["card_dir"]))).eligibility.eligible
+    assert staff.put(f"/v1/restrictions/{code}/dv").status_code == 400
+
+
+def test_moved_out_and_deceased_residents_are_refused(services: Services, admin: httpx.Client, tmp_path: Path) -> None:
+    centre = centre_of(services)
+    code = birth(admin, given="転出")["resident_code"]
+    card_dir = write_card(issue_card(admin, code), tmp_path / "moving")
+    event(admin, code, "move-out", planned_date="2026-12-20", destination="大阪府大阪市北区1-1")
+    session = sign_in(centre, card_dir)
+    assert (session.eligibility.eligible, session.eligibility.reason) == (False, "moved_out")
+
+    code = birth(admin, given="故人")["resident_code"]
+    card_dir = write_card(issue_card(admin, code), tmp_path / "dead")
+    done = event(admin, code, "death")
+    wait_delivered(admin, done["id"])
+    with pytest.raises(CentreError) as dead:  # both certificates revoked: OCSP answers revoked
+        sign_in(centre, card_dir)
+    assert dead.value.refused and dead.value.code in ("certificate_revoked", "card_not_active")
+
+
+def test_long_names_are_refused(services: Services, admin: httpx.Client, tmp_path: Path) -> None:
+    code = birth(admin, family="寿限無寿限無五劫の擦", given="海砂利水魚の水行末雲来")["resident_code"]
+    card_dir = write_card(issue_card(admin, code), tmp_path / "long")
+    session = sign_in(centre_of(services), card_dir)
+    assert session.eligibility.reason == "name_too_long"
+
+
+def test_unknown_fields_are_refused(services: Services) -> None:
+    answer = httpx.post(f"{services.base}/centre/v1/challenges", json={"kiosk_id": KIOSK, "extra": 1},
+                        headers={"Authorization": f"Bearer {services.tokens['kiosk']}"})
+    assert answer.status_code == 422 and answer.json()["error"] == "invalid-request"
