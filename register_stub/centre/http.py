@@ -5,6 +5,8 @@
 - `GET /v1/verify/{code}` is public: whoever holds the paper may check it, and learns the
   document type, date, municipality, status and the PDF's SHA-256 — nothing beyond the paper.
 - `PUT`/`DELETE /v1/restrictions/{code}/{kind}` (register-admin, clerk): 支援措置 and 外字 stops.
+- `GET /v1/transactions/{id}` (register-admin): status, fee and verification code of one
+  transaction, for the operator reconciling a kiosk's report.
 
 Session opening verifies as the register's portal login does (`portal.verify_login`): the
 signature over the challenge, the chain to the PINNED auth root (the one the CA service in the
@@ -134,6 +136,7 @@ def build_router(config: ServiceConfig, store: RegisterStore, http: httpx.Client
     verify_base = f"{config.service_url('centre')}/v1/verify"
     Kiosk = Annotated[Caller, Depends(require_role(lambda: store.token_reader, KIOSK))]  # noqa: N806 - a type alias
     Staff = Annotated[Caller, Depends(require_role(lambda: store.token_reader, *STAFF))]  # noqa: N806 - a type alias
+    Admin = Annotated[Caller, Depends(require_role(lambda: store.token_reader, STAFF[0]))]  # noqa: N806 - a type alias
 
     def kiosk_caller(caller: Caller, kiosk_id: str) -> Caller:
         return Caller(f"{caller.name}:{kiosk_id}", KIOSK)
@@ -202,6 +205,12 @@ def build_router(config: ServiceConfig, store: RegisterStore, http: httpx.Client
         with store.transaction() as session:
             ledger.cancel(session, transaction_id, body.kiosk_id, body.session_id, body.reason)
         return {"status": "cancelled"}
+
+    @router.get("/transactions/{transaction_id}", tags=["operations"],
+                summary="An issued transaction as operators see it (no personal data)")
+    def transaction(transaction_id: str, caller: Admin) -> dict[str, object]:
+        with store.reader() as session:
+            return ledger.operator_view(session, transaction_id)
 
     @router.get("/verify/{code}", tags=["verification"], summary="Check a printed verification code (public)")
     def verify(code: Annotated[str, PathParam(pattern=r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")]) -> dict[str, object]:

@@ -179,6 +179,15 @@ def cancel(session: Session, transaction_id: str, kiosk_id: str, session_id: str
         row.status, row.cancel_reason = "cancelled", reason
 
 
+def operator_view(session: Session, transaction_id: str) -> dict[str, object]:
+    row = session.get(IssuedDocument, transaction_id)
+    if row is None:
+        raise ApiError(404, "transaction_unknown", "No document was issued under this transaction id.")
+    return {"transaction_id": row.transaction_id, "kiosk_id": row.kiosk_id, "document": row.document,
+            "copies": row.copies, "fee": row.fee, "status": row.status, "cancel_reason": row.cancel_reason,
+            "issued_at": row.issued_at.isoformat(), "verification_code": row.verification_code}
+
+
 #: What the paper's holder learns from the verification endpoint (nothing they cannot read on it).
 STATUS_MEANING = {"settled": "valid", "issued": "not_paid", "cancelled": "cancelled"}
 

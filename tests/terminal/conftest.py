@@ -7,12 +7,16 @@ each test gets its own copy of a card image, so retry counters spent in one test
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "register"))  # register_server: the real services
 
 from centre_double import TOKEN, CentreDouble, Resident
 from kiosk_harness import ResidentCard
