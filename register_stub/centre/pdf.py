@@ -27,6 +27,7 @@ from reportlab.graphics.shapes import Drawing
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
@@ -135,9 +136,27 @@ def _person(canvas: Canvas, font: str, rows: list[tuple[str, str]], y: float, wi
     return y - row_height * len(rows) - 6 * mm
 
 
+@cache
+def _deterrent_tile() -> ImageReader:
+    """One tile of the "複写" pattern as an image, so the word is no text of the document
+    (text extraction and screen readers read the certificate, not its background)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(next(p for p in FONT_PATHS if p.exists())), 150)
+    word = Image.new("L", (340, 180), 255)
+    ImageDraw.Draw(word).text((10, 5), "複写", font=font, fill=222)
+    tile = Image.new("L", (520, 440), 255)
+    tile.paste(word.rotate(30, expand=True, fillcolor=255), (40, 40))
+    return ImageReader(tile)
+
+
 def _deterrent(canvas: Canvas, font: str, width: float, height: float) -> None:
-    """けん制文字: a fine screen of hairlines, and "複写" in a coarse screen on top of it."""
+    """けん制文字: "複写" in a coarse screen (images), under a fine screen of hairlines."""
     canvas.saveState()
+    tile_w, tile_h = 65 * mm, 55 * mm
+    for row in range(int(height // tile_h) + 1):
+        for column in range(int(width // tile_w) + 1):
+            canvas.drawImage(_deterrent_tile(), column * tile_w, row * tile_h, tile_w, tile_h)
     canvas.setStrokeColor(SCREEN)
     canvas.setLineWidth(0.15)
     step = 1.2 * mm
@@ -148,15 +167,6 @@ def _deterrent(canvas: Canvas, font: str, width: float, height: float) -> None:
         path.lineTo(x + height, height)
         x += step
     canvas.drawPath(path, stroke=1, fill=0)
-    canvas.setFillColor(Color(0.90, 0.90, 0.90))
-    canvas.setFont(font, 64)
-    for row in range(5):
-        for column in range(3):
-            canvas.saveState()
-            canvas.translate(30 * mm + column * 65 * mm, 30 * mm + row * 55 * mm)
-            canvas.rotate(30)
-            canvas.drawString(0, 0, "複写")
-            canvas.restoreState()
     canvas.restoreState()
 
 

@@ -1,5 +1,6 @@
-"""Fixtures for the kiosk tests: residents with their own cards, the test centre stand-in,
-and a kiosk with simulated devices.
+"""Fixtures for the kiosk tests: residents with their own cards, the real centre (CA service +
+register + issuance centre, as `mynacard serve` mounts them) with residents registered and cards
+issued through the register, the test centre stand-in, and a kiosk with simulated devices.
 
 Cards are personalised once per session (keys from one small pool, never generated per test);
 each test gets its own copy of a card image, so retry counters spent in one test stay there.
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "register"))  # reg
 
 from centre_double import TOKEN, CentreDouble, Resident
 from kiosk_harness import ResidentCard
+from register_server import Services, birth, issue_card, write_card
 from mynacard.terminal.centre_client import HttpCentre
 
 FAMILY = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤",
@@ -102,3 +104,54 @@ def centre_client(centre: CentreDouble) -> HttpCentre:
     return HttpCentre(centre.url, TOKEN, timeout=5)
 
 
+
+
+# --- the real centre: CA service + register + centre (`mynacard serve`'s mounts) ----------------
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory,
+             terminal_keys: list[rsa.RSAPrivateKey]) -> Iterator[Services]:
+    """One CA service, register and issuance centre for the session (keys from the pool)."""
+    running = Services(tmp_path_factory.mktemp("services") / "data", terminal_keys).start()
+    yield running
+    running.stop()
+
+
+def register_resident(services: Services, target: Path, family: str, given: str, roman: str,
+                      address: str, born: str, sex: str) -> ResidentCard:
+    """Put a resident on the register and issue their card through it (the centre maps its auth
+    certificate back to them); the card image goes to `target`."""
+    with services.register("clerk") as clerk:
+        created = birth(clerk, family=family, given=given, born=born, sex=sex, address=address)
+        card = issue_card(clerk, created["resident_code"])
+    write_card(card, target)
+    return ResidentCard(target, int(card["auth_serial"], 16),
+                        Resident(f"{family}\u3000{given}", roman, address, created["my_number"]),
+                        resident_code=created["resident_code"])
+
+
+@pytest.fixture(scope="session")
+def registered_demo(services: Services, tmp_path_factory: pytest.TempPathFactory) -> ResidentCard:
+    """見本 花子 (the demo values) registered, with a card the register issued."""
+    from mynacard.register_stub import demo_values as demo
+
+    return register_resident(services, tmp_path_factory.mktemp("registered") / "demo",
+                             demo.DEMO_FAMILY_NAME, demo.DEMO_GIVEN_NAME, "MIHON HANAKO",
+                             demo.DEMO_ADDRESS, demo.DEMO_BIRTH_DATE.isoformat(), demo.DEMO_SEX)
+
+
+@pytest.fixture(scope="session")
+def registered_cards(services: Services, tmp_path_factory: pytest.TempPathFactory) -> list[ResidentCard]:
+    """20 different residents on the register, each with a card it issued."""
+    root = tmp_path_factory.mktemp("registered-fleet")
+    return [register_resident(services, root / f"card-{i:02d}", family, "一郎" if i % 2 else "花子",
+                              f"{roman} {'ICHIRO' if i % 2 else 'HANAKO'}",
+                              f"東京都千代田区見本町3-{i + 1}-7", f"1981-02-{i + 1:02d}", "1" if i % 2 else "2")
+            for i, (family, roman) in enumerate(zip(FAMILY[:20], ROMAN[:20], strict=True))]
+
+
+@pytest.fixture(scope="session")
+def real_centre(services: Services) -> HttpCentre:
+    """The kiosk's client of the real centre, with the kiosk token `mynacard serve` made."""
+    return HttpCentre(f"{services.base}/centre", services.tokens["kiosk"], timeout=30)

@@ -31,6 +31,8 @@ class ResidentCard:
     serial: int
     resident: Resident
     pin: str = PIN
+    #: The register's 住民票コード when the resident is on the real register (never printed).
+    resident_code: str | None = None
 
 
 def copy_card(card: ResidentCard, target: Path) -> Path:
@@ -126,3 +128,18 @@ def running(sim: SimKiosk) -> Iterator[Journey]:
         loop.loop.call_soon_threadsafe(sim.kiosk.stop)
         task.result(10)
         loop.close()
+
+
+def pdf_text(pdf: bytes, folder: Path) -> str:
+    """The text of a PDF (poppler's pdftotext), whitespace removed: the real centre's documents
+    are compressed and laid out in a table, so their text is read back as a reader would."""
+    import re
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf", dir=folder) as file:
+        file.write(pdf)
+        file.flush()
+        text = subprocess.run(["pdftotext", "-layout", file.name, "-"], capture_output=True, text=True,
+                              check=True).stdout
+    return re.sub(r"\s+", "", text)

@@ -1,6 +1,9 @@
 """Journeys a resident makes at the kiosk, in a real browser (Debian's chromium driven by
-Playwright), against the emulated card in a virtual reader through pcscd and the test centre
-stand-in over HTTP. One browser serves every journey; each journey gets a fresh page.
+Playwright), against the emulated card in a virtual reader through pcscd and the REAL centre:
+the CA service, the register and the issuance centre as `mynacard serve` mounts them. The card
+in the reader is one the register issued to the resident (見本 花子), so the centre maps its auth
+certificate to her record; the moved-out resident's move-out is a register event. One browser
+serves every journey; each journey gets a fresh page.
 
 After every journey the kiosk's data directory (journal and voice cache) is scanned for the
 PIN, the My Number, the name and the address. Screenshots of each journey are kept as artefacts
@@ -10,9 +13,10 @@ in out/kiosk-journeys/<test>/ (gitignored; pytest's tmp dirs are pruned by concu
 from __future__ import annotations
 
 import asyncio
-import dataclasses
+import hashlib
 import logging
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +24,12 @@ from typing import Any
 
 import pytest
 
-from centre_double import CentreDouble, Resident
-from kiosk_harness import FAST, LoopThread
+import httpx
+
+from centre_double import Resident
+from conftest import register_resident
+from kiosk_harness import FAST, LoopThread, ResidentCard, copy_card, pdf_text
+from register_server import Services, event
 from mynacard.host.card import MyNumberCard
 from mynacard.host.errors import ReaderBusy
 from mynacard.host.jpki import Key
@@ -53,6 +61,27 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+@pytest.fixture
+def kiosk_card(request: pytest.FixtureRequest, registered_demo: ResidentCard, services: Services,
+               tmp_path_factory: pytest.TempPathFactory) -> ResidentCard:
+    """The resident at the kiosk: the demo resident, or (param "moved_out") a resident who filed
+    a move-out (転出届) — recorded as a register event after their card was issued."""
+    if getattr(request, "param", "demo") == "demo":
+        return registered_demo
+    card = register_resident(services, tmp_path_factory.mktemp("moving") / "card", "見本", "次郎",
+                             "MIHON JIRO", "東京都千代田区見本町1-2-3", "1990-06-01", "1")
+    with services.register("clerk") as clerk:
+        event(clerk, str(card.resident_code), "move-out", planned_date="2026-12-20",
+              destination="大阪府大阪市北区梅田1-1")
+    return card
+
+
+@pytest.fixture
+def card_dir(kiosk_card: ResidentCard, tmp_path: Path) -> Path:
+    """The card in the virtual reader (the emulator plugin's `reader_card` uses this)."""
+    return copy_card(kiosk_card, tmp_path / "card")
+
+
 @dataclass
 class Served:
     kiosk: Kiosk
@@ -62,6 +91,8 @@ class Served:
     data_dir: Path
     shots: Path
     page: Any
+    services: Services
+    kiosk_messages: list[dict[str, object]]
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
@@ -74,8 +105,8 @@ ARTEFACTS = Path(__file__).resolve().parents[2] / "out" / "kiosk-journeys"
 
 
 @pytest.fixture
-def serve(browser: Any, reader_card: Any, centre_client: HttpCentre, tmp_path: Path,
-          demo_resident: tuple[int, Resident],
+def serve(browser: Any, reader_card: Any, real_centre: HttpCentre, services: Services, tmp_path: Path,
+          kiosk_card: ResidentCard,
           request: pytest.FixtureRequest) -> Iterator[Callable[[KioskConfig], Served]]:
     """Start a kiosk on the test's virtual reader, served on a free port, with a page open."""
     loop = LoopThread()
@@ -86,14 +117,17 @@ def serve(browser: Any, reader_card: Any, centre_client: HttpCentre, tmp_path: P
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
     journal.addHandler(handler)
     journal.setLevel(logging.INFO)
-    ids = iter(f"kiosk-test-txn-{n:04d}" for n in range(1, 1000))
+    prefix = secrets.token_hex(6)  # one centre serves the whole session: ids are never reused
+    ids = iter(f"kiosk-test-{prefix}-{n:04d}" for n in range(1, 1000))
 
     def start(config: KioskConfig) -> Served:
         printer, payment = SimulatedPrinter(seconds_per_copy=0.1), SimulatedAcceptor()
         devices = Devices(PcscReader(reader_card.reader), printer, payment,
                           EspeakVoice(data_dir / "voice"))
-        kiosk = Kiosk(config, devices, centre_client, new_transaction_id=lambda: next(ids),
+        kiosk = Kiosk(config, devices, real_centre, new_transaction_id=lambda: next(ids),
                       tick_interval=0.05, print_poll=0.02)
+        messages: list[dict[str, object]] = []
+        kiosk.subscribe(messages.append)
         server = KioskServer(kiosk, "127.0.0.1", 0)
         asyncio.run_coroutine_threadsafe(server.start(), loop.loop).result(10)
         task = asyncio.run_coroutine_threadsafe(kiosk.run(), loop.loop)
@@ -102,7 +136,7 @@ def serve(browser: Any, reader_card: Any, centre_client: HttpCentre, tmp_path: P
         shots = ARTEFACTS / request.node.name
         shots.mkdir(parents=True, exist_ok=True)
         page.goto(server.url)
-        return Served(kiosk, server.url, printer, payment, data_dir, shots, page)
+        return Served(kiosk, server.url, printer, payment, data_dir, shots, page, services, messages)
 
     yield start
     for kiosk, server, task, page in running:
@@ -113,7 +147,7 @@ def serve(browser: Any, reader_card: Any, centre_client: HttpCentre, tmp_path: P
     loop.close()
     journal.removeHandler(handler)
     handler.close()
-    assert_nothing_personal(data_dir, demo_resident[1], ["1234", "9999"])
+    assert_nothing_personal(data_dir, kiosk_card.resident, ["1234", "9999"])
 
 
 def assert_nothing_personal(data_dir: Path, resident: Resident, pins: list[str]) -> None:
@@ -156,12 +190,16 @@ def enter_pin(s: Served, pin: str) -> None:
     s.page.keyboard.press("Enter")
 
 
-def pdf_text(pdf: bytes) -> str:
-    return " ".join(line.decode() for line in re.findall(rb"\((.*?)\) '", pdf))
+def centre_record(s: Served, transaction_id: str) -> dict[str, Any]:
+    """The centre's ledger entry (the operator's view, register-admin token)."""
+    answer = httpx.get(f"{s.services.base}/centre/v1/transactions/{transaction_id}",
+                       headers={"Authorization": f"Bearer {s.services.tokens['register-admin']}"})
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
 
 
 def test_complete_issuance_in_the_browser(serve: Callable[[KioskConfig], Served], reader_card: Any,
-                                          centre: CentreDouble) -> None:
+                                          tmp_path: Path, kiosk_card: ResidentCard) -> None:
     s = serve(FAST)
     assert axe_serious(s.page) == []
     begin(s)
@@ -192,10 +230,16 @@ def test_complete_issuance_in_the_browser(serve: Callable[[KioskConfig], Served]
     expect(s.h1()).to_have_text("ご利用ありがとうございました")
     s.shot("06-complete")
     [sheet] = s.printer.tray
-    text = pdf_text(sheet.pdf)
-    assert "Resident: MIHON HANAKO" in text and f"Transaction: {sheet.transaction_id}" in text
-    assert "head_relation" in text and sheet.copies == 2
-    assert centre.ledger.transactions[sheet.transaction_id].status == "settled"
+    text = pdf_text(sheet.pdf, tmp_path)
+    assert "住民票の写し" in text and "氏名見本花子" in text and sheet.transaction_id in text
+    assert "世帯主見本花子" in text and "続柄世帯主" in text and sheet.copies == 2  # the option asked
+    assert str(kiosk_card.resident_code) not in text and kiosk_card.resident.my_number not in text
+    record = centre_record(s, sheet.transaction_id)
+    assert (record["status"], record["fee"], record["copies"]) == ("settled", 400, 2)
+    code = re.search(r"検証コード([A-Z0-9]{4}(?:-[A-Z0-9]{4}){3})", text)
+    assert code is not None and code.group(1) == record["verification_code"]
+    verified = httpx.get(f"{s.services.base}/centre/v1/verify/{code.group(1)}").json()  # public
+    assert verified["sha256"] == hashlib.sha256(sheet.pdf).hexdigest() and verified["status"] == "valid"
     assert [(e.kind, e.transaction_id, e.amount, e.change) for e in s.payment.ledger] == \
         [("capture", sheet.transaction_id, 400, 100)]
     expect(s.h1()).to_have_text("証明書の交付", timeout=5000)  # back to idle
@@ -234,8 +278,7 @@ def test_card_pulled_mid_read(serve: Callable[[KioskConfig], Served], reader_car
     expect(s.h1()).to_have_text("証明書の交付", timeout=10000)
 
 
-def test_paper_jam_refunds_in_english(serve: Callable[[KioskConfig], Served], reader_card: Any,
-                                      centre: CentreDouble) -> None:
+def test_paper_jam_refunds_in_english(serve: Callable[[KioskConfig], Served], reader_card: Any) -> None:
     s = serve(FAST.with_timeouts(ended=60))
     s.printer.jam_next = 1
     s.page.get_by_role("button", name="English").click()
@@ -259,8 +302,9 @@ def test_paper_jam_refunds_in_english(serve: Callable[[KioskConfig], Served], re
     assert axe_serious(s.page) == []
     assert s.printer.tray == [] and s.payment.cash_box == 0
     assert [(e.kind, e.amount) for e in s.payment.ledger] == [("refund", 200)]
-    [record] = centre.ledger.transactions.values()
-    assert (record.status, record.cancel_reason) == ("cancelled", "media_jam")
+    [result] = [m for m in s.kiosk_messages if m["msg"] == "RESULT"]
+    record = centre_record(s, str(result["transaction_id"]))
+    assert (record["status"], record["cancel_reason"]) == ("cancelled", "media_jam")
 
 
 def test_timeout_returns_to_idle_with_the_card_released(
@@ -280,11 +324,9 @@ def test_timeout_returns_to_idle_with_the_card_released(
     s.shot("02-idle-again")
 
 
+@pytest.mark.parametrize("kiosk_card", ["moved_out"], indirect=True)
 def test_a_resident_who_moved_out_is_sent_to_the_window(
-        serve: Callable[[KioskConfig], Served], reader_card: Any, centre: CentreDouble,
-        demo_resident: tuple[int, Resident]) -> None:
-    serial, resident = demo_resident
-    centre.residents[serial] = dataclasses.replace(resident, refusal="moved_out")
+        serve: Callable[[KioskConfig], Served], reader_card: Any) -> None:
     s = serve(FAST.with_timeouts(ended=60))
     begin(s)
     enter_pin(s, "1234")
