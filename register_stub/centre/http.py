@@ -22,7 +22,7 @@ from typing import Annotated
 
 import httpx
 from cryptography import x509
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi import Path as PathParam
 from pydantic import Field
 
