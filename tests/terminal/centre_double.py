@@ -1,4 +1,6 @@
-"""A TEST STAND-IN for the issuance centre (証明書交付センター), until register_stub's lands.
+"""A TEST STAND-IN for the issuance centre (証明書交付センター): for the faults the real centre
+(register_stub/centre/, docs/centre.md) cannot produce — an answer for another transaction, a late
+answer — and for terminal-only journeys that need no register (docs/kiosk.md, "Tests").
 
 It implements the JSON API of docs/kiosk.md ("Centre API") over real HTTP on loopback, so the
 kiosk's `HttpCentre` is exercised exactly as it will be against the real centre:
