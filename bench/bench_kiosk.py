@@ -5,8 +5,11 @@ concurrent kiosks, and their ratio.
 signature + centre session (authenticating), fetch + settle, and print (the simulated printer
 takes no mechanical time here, so this is the software path around it). Measured from the
 timestamps of the kiosk's own STATE messages. Every kiosk has its own in-process emulated card
-and resident; all talk to the test centre stand-in (tests/terminal/centre_double.py) over HTTP
-on loopback, in one process, as an integrator hosting several terminals would.
+and resident; all talk over HTTP on loopback to the REAL centre — the CA service (OCSP), the
+register and the issuance centre (its PDF included), served by uvicorn in a thread of this
+process as `mynacard serve` mounts them — with the residents on the register and their cards
+issued by it. The kiosks run in the same process, as an integrator hosting several terminals would.
+The baseline is one kiosk alone, measured in the same run.
 
 Run: .venv/bin/python bench/bench_kiosk.py [--kiosks 20] [--rounds 3]
 """
@@ -18,42 +21,22 @@ import math
 import statistics
 import sys
 import tempfile
-from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "terminal"))
 
-from centre_double import TOKEN, CentreDouble, Resident
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fleet import run_fleet
 from kiosk_harness import FAST, ResidentCard
+from real_centre import Services, register_resident
 
 from mynacard.terminal.centre_client import HttpCentre
 
 
-def make_cards(n: int, root: Path) -> list[ResidentCard]:
-    from mynacard.applet_model.store import DirectoryStore
-    from mynacard.ca.authority import load_test_authority
-    from mynacard.ca.keys import KeyPool
-    from mynacard.register_stub import my_number
-    from mynacard.register_stub.person import DEMO_PINS, CardDetails, Person
-    from mynacard.register_stub.personalise import personalise
-
-    authority = load_test_authority()
-    keys = KeyPool([rsa.generate_private_key(65537, 2048) for _ in range(6)])
-    cards = []
-    for i in range(n):
-        base = f"{27182818000 + i * 7:011d}"
-        person = Person(family_name="試験", given_name=f"太郎{i}", address=f"東京都千代田区見本町3-{i + 1}",
-                        birth_date=date(1970, 1, 1 + i % 28), sex="1",
-                        my_number=base + str(my_number.check_digit(base)), municipality_code="13101")
-        made = personalise(person, CardDetails(date(2035, 1, 1), "1357"), DEMO_PINS,
-                           authority=authority, key_source=keys)
-        DirectoryStore.create(root / f"card-{i}", made.image)
-        cards.append(ResidentCard(root / f"card-{i}", made.auth_certificate.serial,
-                                  Resident(person.name, f"BENCH {i}", person.card_address,
-                                           person.my_number)))
-    return cards
+def make_cards(services: Services, n: int, root: Path) -> list[ResidentCard]:
+    return [register_resident(services, root / f"card-{i}", "試験", f"太郎{i}", f"BENCH {i}",
+                              f"東京都千代田区見本町3-{i + 1}", f"1970-01-{1 + i % 28:02d}", "1")
+            for i in range(n)]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -79,18 +62,16 @@ def main() -> None:
     parser.add_argument("--kiosks", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from mynacard.ca.authority import load_test_authority
-
     with tempfile.TemporaryDirectory() as tmp:
-        cards = make_cards(args.kiosks, Path(tmp))
-        double = CentreDouble({c.serial: c.resident for c in cards},
-                              load_test_authority().auth_ca.certificate).start()
+        keys = [rsa.generate_private_key(65537, 2048) for _ in range(6)]
+        services = Services(Path(tmp) / "data", keys).start()
         try:
-            client = HttpCentre(double.url, TOKEN)
+            cards = make_cards(services, args.kiosks, Path(tmp))
+            client = HttpCentre(f"{services.base}/centre", services.tokens["kiosk"])
             alone = measure(cards, client, 1, max(args.rounds, 5))
             loaded = measure(cards, client, args.kiosks, args.rounds)
         finally:
-            double.close()
+            services.stop()
     print("transaction time without human waits (card check + PIN/signature/centre session + "
           "fetch/settle + print hand-off)")
     for label, times in ((f"1 kiosk ({len(alone)} visits)", alone),

@@ -16,14 +16,13 @@ appears, 個人番号 / 本籍 / 世帯主・続柄 only when asked for and allo
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.barcode import qrencoder
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -190,13 +189,36 @@ def _seal(canvas: Canvas, font: str, head: str, x: float, y: float) -> None:
     canvas.restoreState()
 
 
+def _qr_modules(text: str) -> tuple[tuple[bool, ...], ...]:
+    """The QR code's dark modules (error correction M)."""
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(text)
+    code.make()
+    return tuple(tuple(bool(m) for m in row) for row in code.modules)
+
+
+def _qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
+    """The QR code as one filled path (a run of dark modules is one rectangle), with its quiet zone."""
+    modules = _qr_modules(text)
+    box = size / (len(modules) + 8)
+    path = canvas.beginPath()
+    for r, row in enumerate(modules):
+        c = 0
+        for dark, run in itertools.groupby(row):
+            length = len(list(run))
+            if dark:
+                path.rect(x + (c + 4) * box, y + size - (r + 5) * box, length * box, box)
+            c += length
+    canvas.saveState()
+    canvas.setFillColor(Color(1, 1, 1))  # a clean quiet zone over the background screen
+    canvas.rect(x, y, size, size, stroke=0, fill=1)
+    canvas.setFillColor(Color(0, 0, 0))
+    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.restoreState()
+
+
 def _verification(canvas: Canvas, font: str, page: Page) -> None:
-    qr = QrCodeWidget(page.verify_url, barLevel="M")
-    left, bottom, right, top = qr.getBounds()
-    size = 26 * mm
-    drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
-    drawing.add(qr)
-    renderPDF.draw(drawing, canvas, 20 * mm, 18 * mm)
+    _qr(canvas, page.verify_url, 20 * mm, 18 * mm, 26 * mm)
     canvas.setFont(font, 9)
     canvas.drawString(50 * mm, 38 * mm, f"検証コード　{page.verification_code}")
     canvas.drawString(50 * mm, 33 * mm, "この証明書の内容は、QRコードまたは下記で照会できます。")

@@ -8,20 +8,16 @@ each test gets its own copy of a card image, so retry counters spent in one test
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "register"))  # register_server: the real services
-
 from centre_double import TOKEN, CentreDouble, Resident
 from kiosk_harness import ResidentCard
-from register_server import Services, birth, issue_card, write_card
+from real_centre import Services, register_resident
 from mynacard.terminal.centre_client import HttpCentre
 
 FAMILY = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤",
@@ -116,19 +112,6 @@ def services(tmp_path_factory: pytest.TempPathFactory,
     running = Services(tmp_path_factory.mktemp("services") / "data", terminal_keys).start()
     yield running
     running.stop()
-
-
-def register_resident(services: Services, target: Path, family: str, given: str, roman: str,
-                      address: str, born: str, sex: str) -> ResidentCard:
-    """Put a resident on the register and issue their card through it (the centre maps its auth
-    certificate back to them); the card image goes to `target`."""
-    with services.register("clerk") as clerk:
-        created = birth(clerk, family=family, given=given, born=born, sex=sex, address=address)
-        card = issue_card(clerk, created["resident_code"])
-    write_card(card, target)
-    return ResidentCard(target, int(card["auth_serial"], 16),
-                        Resident(f"{family}\u3000{given}", roman, address, created["my_number"]),
-                        resident_code=created["resident_code"])
 
 
 @pytest.fixture(scope="session")

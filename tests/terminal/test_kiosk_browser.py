@@ -27,9 +27,9 @@ import pytest
 import httpx
 
 from centre_double import Resident
-from conftest import register_resident
 from kiosk_harness import FAST, LoopThread, ResidentCard, copy_card, pdf_text
-from register_server import Services, event
+from real_centre import Services, register_resident
+from register_server import event
 from mynacard.host.card import MyNumberCard
 from mynacard.host.errors import ReaderBusy
 from mynacard.host.jpki import Key

@@ -24,7 +24,7 @@ import pytest
 
 from fleet import run_fleet
 from kiosk_harness import FAST, ResidentCard, copy_card, pdf_text
-from register_server import Services
+from real_centre import Services
 from mynacard.terminal.centre_client import HttpCentre
 
 KIOSKS = 20

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,8 +65,10 @@ def stop(process: subprocess.Popen[str]) -> str:
 
 
 class Kiosk:
-    def __init__(self, url: str) -> None:
-        self.ws = connect(url, open_timeout=10)  # closed by the test
+    """An integrator's side of the kiosk's WebSocket: commands out, STATE messages in."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
         self.state = self.next_state()
 
     def next_state(self, timeout: float = 30) -> dict[str, object]:
@@ -90,6 +93,31 @@ class Kiosk:
         self.ws.send(json.dumps({"cmd": cmd, **fields}))
 
 
+def issue_one(kiosk: Kiosk, data: Path) -> dict[str, object]:
+    """One resident's visit: PIN, card off the reader (the emulator's control socket), 住民票の写し."""
+    assert kiosk.state["state"] == "idle"
+    kiosk.send("START")
+    kiosk.until("notice")
+    kiosk.send("ACCEPT")
+    assert kiosk.until("pin_entry")["tries_left"] == 3
+    kiosk.send("SET_PIN", value="1234")
+    kiosk.until("remove_card")
+    ControlClient(data / "emulator.sock").request("remove", card=0)
+    choose = kiosk.until("choose_document")
+    assert [d["code"] for d in choose["documents"]] == ["juminhyo", "kisai"]  # type: ignore[index, union-attr]
+    kiosk.send("CHOOSE_DOCUMENT", document="juminhyo", scope="self", options=[], copies=1)
+    assert kiosk.until("confirm_fee")["fee"] == 200
+    kiosk.send("CONFIRM_FEE")
+    kiosk.until("payment")
+    kiosk.send("SIM_INSERT_CASH", yen=100)
+    kiosk.send("SIM_INSERT_CASH", yen=100)
+    kiosk.until("collect")
+    kiosk.send("TAKE_DOCUMENT")
+    result = kiosk.until("complete")
+    assert result["result"] == "completed"
+    return result
+
+
 def test_up_serves_a_complete_issuance_and_stops_cleanly(tmp_path: Path, terminal_keys: list) -> None:
     data = tmp_path / "data"
     seed_responder_keys(data, terminal_keys[:2])  # the CA's OCSP signers: no RSA generation
@@ -100,28 +128,9 @@ def test_up_serves_a_complete_issuance_and_stops_cleanly(tmp_path: Path, termina
         assert f"http://127.0.0.1:{kiosk_port}/" in output and "auth PIN 1234" in output
         reader = re.search(r"in reader '([^']+)'", output)
         assert reader is not None
-        kiosk = Kiosk(f"ws://127.0.0.1:{kiosk_port}/ws")
-        assert kiosk.state["state"] == "idle"
-        kiosk.send("START")
-        kiosk.until("notice")
-        kiosk.send("ACCEPT")
-        assert kiosk.until("pin_entry")["tries_left"] == 3
-        kiosk.send("SET_PIN", value="1234")
-        kiosk.until("remove_card")
-        ControlClient(data / "emulator.sock").request("remove", card=0)
-        choose = kiosk.until("choose_document")
-        assert [d["code"] for d in choose["documents"]] == ["juminhyo", "kisai"]  # type: ignore[index, union-attr]
-        kiosk.send("CHOOSE_DOCUMENT", document="juminhyo", scope="self", options=[], copies=1)
-        assert kiosk.until("confirm_fee")["fee"] == 200
-        kiosk.send("CONFIRM_FEE")
-        kiosk.until("payment")
-        kiosk.send("SIM_INSERT_CASH", yen=100)
-        kiosk.send("SIM_INSERT_CASH", yen=100)
-        kiosk.until("collect")
-        kiosk.send("TAKE_DOCUMENT")
-        result = kiosk.until("complete")
-        assert result["result"] == "completed"
-        kiosk.ws.close()
+        with connect(f"ws://127.0.0.1:{kiosk_port}/ws", open_timeout=10) as ws:
+            result = issue_one(Kiosk(ws), data)
+
 
         tokens = json.loads((data / "tokens.json").read_text())
         base = f"http://127.0.0.1:{port}/centre/v1"
