@@ -35,7 +35,8 @@ TOKENS_FILE = "tokens.json"
 
 DESCRIPTION = """\
 Run mynacard's back-office services on one port: the JPKI CA service at /ca (issuance,
-revocation, CRLs, OCSP) and, when installed, the resident register at /register.
+revocation, CRLs, OCSP), the resident register at /register and the issuance centre for
+convenience-store kiosks (証明書交付センター) at /centre.
 
 Data (SQLite databases, CA keys, tokens) lives in --data DIR (default: ~/.local/share/mynacard/
 server). The CA signs with the mynacard TEST AUTHORITY (insecure public test keys) unless
@@ -57,7 +58,7 @@ then:
 def register(root: CommandRoot) -> None:
     from mynacard.service.config import DEFAULT_HOST, DEFAULT_PORT
 
-    serve = root.command("serve", help="run the CA service (and the register) over HTTP",
+    serve = root.command("serve", help="run the CA service, the register and the issuance centre over HTTP",
                          description=DESCRIPTION, epilog=EPILOG)
     serve.add_argument("--data", type=Path, metavar="DIR", help="data directory (default: the user's data dir)")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")

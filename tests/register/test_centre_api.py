@@ -102,6 +102,10 @@ def test_options_print_what_they_ask_for(services: Services, resident: dict[str,
         centre.request_document(KIOSK, session.session_id, "kiosk-centre-test-0004",
                                 Selection("juminhyo", "self", ("resident_code",), 1))
     assert bad.value.code == "bad_option"
+    kisai = centre.request_document(KIOSK, session.session_id, "kiosk-centre-test-0005", Selection("kisai", "self", (), 1))
+    flat = re.sub(r"\s+", "", pdf_text(kisai.pdf, tmp_path))
+    assert "住民票記載事項証明書" in flat and "交付花子" in flat and "住民票に記載されていることを証明する" in flat
+    assert str(resident["my_number"]) not in flat and "世帯主" not in flat
 
 
 def test_challenges_are_single_use_and_signatures_checked(services: Services, resident: dict[str, object]) -> None:
@@ -166,3 +170,41 @@ def test_unknown_fields_are_refused(services: Services) -> None:
     answer = httpx.post(f"{services.base}/centre/v1/challenges", json={"kiosk_id": KIOSK, "extra": 1},
                         headers={"Authorization": f"Bearer {services.tokens['kiosk']}"})
     assert answer.status_code == 422 and answer.json()["error"] == "invalid-request"
+
+
+def test_a_household_copy_lists_the_current_members_only(services: Services, admin: httpx.Client,
+                                                         tmp_path: Path) -> None:
+    head = birth(admin, family="世帯", given="太郎", born="1970-03-03", sex="1")
+    household = admin.get(f"/v1/residents/{head['resident_code']}", params={"purpose": "test"}).json()
+    household_id = household["current"]["household_id"]
+    birth(admin, family="世帯", given="花子", born="1972-05-05", sex="2", household_id=household_id,
+          relationship="妻")
+    gone = birth(admin, family="世帯", given="次郎", born="2000-07-07", sex="1", household_id=household_id,
+                 relationship="子")
+    event(admin, gone["resident_code"], "death")
+    card_dir = write_card(issue_card(admin, head["resident_code"]), tmp_path / "head")
+    centre = centre_of(services)
+    session = sign_in(centre, card_dir)
+    document = centre.request_document(KIOSK, session.session_id, "kiosk-centre-household-1",
+                                       Selection("juminhyo", "household", ("head_relation",), 1))
+    flat = re.sub(r"\s+", "", pdf_text(document.pdf, tmp_path))
+    assert "世帯太郎" in flat and "世帯花子" in flat and "続柄妻" in flat
+    assert "次郎" not in flat  # a deleted member (消除者) is never printed
+
+
+def test_the_day_of_a_move_in_is_refused_and_the_new_municipality_offers(services: Services, admin: httpx.Client,
+                                                                        tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from mynacard.register_stub.schemas import today_in_japan
+
+    code = birth(admin, given="転入")["resident_code"]
+    card_dir = write_card(issue_card(admin, code), tmp_path / "mover")
+    today = today_in_japan()  # the centre's "today" is Japan's
+    event(admin, code, "move-out", planned_date=today.isoformat(), destination="東京都新宿区見本町4-5-6",
+          event_date=(today - timedelta(days=1)).isoformat())
+    event(admin, code, "move-in", moved_in_on=today.isoformat(), event_date=today.isoformat(),
+          municipality_code="13104", address="東京都新宿区見本町4-5-6")
+    session = sign_in(centre_of(services), card_dir)
+    assert session.eligibility.reason == "move_in_today"
+    assert [(d.code, d.fee) for d in session.documents] == [("juminhyo", 200), ("kisai", 200)]  # Shinjuku's
