@@ -4,6 +4,7 @@ challenge through the host middleware): docs/kiosk.md "Centre API", jpki-system.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import subprocess
@@ -208,3 +209,26 @@ def test_the_day_of_a_move_in_is_refused_and_the_new_municipality_offers(service
     session = sign_in(centre_of(services), card_dir)
     assert session.eligibility.reason == "move_in_today"
     assert [(d.code, d.fee) for d in session.documents] == [("juminhyo", 200), ("kisai", 200)]  # Shinjuku's
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")  # its in-process client suffices
+def test_no_status_answer_no_session(services: Services, resident: dict[str, object]) -> None:
+    """Fail closed: a centre whose CA service (OCSP) does not answer opens no session (503, try later)."""
+    from fastapi.testclient import TestClient
+
+    from mynacard.register_stub.centre import http as centre_http
+    from mynacard.service.config import ServiceConfig
+
+    assert services.runtime is not None
+    config = ServiceConfig(data_dir=services.data_dir, public_base_url="http://127.0.0.1:9",
+                           tokens=services.tokens)
+    client = TestClient(centre_http.create_app(config, services.runtime.store))
+    headers = {"Authorization": f"Bearer {services.tokens['kiosk']}"}
+    challenge = client.post("/v1/challenges", json={"kiosk_id": KIOSK}, headers=headers).json()
+    with MyNumberCard.open(f"emulator:{resident['card_dir']}") as card:
+        signature = card.jpki.sign(base64.b64decode(challenge["challenge"]), key=Key.AUTH, pin="1234")
+        certificate = card.jpki.auth_certificate()
+    answer = client.post("/v1/sessions", headers=headers, json={
+        "kiosk_id": KIOSK, "challenge_id": challenge["challenge_id"], "hash": "sha256",
+        "signature": base64.b64encode(signature).decode(), "certificate": base64.b64encode(certificate).decode()})
+    assert answer.status_code == 503 and answer.json()["error"] == "status_unavailable"
