@@ -1,7 +1,7 @@
 """Delivering the outbox: revocations (and holds, releases) to the CA service, retried until done.
 
 An event commits its outbox rows with it (`events.py`); this worker reads due rows, calls the CA
-service outside any database transaction, then records the answer. The CA's revoke is
+service outside any database transaction, then records the round's answers in one transaction. The CA's revoke is
 idempotent (a second revoke returns the first record), so a row delivered twice — after a crash
 between the call and the update, or by two workers — does no harm.
 
@@ -76,15 +76,20 @@ def deliver_due(store: RegisterStore, client: CertificateChanger, now: datetime 
             select(Revocation).where(Revocation.status == "pending", Revocation.next_attempt_at <= now)
             .order_by(Revocation.id).limit(BATCH)
         ).scalars())
-    delivered = retrying = failed = 0
+    answers: list[tuple[int, CaServiceError | None]] = []
     for row in rows:
-        error: CaServiceError | None = None
         try:
             _send(client, row)
         except CaServiceError as exc:
-            error = exc
-        with store.transaction() as session:
-            current = session.get(Revocation, row.id)
+            answers.append((row.id, exc))
+        else:
+            answers.append((row.id, None))
+    delivered = retrying = failed = 0
+    # One transaction (one durable commit) records the whole round; a crash before it only means
+    # the round is sent again, which the CA's idempotent revoke absorbs.
+    with store.transaction() as session:
+        for row_id, error in answers:
+            current = session.get(Revocation, row_id)
             if current is None or current.status != "pending":
                 continue
             current.attempts += 1
