@@ -312,7 +312,7 @@ def create_app(config: ServiceConfig, runtime: CaRuntime | None = None) -> FastA
     install_error_handlers(app)
     app.state.runtime = runtime
     runtime.tokens.install(config.tokens, "ca")
-    runtime.crls.start()
+    runtime.start_maintenance()
 
     def role(*roles: str) -> Callable[..., Caller]:
         return require_role(lambda: runtime.tokens, *roles)

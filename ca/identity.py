@@ -10,7 +10,8 @@ Two origins:
 
 Either way each CA gets a delegated OCSP signer (RFC 6960 §4.2.2.2: id-kp-OCSPSigning, with
 id-pkix-ocsp-nocheck), so the CA key signs only certificates and CRLs, never a per-request
-answer. The signer is re-certified when it has under `RESPONDER_RENEW_BEFORE` left.
+answer. The signer is re-certified when it has under `RESPONDER_RENEW_BEFORE` left (at start-up,
+and by `CaRuntime.renew_responders` while serving).
 
 Layout of `DATA/ca/`: `identity.json`; per CA id (`sign`, `auth`): `<id>-ca.pem`,
 `<id>-ca.key.pem` (deployment only), `<id>-ocsp.pem`, `<id>-ocsp.key.pem`. Key files are 0600
@@ -223,6 +224,13 @@ class CaDirectory:
                 and certificate.not_valid_after_utc - now > RESPONDER_RENEW_BEFORE
             ):
                 return Responder(certificate, key)
+        return self.recertify(ca_id, ca_certificate, ca_key, key, now)
+
+    def recertify(
+        self, ca_id: str, ca_certificate: x509.Certificate, ca_key: rsa.RSAPrivateKey, key: rsa.RSAPrivateKey,
+        now: datetime,
+    ) -> Responder:
+        """A new certificate for the OCSP signer's existing key, written next to it."""
         certificate = responder_certificate(ca_certificate, ca_key, key, now)
-        write_atomically(cert_path, _cert_pem(certificate))
+        write_atomically(self.path / f"{ca_id}-ocsp.pem", _cert_pem(certificate))
         return Responder(certificate, key)

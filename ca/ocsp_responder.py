@@ -131,6 +131,11 @@ class OcspResponder:
             for algorithm in HASHES:
                 self._cache.pop((ca_id, serial, algorithm.name), None)
 
+    def forget(self) -> None:
+        """Drop every pre-signed answer (the signer changed); the next requests sign anew."""
+        with self._lock:
+            self._cache.clear()
+
     def answer(self, ca_id: str | None, der: bytes, now: datetime | None = None) -> OcspAnswer:
         """The DER answer to one request sent to the CA `ca_id`'s URL (None: any served CA)."""
         question = self.question(ca_id, der)

@@ -7,15 +7,16 @@ the status changes. One runtime per process; the HTTP app and tests share it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from mynacard.ca import store_schema
 from mynacard.ca.crl import CrlPolicy, CrlPublisher
-from mynacard.ca.identity import CaDirectory, PassphraseSource, ask_passphrase
+from mynacard.ca.identity import RESPONDER_RENEW_BEFORE, CaDirectory, PassphraseSource, ask_passphrase
 from mynacard.ca.jpki_ca import StatusUrls
 from mynacard.ca.keys import KeySource
 from mynacard.ca.ocsp_responder import OcspPolicy, OcspResponder
@@ -27,6 +28,8 @@ from mynacard.service.config import ServiceConfig
 from mynacard.service.db import make_engine
 
 VERSION_TABLE = "ca_alembic_version"
+#: How often a serving process checks whether its OCSP signers need a new certificate.
+MAINTENANCE_INTERVAL = timedelta(hours=6)
 VERSIONS_DIR = Path(__file__).with_name("migrations") / "versions"
 
 
@@ -44,6 +47,8 @@ class CaRuntime:
     origin: str
     crls: CrlPublisher
     ocsp: OcspResponder
+    _maintenance: threading.Thread | None = field(default=None, repr=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @classmethod
     def open(
@@ -81,7 +86,40 @@ class CaRuntime:
     def status_urls(self, ca_id: str) -> StatusUrls:
         return status_urls_for(self.config, ca_id)
 
+    def renew_responders(self, now: datetime | None = None) -> list[str]:
+        """Re-certify every OCSP signer with under `RESPONDER_RENEW_BEFORE` left; returns the CA ids.
+
+        Start-up does the same; this keeps a server that runs for months from signing with an
+        expired delegate. Pre-signed answers carry the old certificate, so they are dropped.
+        """
+        moment = now or datetime.now(UTC)
+        renewed = []
+        directory = CaDirectory(self.config.data_dir / "ca")
+        for ca_id, served in list(self.service.cas.items()):
+            if served.responder.certificate.not_valid_after_utc - moment > RESPONDER_RENEW_BEFORE:
+                continue
+            responder = directory.recertify(ca_id, served.certificate, served.ca.private_key, served.responder.key, moment)
+            self.service.cas[ca_id] = replace(served, responder=responder)
+            renewed.append(ca_id)
+        if renewed:
+            self.ocsp.forget()
+        return renewed
+
+    def start_maintenance(self) -> None:
+        """Background work of a serving process: CRLs (on change and on schedule), OCSP signer renewal."""
+        self.crls.start()
+        if self._maintenance is None:
+            self._maintenance = threading.Thread(target=self._maintain, name="ca-maintenance", daemon=True)
+            self._maintenance.start()
+
+    def _maintain(self) -> None:
+        while not self._stopping.wait(MAINTENANCE_INTERVAL.total_seconds()):
+            self.renew_responders()
+
     def close(self) -> None:
+        self._stopping.set()
+        if self._maintenance is not None:
+            self._maintenance.join(10)
         self.crls.stop()
         self.engine.dispose()
 

@@ -10,6 +10,7 @@
 | death                         | revoked                  | revoked                         |
 | emigration                    | revoked                  | kept (our choice, below)        |
 | household change              | —                        | —                               |
+| other items (welfare, 在留期間) | —                        | —                               |
 
 The reason codes are RFC 5280 names; J-LIS does not publish its mapping (§2.1), so ours is:
 a change of the four facts → `affiliationChanged`; the record or the card ending (death, a card
@@ -50,6 +51,7 @@ EFFECTS: dict[str, Effect] = {
     "death": Effect(sign=ENDED, auth=ENDED),
     "emigration": Effect(sign=ENDED),
     "household-change": NONE,
+    "items-update": NONE,  # none of the four facts: welfare items, 本籍, 通称, status of residence
     # not life events, but acts on the record or the card with their own effect (§2.1)
     "lapse": Effect(sign=ENDED, auth=ENDED),
     "number-replacement": Effect(sign=SUPERSEDED),

@@ -44,6 +44,7 @@ from mynacard.register_stub.schemas import (
     Emigration,
     Entry,
     HouseholdChange,
+    ItemsUpdate,
     MoveIn,
     MoveOut,
     MoveWithin,
@@ -376,6 +377,35 @@ def _household_change(
     return EFFECTS["household-change"]
 
 
+#: ItemsUpdate fields that belong to foreign residents only.
+FOREIGN_ONLY = ("alias_name", "residence_status", "period_of_stay", "stay_expires_on", "residence_card_number")
+
+
+def _items_update(session: Session, resident: Resident, event: Event, request: ItemsUpdate,
+                  summary: dict[str, Any]) -> Effect:
+    given = request.model_fields_set - {"kind", "event_date", "cause"}
+    foreign = resident.kind == "foreign"
+    if not foreign and given & set(FOREIGN_ONLY):
+        raise Invalid("通称 and the status of residence are recorded for foreign residents only")
+    if foreign and given & {"honseki", "hittosha"}:
+        raise Invalid("a foreign resident has no 本籍 or 筆頭者")
+    old = current_version(session, resident)
+    changes: dict[str, object] = {}
+    for name in sorted(given):
+        value = getattr(request, name)
+        if name == "welfare":
+            value = {**(old.welfare or {}), **value}
+        elif value == "":
+            value = None
+        if getattr(old, name) != value:
+            changes[name] = value
+    if not changes:
+        raise Conflict("the values given are the ones already recorded")
+    _add_version(session, resident, event, **changes)
+    summary["items"] = sorted(changes)
+    return EFFECTS["items-update"]
+
+
 def _check(address: str, municipality_code: str) -> None:
     try:
         check_address(address, municipality_code)
@@ -405,6 +435,8 @@ def _apply(session: Session, resident: Resident, recorded: Event, event: RecordE
             return _emigration(session, resident, recorded, event, summary)
         case HouseholdChange():
             return _household_change(session, resident, recorded, event, summary)
+        case ItemsUpdate():
+            return _items_update(session, resident, recorded, event, summary)
 
 
 # -- deadlines and numbers ----------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """Delivering the outbox: revocations (and holds, releases) to the CA service, retried until done.
 
 An event commits its outbox rows with it (`events.py`); this worker reads due rows, calls the CA
-service outside any database transaction, then records the answer. The CA's revoke is
+service outside any database transaction, then records the round's answers in one transaction. The CA's revoke is
 idempotent (a second revoke returns the first record), so a row delivered twice — after a crash
 between the call and the update, or by two workers — does no harm.
 
 A failed call is retried with exponential backoff (2 s, 4 s, … capped at 5 min). Rows stay
 `pending` while retrying and become `failed` when the CA refuses them outright (a 4xx other than
-409/429: an unknown serial, a hold on a revoked certificate); both show in
+408/425/429: an unknown serial, a release of a revoked certificate); both show in
 `mynacard register outbox` and `GET /register/v1/outbox` with their attempts and last error,
 and `retry` puts a failed row back in the queue. Nothing is ever dropped.
 """
@@ -34,7 +34,7 @@ BACKOFF_START = timedelta(seconds=2)
 BACKOFF_MAX = timedelta(minutes=5)
 BATCH = 100
 #: Answers that will not change by asking again: the row fails and waits for an operator.
-PERMANENT_STATUSES = frozenset(range(400, 500)) - {408, 409, 425, 429}
+PERMANENT_STATUSES = frozenset(range(400, 500)) - {408, 425, 429}
 
 
 class CertificateChanger(Protocol):
@@ -45,6 +45,8 @@ class CertificateChanger(Protocol):
     def hold(self, ca: str, serial: str, cause: str | None = None) -> dict[str, object]: ...
 
     def release(self, ca: str, serial: str, cause: str | None = None) -> dict[str, object]: ...
+
+    def get(self, ca: str, serial: str) -> dict[str, object]: ...
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,24 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_START * (1 << min(max(attempts - 1, 0), 16)), BACKOFF_MAX)
 
 
+#: What a hold or release wants the certificate to be; a refusal (409) because it already is —
+#: a release sent twice after a crash, a hold on a certificate revoked since — is success.
+SATISFIED = {"hold": ("hold", "revoked"), "release": ("good",)}
+
+
 def _send(client: CertificateChanger, row: Revocation) -> None:
     cause = f"register event {row.event_id}"
-    if row.action == "revoke":
+    if row.action == "revoke":  # idempotent at the CA
         client.revoke(row.ca, row.serial, row.reason or "unspecified", cause)
-    elif row.action == "hold":
-        client.hold(row.ca, row.serial, cause)
-    else:
-        client.release(row.ca, row.serial, cause)
+        return
+    try:
+        if row.action == "hold":
+            client.hold(row.ca, row.serial, cause)
+        else:
+            client.release(row.ca, row.serial, cause)
+    except CaServiceError as exc:
+        if exc.status != 409 or client.get(row.ca, row.serial).get("status") not in SATISFIED[row.action]:
+            raise
 
 
 def deliver_due(store: RegisterStore, client: CertificateChanger, now: datetime | None = None) -> Delivery:
@@ -76,15 +88,20 @@ def deliver_due(store: RegisterStore, client: CertificateChanger, now: datetime 
             select(Revocation).where(Revocation.status == "pending", Revocation.next_attempt_at <= now)
             .order_by(Revocation.id).limit(BATCH)
         ).scalars())
-    delivered = retrying = failed = 0
+    answers: list[tuple[int, CaServiceError | None]] = []
     for row in rows:
-        error: CaServiceError | None = None
         try:
             _send(client, row)
         except CaServiceError as exc:
-            error = exc
-        with store.transaction() as session:
-            current = session.get(Revocation, row.id)
+            answers.append((row.id, exc))
+        else:
+            answers.append((row.id, None))
+    delivered = retrying = failed = 0
+    # One transaction (one durable commit) records the whole round; a crash before it only means
+    # the round is sent again, which the CA's idempotent revoke absorbs.
+    with store.transaction() as session:
+        for row_id, error in answers:
+            current = session.get(Revocation, row_id)
             if current is None or current.status != "pending":
                 continue
             current.attempts += 1

@@ -52,15 +52,16 @@ examples:
   mynacard register outbox --status failed ; mynacard register outbox --retry 42
 
 events (mynacard register event CODE KIND): move-within, move-out, move-in, continuation,
-name-change, correction, death, emigration, household-change.
+name-change, correction, death, emigration, household-change, items-update.
 """
 
 SEXES = {"male": "1", "female": "2", "unknown": "3", "1": "1", "2": "2", "3": "3"}
 EVENT_KINDS = ("move-within", "move-out", "move-in", "continuation", "name-change", "correction", "death",
-               "emigration", "household-change")
+               "emigration", "household-change", "items-update")
 #: Options of `event` that go into the event body, by event field name.
 EVENT_FIELDS = ("address", "planned_date", "destination", "moved_in_on", "municipality_code", "family_name",
-                "given_name", "old_surname", "sex", "birth_date", "household_id", "relationship")
+                "given_name", "old_surname", "sex", "birth_date", "household_id", "relationship", "residence_status",
+                "period_of_stay", "stay_expires_on", "residence_card_number")
 
 
 class CommandError(Exception):
@@ -140,6 +141,10 @@ def register(root: CommandRoot) -> None:
     ev.add_argument("--birth-date", type=_date, metavar="YYYY-MM-DD", help="correction")
     ev.add_argument("--household", dest="household_id", type=int, metavar="ID", help="household-change")
     ev.add_argument("--relationship", help="household-change: 続柄 (世帯主 for a new household)")
+    ev.add_argument("--residence-status", help="items-update: 在留資格")
+    ev.add_argument("--period-of-stay", help="items-update: 在留期間")
+    ev.add_argument("--stay-expires-on", type=_date, metavar="YYYY-MM-DD", help="items-update: 在留期間の満了日")
+    ev.add_argument("--residence-card-number", help="items-update: 在留カード番号")
 
     access = sub("access-records", "who read or changed a resident's data (admin)", _access)
     access.add_argument("code")

@@ -47,6 +47,13 @@ def _past_date(value: date, what: str) -> date:
     return value
 
 
+def _welfare_items(value: dict[str, bool]) -> dict[str, bool]:
+    unknown = sorted(set(value) - set(WELFARE_ITEMS))
+    if unknown:
+        raise ValueError(f"unknown welfare item {unknown[0]} (known: {', '.join(WELFARE_ITEMS)})")
+    return value
+
+
 def _name_part(value: str) -> str:
     if any(c.isspace() for c in value):
         raise ValueError("a name part contains no spaces (family and given name are separate fields)")
@@ -92,13 +99,7 @@ class NewResident(Strict):
     def _birth(cls, value: date) -> date:
         return _past_date(value, "birth date")
 
-    @field_validator("welfare")
-    @classmethod
-    def _welfare(cls, value: dict[str, bool]) -> dict[str, bool]:
-        unknown = sorted(set(value) - set(WELFARE_ITEMS))
-        if unknown:
-            raise ValueError(f"unknown welfare item {unknown[0]} (known: {', '.join(WELFARE_ITEMS)})")
-        return value
+    _welfare = field_validator("welfare")(_welfare_items)
 
     @model_validator(mode="after")
     def _consistent(self) -> NewResident:
@@ -238,9 +239,34 @@ class HouseholdChange(EventBase):
         return self
 
 
+class ItemsUpdate(EventBase):
+    """Items other than the four facts: welfare registrations (9)–(11の2), 本籍/筆頭者, 通称, and a
+    foreign resident's status of residence (e.g. 在留期間更新, notified by the Minister of Justice).
+    No certificate is touched. Only the items given change; an empty string clears one."""
+
+    kind: Literal["items-update"] = "items-update"
+    welfare: dict[str, bool] | None = None
+    honseki: str | None = Field(default=None, max_length=200)
+    hittosha: str | None = Field(default=None, max_length=100)
+    alias_name: str | None = Field(default=None, max_length=100)
+    residence_status: str | None = Field(default=None, max_length=60)
+    period_of_stay: str | None = Field(default=None, max_length=40)
+    stay_expires_on: date | None = None
+    residence_card_number: str | None = Field(default=None, pattern=r"^([A-Z]{2}[0-9]{8}[A-Z]{2})?$")
+
+    _welfare = field_validator("welfare")(lambda value: None if value is None else _welfare_items(value))
+
+    @model_validator(mode="after")
+    def _something(self) -> ItemsUpdate:
+        if not self.model_fields_set - {"kind", "event_date", "cause"}:
+            raise ValueError("an items update gives at least one item")
+        return self
+
+
 NewRecordEvent = Annotated[Birth | Entry, Field(discriminator="kind")]
 RecordEvent = Annotated[
-    MoveWithin | MoveOut | MoveIn | Continuation | NameChange | Correction | Death | Emigration | HouseholdChange,
+    MoveWithin | MoveOut | MoveIn | Continuation | NameChange | Correction | Death | Emigration | HouseholdChange
+    | ItemsUpdate,
     Field(discriminator="kind"),
 ]
 

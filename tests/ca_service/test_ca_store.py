@@ -266,3 +266,27 @@ def test_responder_survives_thousands_of_mutated_requests(runtime: CaRuntime,
                 body = bytearray(b"\x30")
         answer = runtime.ocsp.answer(rng.choice(["sign", "auth", None]), bytes(body))
         assert ocsp.load_der_ocsp_response(answer.der).response_status in allowed
+
+
+def test_ocsp_signer_is_renewed_while_running(runtime: CaRuntime, pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    serial = issue(runtime, pool_keys[2])
+    root = runtime.service.cas["sign"].certificate
+    old = runtime.service.cas["sign"].responder.certificate
+    certificate = x509.load_der_x509_certificate(runtime.service.store.get("sign", serial).der)
+    body = ocsp.OCSPRequestBuilder().add_certificate(certificate, root, hashes.SHA1()).build().public_bytes(
+        serialization.Encoding.DER)
+    assert ocsp.load_der_ocsp_response(runtime.ocsp.answer("sign", body).der).certificates[0] == old
+
+    assert runtime.renew_responders() == []  # fresh: nothing to do
+    later = datetime.now(UTC) + timedelta(days=70)  # 20 days before the 90-day signer expires
+    assert sorted(runtime.renew_responders(now=later)) == ["auth", "sign"]
+    new = runtime.service.cas["sign"].responder.certificate
+    assert new.not_valid_after_utc > old.not_valid_after_utc
+    assert new.public_key() == old.public_key()  # same key, new certificate, issued by the CA
+    new.verify_directly_issued_by(root)
+    answer = ocsp.load_der_ocsp_response(runtime.ocsp.answer("sign", body).der)
+    assert answer.certificates[0] == new  # pre-signed answers with the old certificate were dropped
+    on_disk = x509.load_pem_x509_certificate((runtime.config.data_dir / "ca" / "sign-ocsp.pem").read_bytes())
+    assert on_disk == new

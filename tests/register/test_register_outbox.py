@@ -69,3 +69,31 @@ def test_outbox_retries_through_an_outage_and_shows_refusals(services: Services,
     up.revoke("sign", str(sign["serial"]), "keyCompromise", "a second delivery")
     assert ca.get("sign", str(sign["serial"]))["revocation"] == first_time
     store.dispose()
+
+
+def test_a_hold_or_release_the_ca_already_reflects_counts_as_delivered(services: Services, tmp_path: Path,
+                                                                        register_keys: list[rsa.RSAPrivateKey]) -> None:
+    """A hold on a certificate revoked since (revocation supersedes the hold) is done; a release of
+    a revoked certificate cannot be, and fails visibly."""
+    from mynacard.register_stub.models import Event
+
+    store = RegisterStore.open(f"sqlite+pysqlite:///{tmp_path / 'register.sqlite3'}")
+    ca = services.ca()
+    pem = register_keys[1].public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    serial = str(ca.issue_auth(public_key_pem=pem, birth_date=date(1980, 1, 1),
+                               locality={"prefecture": "Tokyo-to", "city": "Chiyoda-ku"}, municipality_code="13101",
+                               card_expiry=date(2035, 1, 1))["serial"])
+    ca.revoke("auth", serial, "cessationOfOperation", "test")
+    with store.transaction() as session:
+        event = Event(resident_code="00000000000", kind="card-lost", event_date=date.today(), cause="紛失",
+                      recorded_at=datetime.now(UTC), recorded_by="t", summary={})
+        session.add(event)
+        session.flush()
+        events.queue_action(session, event, "auth", serial, "hold", None)
+        events.queue_action(session, event, "auth", serial, "release", None)
+    up = CaClient(f"{services.base}/ca", services.tokens["register->ca"])
+    assert outbox.deliver_due(store, up) == outbox.Delivery(delivered=1, retrying=0, failed=1)
+    with store.reader() as session:
+        assert {r.action: r.status for r in session.query(Revocation)} == {"hold": "delivered", "release": "failed"}
+    store.dispose()

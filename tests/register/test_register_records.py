@@ -37,3 +37,32 @@ def test_method2_accepts_the_recorded_old_surname_and_alias(admin: httpx.Client,
                                                  "birth_date": "1980-02-17", "sex": "2",
                                                  "address": "東京都千代田区見本町1-2-3", "purpose": "旧氏併記"})
         assert answer.json() == {"result": "match", "differs": []}
+
+
+def test_items_update_changes_other_items_without_touching_certificates(admin: httpx.Client) -> None:
+    """在留期間更新 and welfare registrations: a new version, no revocation."""
+    entry = admin.post("/v1/residents", json={
+        "kind": "entry", "event_date": "2024-04-01", "cause": "転入届", "municipality_code": "13101",
+        "resident": {"family_name": "LEE", "given_name": "ANNA", "birth_date": "1990-09-09", "sex": "2",
+                     "address": "東京都千代田区見本町4-4", "welfare": {"national_health_insurance": True},
+                     "foreign": {"nationality": "カナダ", "category": "中長期在留者", "residence_status": "留学",
+                                 "period_of_stay": "1年", "stay_expires_on": "2025-04-01",
+                                 "became_foreign_resident_on": "2024-04-01"}}})
+    assert entry.status_code == 201, entry.text
+    code = entry.json()["resident_code"]
+    done = event(admin, code, "items-update", residence_status="技術・人文知識・国際業務", period_of_stay="3年",
+                 stay_expires_on="2028-04-01", welfare={"national_pension": True}, cause="在留期間更新（法務大臣通知）")
+    assert done["revocations"] == [] and done["summary"]["items"] == [
+        "period_of_stay", "residence_status", "stay_expires_on", "welfare"]
+    current = admin.get(f"/v1/residents/{code}", params=PURPOSE).json()["current"]
+    assert current["foreign"]["residence_status"] == "技術・人文知識・国際業務"
+    assert current["welfare"] == {"national_health_insurance": True, "national_pension": True}
+    versions = admin.get(f"/v1/residents/{code}/versions", params=PURPOSE).json()
+    assert versions[0]["foreign"]["residence_status"] == "留学"  # the old version stays
+    japanese = birth(admin)["resident_code"]
+    refused = admin.post(f"/v1/residents/{japanese}/events", json={
+        "kind": "items-update", "event_date": "2024-04-01", "cause": "x", "residence_status": "留学"})
+    assert refused.status_code == 422 and "foreign residents only" in refused.json()["detail"]
+    empty = admin.post(f"/v1/residents/{japanese}/events", json={"kind": "items-update", "event_date": "2024-04-01",
+                                                               "cause": "x"})
+    assert empty.status_code == 422 and "at least one item" in empty.json()["detail"]
