@@ -268,16 +268,6 @@ def test_three_wrong_pins_lock_the_card(serve: Callable[[KioskConfig], Served],
         assert card.jpki.tries_left(Key.AUTH) == 0
 
 
-def test_card_pulled_mid_read(serve: Callable[[KioskConfig], Served], reader_card: Any) -> None:
-    s = serve(FAST.with_timeouts(ended=60))
-    begin(s, before_accept=lambda: reader_card.remove_during(ins=0xB0))
-    expect(s.h1()).to_have_text("終了しました", timeout=10000)
-    expect(s.page.locator("#reason")).to_have_text("読み取り中にカードが取り除かれました。")
-    s.shot("01-card-pulled")
-    s.page.get_by_role("button", name="閉じる").click()
-    expect(s.h1()).to_have_text("証明書の交付", timeout=10000)
-
-
 def test_paper_jam_refunds_in_english(serve: Callable[[KioskConfig], Served], reader_card: Any) -> None:
     s = serve(FAST.with_timeouts(ended=60))
     s.printer.jam_next = 1
@@ -337,3 +327,16 @@ def test_a_resident_who_moved_out_is_sent_to_the_window(
     expect(s.page.locator(".window")).to_have_text("市区町村の窓口でお手続きください。")
     s.shot("01-moved-out")
     assert s.printer.tray == [] and s.payment.ledger == []
+
+
+# Last in the module: after a card is pulled mid-READ BINARY, the next card put into the same
+# virtual slot is sometimes (about 1 run in 4 here, with the real services in the test process)
+# not reported by pcscd within 5 s — an emulator fault-injection issue, left for the emulator.
+def test_card_pulled_mid_read(serve: Callable[[KioskConfig], Served], reader_card: Any) -> None:
+    s = serve(FAST.with_timeouts(ended=60))
+    begin(s, before_accept=lambda: reader_card.remove_during(ins=0xB0))
+    expect(s.h1()).to_have_text("終了しました", timeout=10000)
+    expect(s.page.locator("#reason")).to_have_text("読み取り中にカードが取り除かれました。")
+    s.shot("01-card-pulled")
+    s.page.get_by_role("button", name="閉じる").click()
+    expect(s.h1()).to_have_text("証明書の交付", timeout=10000)
