@@ -41,6 +41,16 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
                           check=True).stdout
 
 
+def qr_codes(pdf: bytes, tmp_path: Path) -> list[str]:
+    """What the QR codes of the printed page say, read by zbar from a 150 dpi rendering (poppler)."""
+    (tmp_path / "qr.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "qr.pdf"), str(tmp_path / "qr")],
+                   check=True)
+    found = subprocess.run(["zbarimg", "--quiet", "--raw", "--nodbus", str(tmp_path / "qr.png")],
+                           capture_output=True, text=True, check=True)
+    return found.stdout.split()
+
+
 @pytest.fixture(scope="module")
 def resident(admin: httpx.Client, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     created = birth(admin, family="交付", given="花子", born="1985-04-12", sex="2",
@@ -83,6 +93,7 @@ def test_complete_issuance_bound_to_its_transaction(services: Services, resident
                        "municipality": "東京都千代田区", "copies": 2,
                        "sha256": hashlib.sha256(document.pdf).hexdigest(), "status": "valid"}
     assert public.get("/v1/verify/AAAA-BBBB-CCCC-DDDD").status_code == 404
+    assert qr_codes(document.pdf, tmp_path) == [f"{services.base}/centre/v1/verify/{document.verification_code}"]
     with pytest.raises(CentreError) as reused:
         centre.request_document(KIOSK, session.session_id, txn, Selection("juminhyo", "self", (), 1))
     assert reused.value.code == "transaction_reused"
