@@ -22,6 +22,7 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
+from reportlab import rl_config
 from reportlab.graphics.barcode import qrencoder
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4
@@ -33,11 +34,16 @@ from reportlab.pdfgen.canvas import Canvas
 
 from mynacard.ca.era import japanese_era
 
+# Binary streams: ASCII85 only makes the PDF a quarter larger and costs its encoding (reportlab's
+# setting is process-wide; nothing else in mynacard uses reportlab).
+rl_config.useA85 = 0
+
 FONT = "IPAGothic"
 #: Debian's fonts-ipafont-gothic (tools/setup.sh installs it).
 FONT_PATHS = (Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"),
               Path("/usr/share/fonts/truetype/fonts-japanese-gothic.ttf"))
 SEAL_RED = Color(0.80, 0.10, 0.10)
+TILE_FORM = "deterrent-tile"
 SCREEN = Color(0.80, 0.80, 0.80)
 
 
@@ -150,23 +156,29 @@ def _deterrent_tile() -> ImageReader:
 
 
 def _deterrent(canvas: Canvas, font: str, width: float, height: float) -> None:
-    """けん制文字: "複写" in a coarse screen (images), under a fine screen of hairlines."""
-    canvas.saveState()
-    tile_w, tile_h = 65 * mm, 55 * mm
+    """けん制文字: "複写" in a coarse screen (an image) under a fine screen of 45° hairlines, as one
+    tile (a form XObject, made once per document) repeated over the page. The hairline step
+    divides the tile's sides, so the lines run on across tiles."""
+    tile_w, tile_h, step = 65 * mm, 55 * mm, 1.25 * mm
+    if not canvas.hasForm(TILE_FORM):
+        canvas.beginForm(TILE_FORM, 0, 0, tile_w, tile_h)  # the form's box clips what spills over
+        canvas.drawImage(_deterrent_tile(), 0, 0, tile_w, tile_h)
+        canvas.setStrokeColor(SCREEN)
+        canvas.setLineWidth(0.15)
+        path = canvas.beginPath()
+        x = -tile_h
+        while x < tile_w:
+            path.moveTo(x, 0)
+            path.lineTo(x + tile_h, tile_h)
+            x += step
+        canvas.drawPath(path, stroke=1, fill=0)
+        canvas.endForm()
     for row in range(int(height // tile_h) + 1):
         for column in range(int(width // tile_w) + 1):
-            canvas.drawImage(_deterrent_tile(), column * tile_w, row * tile_h, tile_w, tile_h)
-    canvas.setStrokeColor(SCREEN)
-    canvas.setLineWidth(0.15)
-    step = 1.2 * mm
-    path = canvas.beginPath()
-    x = -height
-    while x < width:
-        path.moveTo(x, 0)
-        path.lineTo(x + height, height)
-        x += step
-    canvas.drawPath(path, stroke=1, fill=0)
-    canvas.restoreState()
+            canvas.saveState()
+            canvas.translate(column * tile_w, row * tile_h)
+            canvas.doForm(TILE_FORM)
+            canvas.restoreState()
 
 
 def _seal(canvas: Canvas, font: str, head: str, x: float, y: float) -> None:
