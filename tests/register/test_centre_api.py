@@ -136,6 +136,9 @@ def test_challenges_are_single_use_and_signatures_checked(services: Services, re
     with pytest.raises(CentreError) as clerk:  # a register token is not a kiosk token
         centre_of(services, token=services.tokens["clerk"]).challenge(KIOSK)
     assert clerk.value.code == "forbidden"
+    with services.register("kiosk") as kiosk_at_register:  # and a kiosk token is nothing at the register
+        refused = kiosk_at_register.get(f"/v1/residents/{resident['resident_code']}", params={"purpose": "t"})
+    assert refused.status_code == 403  # known token, role kiosk: not a register role
 
 
 @pytest.mark.parametrize("kind", ["support_measure", "gaiji_pending"])
