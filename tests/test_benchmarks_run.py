@@ -20,6 +20,7 @@ CASES = [
     ("bench_host_read.py", ["--rounds", "2"], ["full read", "minimum"]),
     ("bench_host_verify.py", ["--runs", "2"], ["clerk check", "verification alone"]),
     ("bench_conformance.py", ["--rounds", "1"], ["through pcscd", "100.0 %"]),
+    ("bench_counter_lock.py", ["--rounds", "2"], ["wrong VERIFY", "READ BINARY", "ratio"]),
 ]
 
 
