@@ -133,18 +133,16 @@ class DirectoryStore:
         processes add up, as on the one chip.
         """
         with self._locked():
-            yield self.load_state()
+            state = self.load_state()
+            if self._depth == 1:  # a refused state.json leaves the directory as it was
+                self._remove_stale_temporaries()
+            yield state
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         with self._thread_lock:
             if self._depth == 0:
                 self._lock_fd = self._acquire()
-                try:
-                    self._remove_stale_temporaries()
-                except BaseException:
-                    self._release()
-                    raise
             self._depth += 1
             try:
                 yield
