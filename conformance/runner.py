@@ -129,6 +129,7 @@ class RunReport:
             raise ValueError("this is not a mynacard conformance JSON report")
         counters = raw["counters"]
         assert isinstance(counters, dict)
+        wrong = raw.get("wrong_secrets", [])
         return cls(
             transport=str(raw["transport"]),
             atr=str(raw["atr"]),
@@ -142,7 +143,7 @@ class RunReport:
             results=[CaseResult.from_json(r) for r in raw["results"]],  # type: ignore[union-attr]
             tool=str(raw.get("tool", "")),
             setup=[Exchange.from_json(e) for e in raw.get("setup", [])],  # type: ignore[union-attr]
-            wrong_secrets=[str(w) for w in raw.get("wrong_secrets", [])],  # type: ignore[union-attr]
+            wrong_secrets=[str(w) for w in wrong] if isinstance(wrong, list) else [],
         )
 
 
