@@ -32,6 +32,7 @@ from mynacard.applet_model.files import (
 )
 from mynacard.applet_model.image import CardImage
 from mynacard.applet_model.secrets import CHANGE_KEY, CHANGE_REFERENCE_DATA, PinReference, SecretDecl
+from mynacard.applet_model.secure_messaging import SmSession
 from mynacard.applet_model.state import CardState, secret_key
 from mynacard.applet_model.store import CardStore
 from mynacard.applet_model.sw import SW
@@ -65,6 +66,8 @@ class CardOS:
         self.current_app: ApplicationDecl | None = None
         self.current_ef: Selected | None = None
         self.verified: set[str] = set()
+        #: The secure-messaging session of the current AP (CI §11): RAM, gone with the security status.
+        self.sm: SmSession | None = None
         self._handlers: dict[int, tuple[int, Callable[[CommandAPDU], bytes]]] = {
             0xA4: (CLA_ISO, self._select),
             0xB0: (CLA_ISO, self._read_binary),
@@ -89,6 +92,7 @@ class CardOS:
         self.current_app = None
         self.current_ef = None
         self.verified.clear()
+        self.sm = None
 
     def process(self, raw: bytes) -> bytes:
         """One C-APDU in, one R-APDU out; the card always answers."""
@@ -112,8 +116,8 @@ class CardOS:
             raise CardError(SW.CLA_NOT_SUPPORTED)
         if cla & 0x40 or cla & 0x03:
             raise CardError(SW.LOGICAL_CHANNEL_NOT_SUPPORTED)  # only channel 0, CI §1
-        if cla & 0x0C:  # secure messaging where none is configured, CI §11
-            raise CardError(SW.SM_NOT_SUPPORTED if cmd.ins == 0xA4 else SW.SM_SESSION_INVALID)
+        if cla & 0x0C:
+            return self._secure(cmd)
         if cla & 0x10:
             raise CardError(SW.CHAINING_NOT_SUPPORTED)
         entry = self._handlers.get(cmd.ins)
@@ -138,6 +142,7 @@ class CardOS:
             app = self._find_application(cmd.data)
             self.current_app, self.current_ef = app, None
             self.verified.clear()  # also on re-selecting the same AP (OpenSC's logout), CI §4
+            self.sm = None  # the SM session goes with the security status (CI §11, MC sm.rs)
             return b""
         if cmd.p1 == 0x02:
             if cmd.p2 != 0x0C:
@@ -382,14 +387,48 @@ class CardOS:
     def _get_response(self, cmd: CommandAPDU) -> bytes:
         raise CardError(SW.CONDITIONS_OF_USE_NOT_SATISFIED)  # the card never answers 61xx (CI §2)
 
+    # -- secure messaging (CI §11) ---------------------------------------------------------------
+
     def _set_session_key(self, cmd: CommandAPDU) -> bytes:
         app = self.current_app
         if app is None:
             raise CardError(SW.SECURITY_STATUS_NOT_SATISFIED)
-        if app.name == "text" and "pin" in self.verified:
-            # Secure messaging (CI §11) is not modelled: after the PIN the text AP answers 6A81.
-            raise CardError(SW.FUNCTION_NOT_SUPPORTED)
-        raise CardError(app.set_session_key_sw)
+        decl = app.secure_messaging
+        if decl is None:
+            raise CardError(app.set_session_key_sw)
+        self._check(decl.opened_by)  # 6982 before the PIN, also after 照合番号A (MC sm.rs)
+        if cmd.p1p2 != 0:
+            raise CardError(SW.INCORRECT_P1_P2)  # (our choice)
+        # A refused delivery leaves an earlier session as it was (our choice).
+        self.sm = SmSession.open(self._private_key(app.key(decl.key)), cmd.data)
+        return b""
+
+    def _secure(self, cmd: CommandAPDU) -> bytes:
+        """An SM command (CLA 08/0C): unwrap, run the plain command, wrap its answer."""
+        decl = self.current_app.secure_messaging if self.current_app is not None else None
+        session = self.sm
+        if decl is None or session is None:
+            # No SM here (CI §11 "other APs"), or no session (never opened, or destroyed by 6988).
+            if decl is None and cmd.ins == 0xA4:
+                raise CardError(SW.SM_NOT_SUPPORTED)
+            raise CardError(SW.SM_SESSION_INVALID)
+        if cmd.cla & 0x0C == 0x0C:
+            session.counter += 1
+            raise CardError(SW.SM_DATA_OBJECTS_MISSING)  # no MAC key: confidentiality only (CI §11)
+        obj = decl.commands.get(cmd.ins)
+        if obj is None or cmd.cla & 0xF0 != CLA_ISO:
+            session.counter += 1
+            raise CardError(SW.SM_NOT_SUPPORTED)  # (our choice) a command the AP serves only in clear
+        try:
+            plain, counter = session.unwrap(cmd, obj)
+        except ValueError as exc:  # wrong counter, padding or object: the session is destroyed
+            self.sm = None
+            raise CardError(SW.SM_DATA_OBJECTS_INCORRECT) from exc
+        data = self._handlers[plain.ins][1](plain)
+        wrapped = session.wrap(counter, data)
+        if (cmd.ne is None and wrapped) or (cmd.ne is not None and len(wrapped) > cmd.ne):
+            raise CardError(SW.WRONG_LENGTH)  # the answer does not fit the Le of the SM command
+        return wrapped
 
     def _set_public_ic_key(self, cmd: CommandAPDU) -> bytes:
         raise CardError(SW.INCORRECT_P1_P2)  # unusable without a terminal certificate (CI §2)

@@ -12,6 +12,7 @@ from enum import Enum
 
 from mynacard.applet_model.access import FREE, NEVER, Access
 from mynacard.applet_model.secrets import SecretDecl
+from mynacard.applet_model.secure_messaging import SecureMessagingDecl
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +49,8 @@ class OpaqueEF:
 class KeyUse(Enum):
     SIGN = "COMPUTE DIGITAL SIGNATURE (80 2A)"
     INTERNAL_AUTHENTICATE = "INTERNAL AUTHENTICATE (00 88)"
-    #: Held for a function this model does not offer (secure-messaging key transport, CI §11).
-    NONE = "no command"
+    #: Decrypts the session key of SET SESSION KEY (80 AE), CI §11.
+    KEY_TRANSPORT = "SET SESSION KEY (80 AE)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,8 @@ class ApplicationDecl:
     default_key: str | None = None
     #: Answer to SET SESSION KEY (80 AE) when nothing is configured for secure messaging (CI §11).
     set_session_key_sw: int = 0x6982
+    #: The AP's secure messaging (CI §11); None: SM CLA answers 6882 on SELECT, 69FC otherwise.
+    secure_messaging: SecureMessagingDecl | None = None
     _by_fid: dict[int, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

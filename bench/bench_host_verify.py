@@ -51,13 +51,17 @@ SECRETS = ClerkSecrets(code_b=verification_code_b(DEMO_PERSON.birth_date, DEMO_C
                        text_pin=DEMO_PINS.text_pin)
 
 
+#: The demo card chains to the test authority, which is trusted only on request (fail closed).
+TRUST = default_trust(trust_test_authority=True)
+
+
 def clerk_check(open_card) -> tuple[float, int]:  # noqa: ANN001
     """Seconds for open + full check, and the APDUs it took; fails loudly if the check fails."""
     started = time.perf_counter()
     card = open_card()
     try:
         card.detect()
-        report = run_clerk_check(card, APPLICATION, SECRETS)
+        report = run_clerk_check(card, APPLICATION, SECRETS, trust=TRUST)
         elapsed = time.perf_counter() - started
         if not report.passed:
             raise SystemExit("the clerk check failed on the demo card:\n" + report.render())
@@ -82,19 +86,18 @@ def verification_only(card_dir: Path, runs: int) -> float:
     card.close()
     from cryptography import x509
 
-    trust = default_trust()
     times = []
     for _ in range(runs):
         started = time.perf_counter()
         issuer = CvCertificate.parse(visual_cv, "visual")
-        cvc.verify_cv_certificate(issuer, trust.cv_roots, "visual")
+        cvc.verify_cv_certificate(issuer, TRUST.cv_roots, "visual")
         cvc.verify_card_face(CardFace.parse(face), issuer.public_key)
         text_issuer = CvCertificate.parse(text_cv, "text")
-        cvc.verify_cv_certificate(text_issuer, trust.cv_roots, "text")
+        cvc.verify_cv_certificate(text_issuer, TRUST.cv_roots, "text")
         cvc.verify_text_integrity(IntegrityRecord.parse(integrity), text_issuer.public_key,
                                   my_number=MyNumberRecord.parse(my_number),
                                   four_facts=FourFacts.parse(facts))
-        verify_certificate(x509.load_der_x509_certificate(auth), trust.auth)
+        verify_certificate(x509.load_der_x509_certificate(auth), TRUST.auth)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 

@@ -151,6 +151,8 @@ CLAUSES: dict[str, str] = {
     # §11 secure messaging
     "§11/session": "SET SESSION KEY after the PIN, AES-128-CBC confidentiality, counter IV",
     "§11/CLA-0C": "CLA 0C (MAC) → 6987",
+    "§11/counter": "the counter N advances on every SM command, refused ones too; an old N does not decrypt",
+    "§11/read": "READ BINARY under SM: 96 03 00 <Le2>; the answer 86 L 01 <cipher> under the command's IV",
     "§11/6988": "a bad SM object destroys the session: 6988, then 69FC",
     "§11/other-APs": "other APs: SET SESSION KEY → 66F1 or 6982; SM CLA on SELECT 6882, on READ/VERIFY 69FC",
     # §12 disagreements

@@ -68,7 +68,7 @@ def register(root: CommandRoot) -> None:
                         help="run only cases of these profiles (repeat or comma-separate): "
                         "CORE, MF, JPKI, TEXT, VISUAL, COMMON, JUKI, CONTACT, CONTACTLESS, EXTENDED-LENGTH, SM")
     parser.add_argument("--claim", metavar="P", action="append", default=[],
-                        help="claim an optional profile for the card (SM)")
+                        help="claim an optional profile for the card (SM); --emulator claims SM, which it models")
     parser.add_argument("--only", metavar="ID", nargs="+", help="run only these case IDs")
     parser.add_argument("--allow-destructive", action="store_true",
                         help="also run cases that spend tries, change PINs and BLOCK keys for good")
@@ -107,6 +107,13 @@ def register(root: CommandRoot) -> None:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+
+
+def _emulator_claims():  # noqa: ANN202 - frozenset[Profile]
+    """The optional profiles the emulator models: secure messaging of the text AP (CI §11)."""
+    from mynacard.conformance.model import Profile
+
+    return frozenset({Profile.SM})
 
 
 def _profiles(values: list[str]):  # noqa: ANN202 - frozenset[Profile] | None
@@ -228,8 +235,11 @@ def run_command(args: argparse.Namespace) -> int:
             print("mynacard conformance: using the demo card's documented secrets", flush=True)
         else:
             secrets = Secrets()
+        claims = _profiles(args.claim) or frozenset()
+        if args.emulator:
+            claims |= _emulator_claims()
         options = RunOptions(secrets=secrets, profiles=_profiles(args.profile), only=tuple(args.only or ()) or None,
-                             allow_destructive=args.allow_destructive, claims=_profiles(args.claim) or frozenset())
+                             allow_destructive=args.allow_destructive, claims=claims)
         cases = select_cases(options)
         with _transport(args) as transport:
             options.robot = _robot(args, transport)

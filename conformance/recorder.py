@@ -166,7 +166,10 @@ class Recorder:
     def _follow(self, apdu: bytes, response: Response, cla: int, ins: int, p1: int, p2: int) -> None:
         """Mirror the card's selection: only commands the card accepted change it."""
         if cla & 0x0C:
-            return  # secure messaging: the recorder cannot read the command
+            # Secure messaging: the FID of an SM SELECT is a cryptogram, so any EF may be current.
+            if ins == INS_SELECT and p1 == 0x02 and response.ok:
+                self.selection.efs = {ef for _aid, ef in EF_KINDS}
+            return
         if ins == INS_SELECT and response.ok:
             span = command_data_span(apdu)
             value = apdu[span[0] : span[0] + span[1]] if span else b""

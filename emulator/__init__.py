@@ -6,7 +6,7 @@
 - `pcscd` / `slots` / `readers` — finding or starting pcscd with a private reader config, and
   sharing its slots between processes; `pcsc_state` — what clients see;
 - `control` — the local control channel of `mynacard emulate` (insert, remove, reset, faults);
-- `trace` / `redaction` — APDU traces with the secrets taken out;
+- `trace` — APDU traces with the secrets taken out (the policy is `mynacard.codec.redaction`);
 - `inprocess` — the in-process Transport; `pytest_plugin` — fixtures for tests;
 - `demo` — the shipped demo card and the user's copy of it;
 - `commands` / `emulate` — `mynacard emulate`, `mynacard apdu`, `mynacard pcscd`.

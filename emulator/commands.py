@@ -184,7 +184,7 @@ def describe_sw(sw: int) -> str:
 
 def run_apdu(args: argparse.Namespace) -> int:
     from mynacard.emulator.inprocess import InProcessTransport
-    from mynacard.emulator.redaction import redact_command
+    from mynacard.codec.redaction import redact_command
     from mynacard.emulator.trace import ApduTracer
 
     try:
@@ -205,7 +205,7 @@ def run_apdu(args: argparse.Namespace) -> int:
             if args.raw:
                 print(response.hex().upper())
                 continue
-            print(f"> {redact_command(apdu)}")
+            print(f"> {redact_command(apdu).text()}")
             meaning = describe_sw(sw)
             shown = f"{data.hex().upper()} " if data else ""
             print(f"< {shown}{sw:04X}" + (f"  ({meaning})" if meaning else ""))

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mynacard.codec.redaction import RedactionPolicy
 from mynacard.emulator.cards import open_image_card
 from mynacard.emulator.errors import CardRemoved
-from mynacard.emulator.redaction import SecretTracker
 from mynacard.emulator.trace import ApduTracer
 
 
@@ -39,7 +39,7 @@ class InProcessTransport:
         self.store = store
         self._reload = reload
         self._tracer = tracer
-        self._tracker = SecretTracker()
+        self._redaction = RedactionPolicy()
         self._closed = False
         from mynacard.applet_model.errors import PowerLost
 
@@ -92,7 +92,7 @@ class InProcessTransport:
     def reset(self) -> None:
         """Warm reset: the card forgets its selected DF and verified PINs."""
         self.card.reset()
-        self._tracker.power_cycle()
+        self._redaction.power_cycle()
 
     def reinsert(self) -> None:
         """Power-cycle the card; after a torn write, load it again from its store first."""
@@ -103,7 +103,7 @@ class InProcessTransport:
         else:
             self._card.power_down()
         self._card.power_up()
-        self._tracker.power_cycle()
+        self._redaction.power_cycle()
         self._closed = False
 
     def close(self) -> None:
@@ -113,7 +113,7 @@ class InProcessTransport:
 
     def _trace(self, apdu: bytes, response: bytes | None, arrived: float, started: float) -> None:
         if self._tracer is not None:
-            self._tracer.exchange(self.name, self._tracker, bytes(apdu), response, arrived,
+            self._tracer.exchange(self.name, self._redaction, bytes(apdu), response, arrived,
                                   time.perf_counter() - started)
 
 

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mynacard.codec.redaction import RedactionPolicy
 from mynacard.emulator.cards import CardSource, LoadedCard
 from mynacard.emulator.errors import EmulatorError, SlotBusy
 from mynacard.emulator.faults import Fault, FaultPlan
-from mynacard.emulator.redaction import SecretTracker
 from mynacard.emulator.trace import ApduTracer
 from mynacard.emulator.vpcd import (
     GET_ATR,
@@ -80,7 +80,7 @@ class VirtualSlot:
         self._stop = threading.Event()
         self._polled = threading.Event()
         self._connect_error: OSError | None = None
-        self._tracker = SecretTracker()
+        self._redaction = RedactionPolicy()
         #: "empty", "connecting", "inserted" or "waiting for pcscd".
         self.state = "empty"
         self.last_event = ""
@@ -113,7 +113,7 @@ class VirtualSlot:
             self._stop = threading.Event()
             self._polled.clear()
             self._connect_error = None
-            self._tracker.power_cycle()
+            self._redaction.power_cycle()
             self.state = "connecting"
             self._thread = threading.Thread(
                 target=self._run, args=(self._stop,), name=f"vpcd-{self.port}", daemon=True
@@ -165,7 +165,7 @@ class VirtualSlot:
                 self._card = card
                 self.faults.clear()
                 self.commands = 0
-                self._tracker.power_cycle()
+                self._redaction.power_cycle()
                 self._event("card exchanged")
                 return True
         self.remove()
@@ -178,7 +178,7 @@ class VirtualSlot:
         with self._lock:
             card = self._require_card()
             card.os.reset()
-            self._tracker.power_cycle()
+            self._redaction.power_cycle()
             self._event("reset by the control channel")
 
     def arm_fault(self, fault: Fault) -> None:
@@ -287,10 +287,10 @@ class VirtualSlot:
                     card.os.powerUp()
                 elif byte == POWER_OFF:
                     card.os.powerDown()
-                    self._tracker.power_cycle()
+                    self._redaction.power_cycle()
                 elif byte == RESET:
                     card.os.reset()
-                    self._tracker.power_cycle()
+                    self._redaction.power_cycle()
                 else:
                     log.warning("vpcd sent the unknown control byte %02X; ignored", byte)
             except OSError:
@@ -342,7 +342,7 @@ class VirtualSlot:
 
     def _trace(self, apdu: bytes, response: bytes | None, arrived: float, started: float) -> None:
         if self.tracer is not None:
-            self.tracer.exchange(self.reader, self._tracker, apdu, response, arrived,
+            self.tracer.exchange(self.reader, self._redaction, apdu, response, arrived,
                                   time.perf_counter() - started)
 
     def _power_down(self) -> None:
@@ -352,4 +352,4 @@ class VirtualSlot:
                     self._card.os.powerDown()
                 except Exception:
                     log.exception("the card failed to power down")
-            self._tracker.power_cycle()
+            self._redaction.power_cycle()

@@ -7,6 +7,7 @@ Line format (docs/emulator.md, "Traces"):
     2026-11-26T22:05:02.000100 [mynacard Virtual PCD A 00 00] # removed
 
 The time is when the command arrived; the duration is the card's own time from command to answer.
+What is redacted is decided by `mynacard.codec.redaction`, the policy the host's `--trace` uses too.
 Events (insertion, removal, faults) are `#` lines. Power events and pcscd's 400 ms ATR polls are
 not traced: there are thousands of them and they say nothing.
 The file is created private (0600): the responses are the holder's personal data even with the
@@ -16,13 +17,14 @@ secrets taken out.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from mynacard.emulator.errors import EmulatorError
-from mynacard.emulator.redaction import SecretTracker, redact_command, redact_response
+from mynacard.codec.redaction import RedactionPolicy
 
 
 class ApduTracer:
@@ -34,21 +36,25 @@ class ApduTracer:
 
     @classmethod
     def open(cls, path: Path | str) -> ApduTracer:
-        """Append to the trace file at `path`, creating it with mode 0600."""
+        """Append to the trace file at `path`, creating it with mode 0600 in the same system call;
+        an existing file that others may read is refused."""
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         except OSError as exc:
             raise EmulatorError(f"cannot open the trace file {path}: {exc.strerror}.") from exc
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode) and mode & 0o077:
+            os.close(fd)
+            raise EmulatorError(f"the trace file {path} is readable by others (mode {stat.S_IMODE(mode):04o}); "
+                                "make it private (chmod 600) or choose a new file.")
         return cls(os.fdopen(fd, "w", encoding="utf-8", buffering=1))
 
-    def exchange(self, where: str, tracker: SecretTracker, command: bytes, response: bytes | None,
+    def exchange(self, where: str, policy: RedactionPolicy, command: bytes, response: bytes | None,
                  arrived: float, seconds: float) -> None:
-        """Trace one command and its response (None: the card gave none, e.g. lost power)."""
-        if response is None:
-            answer = "(no response)"
-        else:
-            answer = redact_response(response, tracker.response_is_secret(command, response))
-        self._write(arrived, where, f"{redact_command(command)} -> {answer} ({seconds * 1000:.3f} ms)")
+        """Trace one command and its response (None: the card gave none, e.g. lost power);
+        `policy` follows the selection of the card at `where`."""
+        shown = policy.feed(command, response)
+        self._write(arrived, where, f"{shown.command_text} -> {shown.response_text} ({seconds * 1000:.3f} ms)")
 
     def event(self, where: str, text: str, when: float | None = None) -> None:
         """A `#` line: insertion, removal, a fault firing, …"""

@@ -63,8 +63,8 @@ def card_options() -> argparse.ArgumentParser:
     group.add_argument("--wait", metavar="SECONDS", type=float, default=0.0,
                        help="with PC/SC, wait up to SECONDS for a card to be inserted")
     group.add_argument("--trace", metavar="FILE",
-                       help="write every APDU to FILE (PINs, My Number and personal data "
-                            "redacted)")
+                       help="append every APDU to FILE, created private (0600); PINs, the My "
+                            "Number and personal data are redacted")
     group.add_argument("--allow-last-try", action="store_true",
                        help="spend a secret's last try without asking (scripts); otherwise you "
                             "are asked, and without a terminal the last try is never spent")
@@ -114,11 +114,13 @@ def open_card(args: argparse.Namespace) -> MyNumberCard:
 
     transport = _open_transport(args)
     if getattr(args, "trace", None):
+        from mynacard.host.trace import TraceFileError, open_trace_file
+
         try:
-            sink = open(args.trace, "a", encoding="utf-8")  # noqa: SIM115 — closed with the card
-        except OSError as exc:
+            sink = open_trace_file(args.trace)  # closed with the card
+        except TraceFileError as exc:
             transport.close()
-            raise UsageError(f"cannot write the trace file {args.trace}: {exc.strerror}") from exc
+            raise UsageError(str(exc)) from exc
         transport = _closing_trace(transport, sink)
     card = MyNumberCard(transport, on_last_try=last_try_hook(args))
     try:

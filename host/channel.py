@@ -30,7 +30,18 @@ INS_NAMES = {
     0xA4: "SELECT", 0xB0: "READ BINARY", 0xB2: "READ RECORD", 0x20: "VERIFY",
     0x24: "CHANGE REFERENCE DATA", 0x32: "CHANGE KEY", 0x2A: "COMPUTE DIGITAL SIGNATURE",
     0xC0: "GET RESPONSE", 0x84: "GET CHALLENGE", 0xCA: "GET DATA", 0x88: "INTERNAL AUTHENTICATE",
+    0xAE: "SET SESSION KEY",
 }
+
+
+def object_size(head: bytes, doing: str) -> int:
+    """The size of the TLV object at the start of an EF's bytes, from its header (CI §4)."""
+    if not head or all(b == 0xFF for b in head[: tlv.MAX_HEADER]):
+        raise CardDataError(f"{doing}: the EF is empty (only filler), so the card holds no such object")
+    try:
+        return tlv.total_size(head[: tlv.MAX_HEADER])
+    except tlv.TlvError as exc:
+        raise CardDataError(f"{doing}: the EF does not start with a TLV header ({exc})") from exc
 
 
 class _ExtendedRefused(Exception):
@@ -47,6 +58,9 @@ class CardChannel:
         self.current_aid: bytes | None = None
         self.current_ef: int | None = None
         self.extended = bool(transport.extended_length)
+        #: Advances whenever the card's selection and security status are no longer known (an AP
+        #: SELECT, a reset, an error): what a secure-messaging session checks it still lives in.
+        self.epoch = 0
 
     # --- raw exchange -----------------------------------------------------------------------------
 
@@ -61,6 +75,7 @@ class CardChannel:
         """The card's state is unknown (reset, removal, error): select again before the next use."""
         self.current_aid = None
         self.current_ef = None
+        self.epoch += 1
 
     def send(self, command: Command, *, extended: bool = False) -> Response:
         """One command; 61xx (GET RESPONSE) and 6Cxx (wrong Le) handled as ISO 7816-4 says."""
@@ -183,13 +198,7 @@ class CardChannel:
         self.select_ef(fid, doing)
         chunk_max = EXTENDED_LE_MAX if extended else SHORT_LE_MAX
         data = self.read_binary(0, chunk_max, doing, needs)
-        if not data or all(b == 0xFF for b in data[: tlv.MAX_HEADER]):
-            raise CardDataError(f"{doing}: the EF is empty (only filler), so the card holds no "
-                                f"such object")
-        try:
-            size = tlv.total_size(data[: tlv.MAX_HEADER])
-        except tlv.TlvError as exc:
-            raise CardDataError(f"{doing}: the EF does not start with a TLV header ({exc})") from exc
+        size = object_size(data, doing)
         data = data[:size]
         while len(data) < size:
             if not extended and len(data) > MAX_OFFSET:

@@ -49,7 +49,16 @@ from mynacard.host.normalize import FIELDS, NormalizationError, compare_field, e
 from mynacard.host.pins import my_number_is_valid
 from mynacard.host.records import CardFace, CvCertificate, FourFacts, MyNumberRecord, RecordInvalid, RsaPublicKey
 from mynacard.host.revocation import CertificateRevoked, RevocationConfig, RevocationUnknown, check_revocation
-from mynacard.host.trust import Trust, default_trust
+from mynacard.host.trust import (
+    TEST_AUTHORITY,
+    TEST_ORIGIN,
+    TRUST_TEST_ENV,
+    TRUST_TEST_OPTION,
+    Trust,
+    UntrustedAnchor,
+    authority_name,
+    default_trust,
+)
 from mynacard.host.verify import CertificateInvalid, verify_certificate
 
 JST = datetime.timezone(datetime.timedelta(hours=9), "JST")
@@ -158,7 +167,11 @@ class ClerkReport:
     chip: dict[str, str]
     application: Application
     photo_png: bytes | None = None
+    #: Whose anchors the card's certificates chained to (in this run's trust).
     trust_origins: set[str] = field(default_factory=set)
+    #: Whose withheld anchors a certificate chained to (e.g. {"test"} without the opt-in).
+    untrusted_origins: set[str] = field(default_factory=set)
+    test_authority_trusted: bool = False
 
     @property
     def failed(self) -> list[Check]:
@@ -167,6 +180,23 @@ class ClerkReport:
     @property
     def passed(self) -> bool:
         return not self.failed
+
+    @property
+    def trust_notice(self) -> str | None:
+        """The one sentence about trust that heads every report, or None for a plain J-LIS check."""
+        if TEST_ORIGIN in self.untrusted_origins:
+            return (f"UNTRUSTED: this card chains to {TEST_AUTHORITY}, whose private keys are public, so it is "
+                    "not a genuine My Number Card and fails this check (to check a test card on purpose, "
+                    f"add {TRUST_TEST_OPTION} or set {TRUST_TEST_ENV}=1).")
+        if self.untrusted_origins:
+            return (f"UNTRUSTED: this card chains to {', '.join(map(authority_name, sorted(self.untrusted_origins)))}, "
+                    "which is not trusted in this run.")
+        if self.test_authority_trusted:
+            card = ("this card chains to it, so it is a test card, not a genuine My Number Card"
+                    if TEST_ORIGIN in self.trust_origins else "a forged card made with its public keys would pass")
+            return (f"TEST AUTHORITY TRUSTED: {TEST_AUTHORITY} is trusted in this run ({TRUST_TEST_OPTION}); "
+                    f"{card}.")
+        return None
 
     def check(self, check_id: str) -> Check:
         for c in self.checks:
@@ -184,10 +214,13 @@ class ClerkReport:
         return {
             "format": "mynacard-clerk-check",
             "version": 1,
+            "notice": self.trust_notice,
+            "test_authority_trusted": self.test_authority_trusted,
             "result": "passed" if self.passed else "failed",
             "checked_at": self.checked_at.isoformat(),
             "card": self.card,
             "trust": sorted(self.trust_origins),
+            "untrusted": sorted(self.untrusted_origins),
             "failed": [c.id for c in self.failed],
             "checks": [c.as_dict() for c in self.checks],
             "chip": chip,
@@ -200,6 +233,8 @@ class ClerkReport:
         mark = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "skip"}
         lines = [f"Clerk check of the card in {self.card} — "
                  f"{self.checked_at.astimezone(JST):%Y-%m-%d %H:%M} JST", ""]
+        if self.trust_notice:
+            lines += [self.trust_notice, ""]
         width = max(_columns(c.title) for c in self.checks) if self.checks else 0
         for c in self.checks:
             padding = " " * (width - _columns(c.title))
@@ -215,9 +250,6 @@ class ClerkReport:
                   "  compare the face photo " + (f"({photo_path}) " if photo_path else "")
                   + "with the person and with the printed card;",
                   "  compare the chip's name/address images (`mynacard card face`) with the printed card."]
-        if "test" in self.trust_origins:
-            lines += ["", "NOTE: this card chains to the mynacard TEST authority, not to J-LIS: "
-                          "it is a test card, not a genuine My Number Card."]
         if self.passed:
             lines += ["", f"Result: PASSED ({len(self.checks)} checks, "
                           f"{sum(c.status is Status.SKIPPED for c in self.checks)} skipped)"]
@@ -256,6 +288,7 @@ class _ClerkCheck:
         self.checks: list[Check] = []
         self.chip: dict[str, str] = {}
         self.trust_origins: set[str] = set()
+        self.untrusted_origins: set[str] = set()
         self.rejected: set[str] = set()  # "A"/"B" once an AP said the value is wrong
         self.photo_png: bytes | None = None
         self.face: CardFace | None = None
@@ -274,6 +307,9 @@ class _ClerkCheck:
             if isinstance(exc, PinWrong | PinBlocked) and step.details.get("secret") in ("A", "B"):
                 self.rejected.add(step.details["secret"])
             reason = exc.sentence if isinstance(exc, CardError) else str(exc)
+            if isinstance(exc, UntrustedAnchor):  # the notice heading the report says it in full
+                self.untrusted_origins.add(exc.origin)
+                reason = f"chains to {authority_name(exc.origin)}, not trusted in this run (see the notice above)"
             self.checks.append(Check(check_id, title, Status.FAILED, reason, step.details))
         else:
             self.checks.append(Check(check_id, title, Status.PASSED, step.reason, step.details))
@@ -284,12 +320,13 @@ class _ClerkCheck:
         self._application()
         self._certificates()
         return ClerkReport(self.card.name, self.at, self.checks, self.chip, self.application,
-                           self.photo_png, self.trust_origins)
+                           self.photo_png, self.trust_origins, self.untrusted_origins,
+                           self.trust.test_authority_trusted)
 
     # --- 券面事項確認AP ---------------------------------------------------------------------------
 
     def _cv_issuer_key(self, step: _Step, cert: CvCertificate, what: str) -> RsaPublicKey:
-        root = cvc.verify_cv_certificate(cert, self.trust.cv_roots, what)
+        root = cvc.verify_cv_certificate(cert, self.trust.cv_roots, what, self.trust.withheld_cv_roots)
         self.trust_origins.add(root.origin)
         step.pass_(f"issued by pinned CV root {cvc.key_id_text(root.key_id)} ({_origin(root.origin)}) "
                    f"to record key {cvc.key_id_text(cert.subject_key_id)}",
@@ -550,7 +587,7 @@ def _columns(text: str) -> int:
 
 
 def _origin(origin: str) -> str:
-    return "J-LIS" if origin == "jlis" else "TEST authority, not J-LIS" if origin == "test" else origin
+    return "TEST authority, not J-LIS" if origin == TEST_ORIGIN else authority_name(origin)
 
 
 def run_clerk_check(
@@ -563,6 +600,9 @@ def run_clerk_check(
     at: datetime.datetime | None = None,
     challenge: Callable[[int], bytes] = os.urandom,
 ) -> ClerkReport:
-    """Run every check against `card` (see the module docstring); never raises for a bad card."""
+    """Run every check against `card` (see the module docstring); never raises for a bad card.
+
+    `trust` defaults to the J-LIS anchors only: a card of the mynacard test authority fails unless
+    the caller passes `default_trust(trust_test_authority=True)`."""
     at = at or datetime.datetime.now(datetime.timezone.utc)
     return _ClerkCheck(card, application, secrets, trust or default_trust(), revocation, at, challenge).run()

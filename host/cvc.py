@@ -39,14 +39,20 @@ from mynacard.host.records import (
     SignedRecord,
     sha256_digest_info,
 )
-from mynacard.host.trust import CVRoot
+from mynacard.host.trust import CVRoot, UntrustedAnchor, untrusted_sentence
 
 
-def _check_sha256(key: rsa.RSAPublicKey, message: bytes, signature: bytes, what: str) -> None:
+def _verifies_sha256(key: rsa.RSAPublicKey, message: bytes, signature: bytes) -> bool:
     try:
         key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
-        raise RecordInvalid(f"the signature of {what} does not verify") from None
+        return False
+    return True
+
+
+def _check_sha256(key: rsa.RSAPublicKey, message: bytes, signature: bytes, what: str) -> None:
+    if not _verifies_sha256(key, message, signature):
+        raise RecordInvalid(f"the signature of {what} does not verify")
 
 
 # --- CV certificates (CI §7.3) ------------------------------------------------------------------
@@ -59,10 +65,27 @@ def key_id_text(key_id: bytes) -> str:
     return f"{number}/{group}"
 
 
-def verify_cv_certificate(cert: CvCertificate, roots: Mapping[bytes, CVRoot], what: str) -> CVRoot:
-    """Check `cert` against the pinned CV root its issuer key ID names; returns that root."""
+class CvRootUntrusted(RecordInvalid, UntrustedAnchor):
+    """The CV certificate verifies with a CV root mynacard knows but withholds in this run (the
+    test authority's, without the opt-in)."""
+
+    def __init__(self, message: str, origin: str) -> None:
+        super().__init__(message)
+        self.origin = origin
+
+
+def verify_cv_certificate(cert: CvCertificate, roots: Mapping[bytes, CVRoot], what: str,
+                          withheld: Mapping[bytes, CVRoot] | None = None) -> CVRoot:
+    """Check `cert` against the pinned CV root its issuer key ID names; returns that root.
+
+    A certificate that verifies with one of the `withheld` roots is refused with a sentence that
+    names their authority (a forged certificate that merely claims such a key ID is not)."""
     root = roots.get(cert.issuer_key_id)
     if root is None:
+        known = (withheld or {}).get(cert.issuer_key_id)
+        if known is not None and _verifies_sha256(known.public_key, cert.body, cert.signature):
+            raise CvRootUntrusted(untrusted_sentence(
+                f"{what} (CV key {key_id_text(cert.issuer_key_id)})", known.origin), known.origin)
         raise RecordInvalid(
             f"{what} is issued by CV key {key_id_text(cert.issuer_key_id)}, which is not a pinned CV root"
         )

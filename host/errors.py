@@ -100,6 +100,11 @@ class PinBlocked(CardError):
 # --- other status words ---------------------------------------------------------------------------
 
 
+class SecureMessagingEnded(CardError):
+    """The secure-messaging session is gone (SM error, AP change, reset): nothing more is read
+    through it, and nothing is read in clear in its place."""
+
+
 class SecurityStatusNotSatisfied(CardError):
     """`6982`: the EF or key needs a secret that has not been verified in this session."""
 

@@ -6,6 +6,10 @@ opens the My Number but not the four facts; 照合番号B opens the four facts b
 either opens the integrity record. The records are parsed by records.py and keep the exact bytes
 a verifier hashes (`MyNumberRecord.physical`, `FourFacts.signed_part`,
 `IntegrityRecord.signed_part`), for cvc.py to check.
+
+`start_secure_messaging()` (CI §11) makes every later read of this AP travel encrypted, so the My
+Number and the four facts never cross the reader in clear; see secure_messaging.py for what the
+host can and cannot check about the card's session key.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from mynacard.host.records import (
     RsaPublicKey,
     tlv_map,
 )
+from mynacard.host.secure_messaging import SecureSession, check_sm_key
 
 #: EF 0001 is 17 bytes physically: `FF 10 0C` + 12 digits + `FF FF`; the integrity record
 #: hashes all 17 (CI §7.1).
@@ -44,6 +49,7 @@ class TextAp:
     def __init__(self, channel: CardChannel, pins: PinGuard) -> None:
         self.channel = channel
         self.pins = pins
+        self._sm: SecureSession | None = None
 
     # --- secrets ----------------------------------------------------------------------------------
 
@@ -59,11 +65,35 @@ class TextAp:
     def change_pin(self, old: str, new: str) -> None:
         self.pins.change(TEXT_PIN, old, new)
 
+    # --- secure messaging (CI §11) -----------------------------------------------------------------
+
+    def start_secure_messaging(self) -> None:
+        """Open a session: from now on this AP is read only through it, never in clear.
+
+        The card opens one only after its PIN was verified in clear, with nothing selected in
+        between (`verify_pin` first). EF 0006, the key the session key is sent under, is read
+        (in clear: it is a public key) and checked for form; nothing on the card signs it.
+        """
+        self._sm = None
+        where = "the secure-messaging key (card-info AP EF 0006)"
+        key = self.sm_public_key()
+        check_sm_key(key, where)
+        self._sm = SecureSession.open(self.channel, self.AID, key, f"the {TEXT_PIN.label} (in clear)")
+
+    @property
+    def secure_messaging(self) -> bool:
+        """True once `start_secure_messaging` opened a session (even if the card has lost it since:
+        reads then fail rather than go in clear)."""
+        return self._sm is not None
+
     # --- protected data ---------------------------------------------------------------------------
 
     def my_number_record(self) -> MyNumberRecord:
-        physical = self.channel.read_fixed(self.AID, 0x0001, MY_NUMBER_EF_SIZE,
-                                           f"reading {MyNumberRecord.WHERE}", _OPENS_MY_NUMBER)
+        doing = f"reading {MyNumberRecord.WHERE}"
+        if self._sm is not None:
+            physical = self._sm.read_ef(0x0001, doing, _OPENS_MY_NUMBER)[:MY_NUMBER_EF_SIZE]
+        else:
+            physical = self.channel.read_fixed(self.AID, 0x0001, MY_NUMBER_EF_SIZE, doing, _OPENS_MY_NUMBER)
         return MyNumberRecord.parse(physical)
 
     def my_number(self) -> str:
@@ -101,4 +131,6 @@ class TextAp:
         return self.channel.sign_with_ap_key(self.AID, data, "asking the card-info AP to sign a challenge")
 
     def _read(self, fid: int, where: str, needs: str = "") -> bytes:
+        if self._sm is not None:
+            return self._sm.read_object(fid, f"reading {where}", needs)
         return self.channel.read_object(self.AID, fid, f"reading {where}", needs)

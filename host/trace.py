@@ -1,71 +1,86 @@
 """An APDU trace around any Transport, with the secrets taken out.
 
 Used by `--trace FILE` on the CLI and by tests that must prove what was (or was not) sent, e.g.
-that a PIN of the wrong format never produced an APDU. Redacted, as DESIGN.md requires: the data
-of VERIFY, CHANGE REFERENCE DATA and CHANGE KEY (PINs, passwords, 照合番号 — the latter may be the
-My Number), every READ BINARY answer inside the two 券面 APs (My Number, four facts, card face) and
-the signing certificate (it names the holder). Only lengths remain of what is redacted.
+that a PIN of the wrong format never produced an APDU. What is redacted is decided by
+`mynacard.codec.redaction`, the one policy the emulator's traces use too: the data of VERIFY,
+CHANGE REFERENCE DATA, CHANGE KEY and SET SESSION KEY whatever their lengths say, and every
+response from an EF that holds the My Number, the four facts or is opened only by a secret —
+followed through failed SELECTs, SFI reads and secure messaging the way the card follows them.
+Only lengths remain of what is redacted. Trace files are created private (0600): even redacted,
+a trace says which card was read when.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
-from mynacard.host import aids
+from mynacard.codec.redaction import RedactedExchange, RedactionPolicy
 from mynacard.host.transport import Transport
 
-#: INS whose command data is a secret.
-SECRET_DATA_INS = frozenset({0x20, 0x24, 0x32})
-#: APs whose READ answers are personal data.
-PERSONAL_APS = frozenset({aids.TEXT, aids.VISUAL})
-#: EFs elsewhere that hold personal data: the signing certificate (name, address, birth, sex).
-PERSONAL_EFS = frozenset({(aids.JPKI, 0x0001)})
+
+class TraceFileError(OSError):
+    """The trace file cannot be opened privately; the message says why."""
+
+
+def open_trace_file(path: Path | str) -> TextIO:
+    """Append to `path`, creating it with mode 0600 in the same system call (never world-readable
+    for an instant); an existing file that others may read is refused, not silently used."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError as exc:
+        raise TraceFileError(f"cannot write the trace file {path}: {exc.strerror}") from exc
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISREG(mode) and mode & 0o077:
+        os.close(fd)
+        raise TraceFileError(f"the trace file {path} is readable by others (mode {stat.S_IMODE(mode):04o}); "
+                             "make it private (chmod 600) or choose a new file")
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 @dataclass(frozen=True)
 class TraceEntry:
-    #: Command with secret data replaced by nothing (see `command_redacted`).
-    command: bytes
-    command_redacted: int
-    #: Response data (SW excluded), empty when redacted.
-    response: bytes
-    response_redacted: int
-    sw: int | None
+    """One exchange as the trace may show it."""
+
+    shown: RedactedExchange
     seconds: float
     #: Set when the transport raised instead of answering.
     error: str = ""
 
     @property
+    def command(self) -> bytes:
+        """What may be shown of the command (secret data cut off, see `command_redacted`)."""
+        return self.shown.command.shown
+
+    @property
+    def command_redacted(self) -> int:
+        return self.shown.command.hidden
+
+    @property
+    def response(self) -> bytes:
+        """Response data (SW excluded), empty when redacted."""
+        return self.shown.response.data if self.shown.response is not None else b""
+
+    @property
+    def response_redacted(self) -> int:
+        return self.shown.response.hidden if self.shown.response is not None else 0
+
+    @property
+    def sw(self) -> int | None:
+        return self.shown.response.sw if self.shown.response is not None else None
+
+    @property
     def ins(self) -> int:
-        return self.command[1] if len(self.command) > 1 else -1
+        return self.shown.command.ins
 
     def line(self) -> str:
-        """`00200080 [4 bytes redacted] -> 9000 (0.12 ms)`."""
-        cmd = self.command.hex().upper()
-        if self.command_redacted:
-            cmd += f" [{self.command_redacted} bytes redacted]"
-        if self.error:
-            return f"{cmd} -> error: {self.error} ({self.seconds * 1000:.2f} ms)"
-        data = self.response.hex().upper()
-        if self.response_redacted:
-            data = f"[{self.response_redacted} bytes redacted]"
-        sw = f"{self.sw:04X}" if self.sw is not None else "----"
-        return f"{cmd} -> {data + ' ' if data else ''}{sw} ({self.seconds * 1000:.2f} ms)"
-
-
-def _command_parts(apdu: bytes) -> tuple[bytes, int]:
-    """(header with Lc but without the data, data length) for a case 3/4 command."""
-    if len(apdu) <= 5:
-        return apdu, 0
-    if apdu[4] != 0:
-        return apdu[:5], apdu[4]
-    if len(apdu) >= 7:
-        length = int.from_bytes(apdu[5:7], "big")
-        if length and len(apdu) >= 7 + length:
-            return apdu[:7], length
-    return apdu, 0
+        """`0020008004 <4 bytes redacted> -> 9000 (0.12 ms)`."""
+        answer = f"error: {self.error}" if self.error else self.shown.response_text
+        return f"{self.shown.command_text} -> {answer} ({self.seconds * 1000:.2f} ms)"
 
 
 class TracingTransport:
@@ -76,8 +91,7 @@ class TracingTransport:
         self.name = inner.name
         self.entries: list[TraceEntry] = []
         self._sink = sink
-        self._aid: bytes | None = None
-        self._ef: int | None = None
+        self._policy = RedactionPolicy()
 
     @property
     def atr(self) -> bytes:
@@ -98,29 +112,14 @@ class TracingTransport:
         return raw
 
     def _record(self, apdu: bytes, raw: bytes | None, seconds: float, error: str = "") -> None:
-        command, hidden = apdu, 0
-        if len(apdu) > 1 and apdu[1] in SECRET_DATA_INS:
-            command, hidden = _command_parts(apdu)
-        sw = int.from_bytes(raw[-2:], "big") if raw is not None and len(raw) >= 2 else None
-        data = raw[:-2] if raw is not None and len(raw) >= 2 else b""
-        hidden_response = 0
-        personal = self._aid in PERSONAL_APS or (self._aid, self._ef) in PERSONAL_EFS
-        if len(apdu) > 1 and apdu[1] in (0xB0, 0xB1, 0xC0) and personal and data:
-            data, hidden_response = b"", len(data)
-        if len(apdu) >= 5 and apdu[1] == 0xA4 and apdu[2] == 0x04:
-            self._aid = apdu[5 : 5 + apdu[4]] if sw == 0x9000 else None
-            self._ef = None
-        elif len(apdu) >= 7 and apdu[1] == 0xA4 and apdu[2] == 0x02 and apdu[4] == 2:
-            self._ef = int.from_bytes(apdu[5:7], "big") if sw == 0x9000 else None
-        entry = TraceEntry(command, hidden, data, hidden_response, sw, seconds, error)
+        entry = TraceEntry(self._policy.feed(apdu, raw), seconds, error)
         self.entries.append(entry)
         if self._sink is not None:
             self._sink.write(entry.line() + "\n")
             self._sink.flush()
 
     def reset(self) -> None:
-        self._aid = None
-        self._ef = None
+        self._policy.power_cycle()
         self.inner.reset()
 
     def close(self) -> None:

@@ -10,6 +10,12 @@ Why pinned and why apart (jpki-system.md §1.1, §2.4):
   signature*; a name match alone picks the wrong generation half the time.
 - The 券面 APs' card-verifiable certificates (CI §7.3) chain to CV root keys named by a 16-byte key
   ID. J-LIS does not publish its production CV keys, so only the test authority's are pinned.
+- Fail closed: the test authority's private keys ship with mynacard, so anyone can make a card
+  that chains to it. Only the J-LIS anchors are trusted unless the caller opts in explicitly
+  (`trust_test_authority=True`; on the CLI `--trust-test-authority` or
+  `MYNACARD_TRUST_TEST_AUTHORITY=1`). Anchors left out are kept as *withheld*, so a card that
+  chains to one is reported as "chains to the test authority, not trusted" rather than as an
+  unknown issuer.
 
 Files in `roots/` (one flat folder so they ship as package data):
   sign-<origin>-<label>.pem   signing-CA root certificates
@@ -56,8 +62,38 @@ _FILE_PREFIX = {Purpose.SIGNING: "sign-", Purpose.AUTH: "auth-"}
 CV_ROOTS_FILE = "cv-roots.json"
 
 
+JLIS_ORIGIN = "jlis"
+TEST_ORIGIN = "test"
+#: How the test authority is named to people (its certificates say `O=JPKI-TEST (mynacard)`).
+TEST_AUTHORITY = "the mynacard TEST authority (JPKI-TEST (mynacard))"
+TRUST_TEST_OPTION = "--trust-test-authority"
+TRUST_TEST_ENV = "MYNACARD_TRUST_TEST_AUTHORITY"
+
+
+def authority_name(origin: str) -> str:
+    """Who an anchor of `origin` belongs to, for messages."""
+    return {JLIS_ORIGIN: "J-LIS", TEST_ORIGIN: TEST_AUTHORITY}.get(origin, f"the '{origin}' authority")
+
+
+def untrusted_sentence(what: str, origin: str) -> str:
+    """One sentence for a certificate that chains to an anchor withheld in this run."""
+    if origin == TEST_ORIGIN:
+        return (f"{what} chains to {TEST_AUTHORITY}, which is not trusted by default because its private "
+                "keys are public: this is a test card, not a genuine My Number Card (to check a test card "
+                f"on purpose, add {TRUST_TEST_OPTION} or set {TRUST_TEST_ENV}=1)")
+    return f"{what} chains to {authority_name(origin)}, which is not trusted in this run"
+
+
 class TrustError(Exception):
     """A trust anchor is missing or unusable, or no pinned root issued a certificate."""
+
+
+class UntrustedAnchor(Exception):
+    """A certificate or CV certificate verifies with an anchor mynacard knows but withholds in this
+    run (the test authority without the opt-in). `origin` says whose anchor it is; subclasses
+    (one per kind of certificate) set it."""
+
+    origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,7 +107,7 @@ class PinnedRoot:
     @property
     def description(self) -> str:
         cert = self.certificate
-        who = "J-LIS" if self.origin == "jlis" else "mynacard TEST authority (not J-LIS)"
+        who = "J-LIS" if self.origin == JLIS_ORIGIN else "mynacard TEST authority (not J-LIS)"
         return (
             f"{self.label} ({who}, serial {cert.serial_number:X}, valid "
             f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d})"
@@ -85,6 +121,8 @@ class TrustStore:
     purpose: Purpose
     roots: tuple[PinnedRoot, ...]
     policy_arcs: tuple[str, ...] = ()
+    #: Roots recognised but not trusted in this run; only used to say why a certificate fails.
+    withheld: tuple[PinnedRoot, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.policy_arcs:
@@ -96,22 +134,30 @@ class TrustStore:
         More than one when a root was re-issued with the same key; the caller then picks by
         validity. Empty when nothing in this store issued it.
         """
-        found = []
-        for root in self.roots:
-            if root.certificate.subject != certificate.issuer:
-                continue
-            try:
-                certificate.verify_directly_issued_by(root.certificate)
-            except (ValueError, TypeError, InvalidSignature):
-                continue
-            found.append(root)
-        return found
+        return _signers(self.roots, certificate)
+
+    def withheld_issuers_of(self, certificate: x509.Certificate) -> list[PinnedRoot]:
+        """The withheld roots that really signed `certificate` (to name them in the refusal)."""
+        return _signers(self.withheld, certificate)
 
     def same_name_roots(self, certificate: x509.Certificate) -> list[PinnedRoot]:
         return [r for r in self.roots if r.certificate.subject == certificate.issuer]
 
     def accepts_policy(self, oid: str) -> bool:
         return any(oid.startswith(arc) for arc in self.policy_arcs)
+
+
+def _signers(roots: tuple[PinnedRoot, ...], certificate: x509.Certificate) -> list[PinnedRoot]:
+    found = []
+    for root in roots:
+        if root.certificate.subject != certificate.issuer:
+            continue
+        try:
+            certificate.verify_directly_issued_by(root.certificate)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        found.append(root)
+    return found
 
 
 @dataclass(frozen=True)
@@ -131,19 +177,34 @@ class Trust:
     signing: TrustStore
     auth: TrustStore
     cv_roots: dict[bytes, CVRoot] = field(default_factory=dict)
+    #: CV roots recognised but not trusted in this run (named in refusals, never used to accept).
+    withheld_cv_roots: dict[bytes, CVRoot] = field(default_factory=dict)
 
     def store(self, purpose: Purpose) -> TrustStore:
         return self.signing if purpose is Purpose.SIGNING else self.auth
 
+    @property
+    def origins(self) -> set[str]:
+        """Whose anchors are trusted, e.g. {"jlis"} by default."""
+        return ({r.origin for r in self.signing.roots + self.auth.roots}
+                | {r.origin for r in self.cv_roots.values()})
+
+    @property
+    def test_authority_trusted(self) -> bool:
+        return TEST_ORIGIN in self.origins
+
     def restricted_to(self, origins: set[str]) -> Trust:
-        """Only the anchors of `origins` (e.g. {"jlis"}: refuse test cards)."""
+        """Only the anchors of `origins` are trusted; the others move to the withheld ones."""
 
         def keep(store: TrustStore) -> TrustStore:
-            return TrustStore(store.purpose, tuple(r for r in store.roots if r.origin in origins),
-                              store.policy_arcs)
+            every = store.roots + store.withheld
+            return TrustStore(store.purpose, tuple(r for r in every if r.origin in origins), store.policy_arcs,
+                              tuple(r for r in every if r.origin not in origins))
 
+        every_cv = {**self.withheld_cv_roots, **self.cv_roots}
         return Trust(keep(self.signing), keep(self.auth),
-                     {k: v for k, v in self.cv_roots.items() if v.origin in origins})
+                     {k: v for k, v in every_cv.items() if v.origin in origins},
+                     {k: v for k, v in every_cv.items() if v.origin not in origins})
 
 
 def roots_directory() -> Path:
@@ -151,8 +212,11 @@ def roots_directory() -> Path:
     return Path(str(resources.files("mynacard.host") / "roots"))
 
 
-def load_trust(directory: Path | None = None) -> Trust:
-    """Read the roots of `directory` (default: the package's own). Raises TrustError if unusable."""
+def load_trust(directory: Path | None = None, *, trust_test_authority: bool = False) -> Trust:
+    """Read the roots of `directory` (default: the package's own). Raises TrustError if unusable.
+
+    Only the J-LIS anchors are trusted unless `trust_test_authority` (see the module docstring);
+    the others are kept as withheld."""
     directory = directory or roots_directory()
     if not directory.is_dir():
         raise TrustError(f"the pinned roots folder {directory} is missing; reinstall mynacard")
@@ -167,7 +231,8 @@ def load_trust(directory: Path | None = None) -> Trust:
             origin = path.stem.split("-")[1] if path.stem.count("-") >= 2 else "unknown"
             roots.append(PinnedRoot(cert, origin, path.stem))
         stores[purpose] = TrustStore(purpose, tuple(roots))
-    return Trust(stores[Purpose.SIGNING], stores[Purpose.AUTH], load_cv_roots(directory / CV_ROOTS_FILE))
+    every = Trust(stores[Purpose.SIGNING], stores[Purpose.AUTH], load_cv_roots(directory / CV_ROOTS_FILE))
+    return every.restricted_to({JLIS_ORIGIN, TEST_ORIGIN} if trust_test_authority else {JLIS_ORIGIN})
 
 
 def load_cv_roots(path: Path) -> dict[bytes, CVRoot]:
@@ -191,6 +256,6 @@ def load_cv_roots(path: Path) -> dict[bytes, CVRoot]:
 
 
 @functools.cache
-def default_trust() -> Trust:
-    """The package's pinned roots, read once per process."""
-    return load_trust()
+def default_trust(*, trust_test_authority: bool = False) -> Trust:
+    """The package's pinned roots, read once per process: J-LIS only unless `trust_test_authority`."""
+    return load_trust(trust_test_authority=trust_test_authority)

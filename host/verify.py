@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtensionOID
 
-from mynacard.host.trust import PinnedRoot, Purpose, TrustStore
+from mynacard.host.trust import PinnedRoot, Purpose, TrustStore, UntrustedAnchor, untrusted_sentence
 
 #: Extensions whose meaning this module checks or which carry no constraint a verifier must
 #: enforce for JPKI certificates; a critical extension outside this set fails verification.
@@ -48,6 +48,15 @@ _ACCEPTED_HASHES = (hashes.SHA256, hashes.SHA384, hashes.SHA512)
 
 class CertificateInvalid(Exception):
     """The certificate does not verify; the message says which step failed and why."""
+
+
+class CertificateUntrusted(CertificateInvalid, UntrustedAnchor):
+    """The certificate was issued by a root mynacard knows but withholds in this run (the test
+    authority without the opt-in): refused like any other, but named so the user knows why."""
+
+    def __init__(self, message: str, origin: str) -> None:
+        super().__init__(message)
+        self.origin = origin
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,10 @@ def verify_certificate(
 
     issuers = store.issuers_of(certificate)
     if not issuers:
+        withheld = store.withheld_issuers_of(certificate)
+        if withheld:
+            raise CertificateUntrusted(untrusted_sentence(describe(certificate), withheld[0].origin),
+                                       withheld[0].origin)
         if store.same_name_roots(certificate):
             raise CertificateInvalid(
                 f"{describe(certificate)}: no pinned {purpose.label} root with that name verifies "

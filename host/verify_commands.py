@@ -42,10 +42,17 @@ MYNACARD_CODE_A or --with-code-a; the card-info PIN from MYNACARD_TEXT_PIN or --
 The My Number is masked in every output unless --show-my-number.
 Exit status: 0 every check passed or was skipped, 1 a check failed, 2 usage error.
 
-Example (the demo card):
+Trust: only the J-LIS roots, unless --trust-test-authority (or MYNACARD_TRUST_TEST_AUTHORITY=1)
+also trusts the mynacard test authority, whose private keys are public: cards made by
+`mynacard card new` and the emulator's demo card chain to it and fail without the option.
+
+Example (the demo card, a test card):
   MYNACARD_CODE_B=60041220362468 MYNACARD_TEXT_PIN=1234 mynacard card check --card ./mycard \\
-      --application ./mycard/application.json --photo face.png
+      --application ./mycard/application.json --photo face.png --trust-test-authority
 """
+
+TRUST_TEST_HELP = ("also trust the mynacard TEST authority (JPKI-TEST (mynacard)), whose private keys "
+                   "are public: for test cards only (also MYNACARD_TRUST_TEST_AUTHORITY=1)")
 
 
 def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.ArgumentParser | None = None) -> None:
@@ -56,8 +63,7 @@ def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.Ar
     group = trust_options.add_argument_group("trust and revocation")
     group.add_argument("--ocsp", metavar="URL", help="check revocation with this OCSP responder (fail closed)")
     group.add_argument("--crl", metavar="FILE|URL", help="check revocation against this CRL (fail closed)")
-    group.add_argument("--jlis-only", action="store_true",
-                       help="trust only the J-LIS roots, not the mynacard test authority")
+    group.add_argument("--trust-test-authority", action="store_true", help=TRUST_TEST_HELP)
 
     check = card.add_parser(
         "check", parents=[card_parent, trust_options], help="the clerk's card check (本人確認)",
@@ -87,7 +93,7 @@ def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.Ar
         epilog=SECRETS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sign.add_argument("file", type=Path, help="the file to sign")
     sign.add_argument("--out", type=Path, help="where to write the signature (default FILE.p7s)")
-    sign.add_argument("--jlis-only", action="store_true", help="refuse a card not chaining to J-LIS")
+    sign.add_argument("--trust-test-authority", action="store_true", help=TRUST_TEST_HELP)
     sign.set_defaults(func=handles_card_errors(_sign))
 
     verify = card.add_parser(
@@ -111,10 +117,24 @@ def _wrap(text: str) -> str:
 
 
 def _trust(args: argparse.Namespace) -> Trust:
-    from mynacard.host.trust import default_trust
+    """J-LIS only, unless the option or the environment variable opts in to the test authority."""
+    from mynacard.host.trust import TRUST_TEST_ENV, default_trust
 
-    trust = default_trust()
-    return trust.restricted_to({"jlis"}) if getattr(args, "jlis_only", False) else trust
+    value = os.environ.get(TRUST_TEST_ENV, "").strip().lower()
+    if value not in ("", "0", "1", "no", "yes", "false", "true"):
+        raise UsageError(f"{TRUST_TEST_ENV} must be 1 (trust the test authority) or 0, not {value!r}")
+    opted_in = args.trust_test_authority or value in ("1", "yes", "true")
+    return default_trust(trust_test_authority=opted_in)
+
+
+def _trust_warning(trust: Trust) -> str | None:
+    """The sentence `sign`/`verify` print first when the test authority is trusted."""
+    from mynacard.host.trust import TEST_AUTHORITY, TRUST_TEST_OPTION
+
+    if not trust.test_authority_trusted:
+        return None
+    return (f"TEST AUTHORITY TRUSTED: {TEST_AUTHORITY} is trusted in this run ({TRUST_TEST_OPTION}); "
+            "a signature it vouches for proves nothing about a real person.")
 
 
 def _revocation(args: argparse.Namespace) -> RevocationConfig | None:
@@ -195,8 +215,11 @@ def _sign(args: argparse.Namespace) -> int:
 
     data = _read_file(args.file, "file to sign")
     out = args.out or args.file.with_name(args.file.name + ".p7s")
-    password = read_secret(SIGN_PASSWORD)
     trust = _trust(args)
+    warning = _trust_warning(trust)
+    if warning:
+        print(warning, file=sys.stderr)
+    password = read_secret(SIGN_PASSWORD)
     with open_card(args) as card:
         card.jpki.verify_signing_password(password)
         der = card.jpki.signing_certificate()
@@ -238,11 +261,16 @@ def _verify(args: argparse.Namespace) -> int:
             raise UsageError(f"--at {args.at} is not an ISO date/time (e.g. 2026-11-26T10:00+09:00)") from exc
         if at.tzinfo is None:
             raise UsageError("--at needs a time zone (e.g. +09:00 or Z)")
+    trust = _trust(args)
+    warning = _trust_warning(trust)
+    if warning and not args.json:
+        print(warning)
+    head = {"notice": warning, "test_authority_trusted": trust.test_authority_trusted}
     try:
-        results = verify_detached(data, signature, _trust(args).signing, at=at, revocation=_revocation(args))
+        results = verify_detached(data, signature, trust.signing, at=at, revocation=_revocation(args))
     except (SignatureInvalid, CertificateInvalid, CertificateRevoked, RevocationUnknown) as exc:
         if args.json:
-            print(json.dumps({"valid": False, "reason": str(exc)}, ensure_ascii=False, indent=2))
+            print(json.dumps({**head, "valid": False, "reason": str(exc)}, ensure_ascii=False, indent=2))
         else:
             print(f"INVALID: {exc}")
         return 1
@@ -259,7 +287,7 @@ def _verify(args: argparse.Namespace) -> int:
             "revocation": [f"{r.method} {r.source}" for r in result.revocation] or None,
         })
     if args.json:
-        print(json.dumps({"valid": True, "signers": summaries}, ensure_ascii=False, indent=2))
+        print(json.dumps({**head, "valid": True, "signers": summaries}, ensure_ascii=False, indent=2))
         return 0
     for s in summaries:
         who = s["signer"].get("name", "(no name in the certificate)")

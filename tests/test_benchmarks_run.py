@@ -18,8 +18,10 @@ CASES = [
     ("bench_card.py", ["--reads", "200", "--signatures", "5"], ["APDUs/s", "overhead ratio"]),
     ("bench_vpcd.py", ["--rounds", "1", "--reads", "20", "--full-reads", "2"], ["ratio", "full read"]),
     ("bench_host_read.py", ["--rounds", "2"], ["full read", "minimum"]),
+    ("bench_sm_read.py", ["--rounds", "2"], ["secure messaging", "ratio SM/plain"]),
     ("bench_host_verify.py", ["--runs", "2"], ["clerk check", "verification alone"]),
     ("bench_conformance.py", ["--rounds", "1"], ["through pcscd", "100.0 %"]),
+    ("bench_trace.py", ["--rounds", "2"], ["host trace", "redaction policy alone"]),
     ("bench_counter_lock.py", ["--rounds", "2"], ["wrong VERIFY", "READ BINARY", "ratio"]),
 ]
 

@@ -1,11 +1,13 @@
 """券面事項入力補助AP (card-info input support, "text"), CI §7.
 
 Which secret opens which EF is the point of this AP (CI §7.1): the PIN opens everything,
-照合番号A only the My Number, 照合番号B only the four facts. EF 0001 is exactly 17 bytes.
+照合番号A only the My Number, 照合番号B only the four facts. EF 0001 is exactly 17 bytes. It is
+the one AP with secure messaging (CI §11).
 """
 
 from mynacard.applet_model.access import FREE, after
 from mynacard.applet_model.files import ApplicationDecl, KeyDecl, KeyUse, OpaqueEF, TransparentEF
+from mynacard.applet_model.secure_messaging import SecureMessagingDecl
 from mynacard.applet_model.secrets import (
     CHANGE_REFERENCE_DATA,
     FOUR_DIGITS,
@@ -13,8 +15,10 @@ from mynacard.applet_model.secrets import (
     TWELVE_DIGITS,
     SecretDecl,
 )
+from mynacard.codec.secure_messaging import TAG_CRYPTOGRAM, TAG_EXPECTED_LENGTH
 
 AID = bytes.fromhex("D3921000310001010408")
+INS_SELECT, INS_VERIFY, INS_READ_BINARY = 0xA4, 0x20, 0xB0
 
 _ANY = after("pin", "code-a", "code-b")
 
@@ -46,8 +50,15 @@ TEXT = ApplicationDecl(
     ),
     keys=(
         KeyDecl("ap", "AP signing key (card presence, DF51)", None, KeyUse.SIGN, FREE),
-        KeyDecl("sm", "secure-messaging key transport (EF 0006)", None, KeyUse.NONE),
+        KeyDecl("sm", "secure-messaging key transport (EF 0006)", None, KeyUse.KEY_TRANSPORT),
     ),
     default_key="ap",
     set_session_key_sw=0x6982,
+    # CI §11: after the PIN in clear, a confidentiality-only session; SELECT and VERIFY carry their
+    # data in 86, READ BINARY names its length in 96.
+    secure_messaging=SecureMessagingDecl(
+        key="sm",
+        opened_by=after("pin"),
+        commands={INS_SELECT: TAG_CRYPTOGRAM, INS_VERIFY: TAG_CRYPTOGRAM, INS_READ_BINARY: TAG_EXPECTED_LENGTH},
+    ),
 )

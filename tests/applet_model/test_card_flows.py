@@ -352,7 +352,8 @@ SW_CASES = [
 
 @pytest.mark.parametrize("name, setup, apdu, expected", SW_CASES, ids=[c[0] for c in SW_CASES])
 def test_every_status_word(card, name, setup, apdu, expected):
-    """CI §3: each status word where the card gives it (6300, 6987, 6988: SM/JICSAP, not on this card)."""
+    """CI §3: each status word where the card gives it (6300: JICSAP, not on this card; 6987/6988 need
+    an SM session: test_card_secure_messaging.py)."""
     for step in setup:
         tx(card, step)
     assert tx(card, apdu)[1] == expected

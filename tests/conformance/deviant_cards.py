@@ -87,6 +87,13 @@ class WrappedCard:
     def deviate(self, apdu: bytes) -> bytes:
         return self.inner.execute(apdu)
 
+    # vsmartcard's SmartcardOS names, so that the emulator's vpcd slot can serve a deviant card
+    def getATR(self) -> bytes:  # noqa: N802
+        return self.atr
+
+    powerUp = power_up  # noqa: N815
+    powerDown = power_down  # noqa: N815
+
 
 class QueryConsumesTry(WrappedCard):
     """The VERIFY query (no data) spends a try before it reports the count."""
@@ -179,6 +186,21 @@ class KeepsPinAcrossSelect(WrappedCard):
         self.auth_verified = False
 
 
+class AcceptsReplayedCounter(WrappedCard):
+    """Secure messaging (CI §11) that takes a replay: an SM command repeated byte for byte — the
+    counter it carries already used — is accepted (the wrapper puts the card's counter back)."""
+
+    last_sm: bytes | None = None
+
+    def deviate(self, apdu: bytes) -> bytes:
+        session = self.inner._os.sm  # noqa: SLF001 - a deliberately broken card reaches inside
+        if apdu[0] & 0x0C and session is not None and apdu == self.last_sm:
+            session.counter -= 1
+        if apdu[0] & 0x0C:
+            self.last_sm = apdu
+        return self.inner.execute(apdu)
+
+
 #: Each deviant card, the cases it must fail, and the cases to run (a subset keeps the test fast;
 #: it always includes cases the card must still pass, to show the failure is specific).
 EXPECTED_FAILURES: dict[type[WrappedCard], tuple[set[str], list[str]]] = {
@@ -191,84 +213,10 @@ EXPECTED_FAILURES: dict[type[WrappedCard], tuple[set[str], list[str]]] = {
                      ["CORE-SEL-002", "CORE-SEL-004", "JPKI-EF-001", "CORE-MF-001", "MF-FS-001", "CORE-SEL-001"]),
     UnknownInsIsFileNotFound: ({"CORE-INS-001"}, ["CORE-INS-001", "CORE-SEL-002"]),
     KeepsPinAcrossSelect: ({"JPKI-STATE-001"}, ["JPKI-STATE-001", "JPKI-STATE-002"]),
+    AcceptsReplayedCounter: ({"SM-SESS-004"}, ["SM-SESS-004", "SM-SESS-001", "SM-SESS-006"]),
 }
 
 
 def deviant_transport(kind: type[WrappedCard], card_dir: Path) -> InProcessTransport:
     card = kind(Card.open(DirectoryStore(card_dir)))
     return InProcessTransport(card, name=f"emulator:{kind.__name__}")
-
-
-TEXT_AID = bytes.fromhex("D3921000310001010408")
-
-
-class SecureMessagingCard(WrappedCard):
-    """Not deviant: the card *with* CI §11 secure messaging in the text AP, which the emulator does
-    not model — the one card the optional SM cases can pass on. Only what those cases need: SET
-    SESSION KEY after the PIN, SM SELECT (DO 86), CLA 0C → 6987, a bad object → 6988 then 69FC."""
-
-    def __init__(self, inner: Card, sm_key: object) -> None:
-        super().__init__(inner)
-        self.sm_key = sm_key
-        self.session_key: bytes | None = None
-        self.counter = 1
-        self.pin_verified = False
-        self.ended = False
-
-    def forget(self) -> None:
-        super().forget()
-        self.session_key, self.pin_verified, self.ended = None, False, False
-
-    def deviate(self, apdu: bytes) -> bytes:
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
-        in_text = self.aid == TEXT_AID
-        if apdu[:2] == b"\x80\xae" and in_text and self.pin_verified and apdu[4] == 0:
-            length = int.from_bytes(apdu[5:7], "big")
-            try:
-                plain = self.sm_key.decrypt(apdu[7:7 + length],  # type: ignore[attr-defined]
-                                            padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None))
-            except ValueError:
-                return b"\x69\x88"
-            if plain[:4] != b"\xA0\x22\x80\x20" or len(plain) != 36:
-                return b"\x69\x88"
-            self.session_key, self.counter, self.ended = plain[4:20], 1, False
-            return b"\x90\x00"
-        if apdu[0] & 0x0C and in_text and self.session_key is not None:
-            return self._secure(apdu)
-        if apdu[0] & 0x0C and in_text and self.ended:
-            return b"\x69\xfc"  # CI §11: after 6988 the session is gone, SM commands answer 69FC
-        response = self.inner.execute(apdu)
-        if apdu[:4] == bytes.fromhex("00200080") and len(apdu) > 5 and in_text and self.fid == 0x0011:
-            self.pin_verified = _sw(response) == 0x9000
-        if apdu[:3] == b"\x00\xa4\x04":
-            self.session_key, self.pin_verified = None, False
-        return response
-
-    def _secure(self, apdu: bytes) -> bytes:
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-        key, n = self.session_key, self.counter
-        self.counter += 1
-        if apdu[0] == 0x0C:
-            return b"\x69\x87"
-        ecb = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # type: ignore[arg-type]
-        iv = ecb.update(n.to_bytes(16, "big")) + ecb.finalize()
-        body = apdu[5:5 + apdu[4]]
-        if len(body) < 3 or body[0] != 0x86 or body[2] != 0x01 or (body[1] - 1) % 16:
-            self.session_key, self.ended = None, True
-            return b"\x69\x88"
-        decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()  # type: ignore[arg-type]
-        plain = (decryptor.update(body[3:2 + body[1]]) + decryptor.finalize()).rstrip(b"\x00")
-        if not plain.endswith(b"\x80"):
-            self.session_key, self.ended = None, True
-            return b"\x69\x88"
-        data = plain[:-1]
-        return self.inner.execute(bytes((0x00, apdu[1], apdu[2], apdu[3], len(data))) + data)[-2:]
-
-
-def sm_transport(card_dir: Path) -> InProcessTransport:
-    store = DirectoryStore(card_dir)
-    sm_key = store.load_image().applications["text"].keys["sm"]
-    return InProcessTransport(SecureMessagingCard(Card.open(store), sm_key), name="emulator:with-secure-messaging")

@@ -43,6 +43,9 @@ def test_the_demo_card_needs_no_secrets_file(tmp_path: Path, capsys: pytest.Capt
     reasons = [r.get("reason", "") for r in report["results"] if r["status"] == "SKIPPED"]
     assert not [r for r in reasons if "in the secrets file" in r], reasons
     assert "60041220362468" not in out and "123456789018" not in out
+    # The emulator models secure messaging (CI §11), so --emulator claims SM and its cases run.
+    sm = {r["id"]: r["status"] for r in report["results"] if r["id"].startswith("SM-")}
+    assert len(sm) == 7 and set(sm.values()) == {"PASSED"}, sm
 
 
 def test_card_option_writes_counters_back_to_that_card(tmp_path: Path, card_dir: Path, secrets_file: Path,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mynacard.conformance.card_map import PIN_REFS
-from mynacard.conformance.model import Status
+from mynacard.conformance.model import Profile, Status
 from mynacard.conformance.reports import write_reports
 from mynacard.conformance.robot import ClientRobot
 from mynacard.conformance.runner import RunOptions, Runner
@@ -57,7 +57,8 @@ def test_full_catalogue_destructive_through_pcscd(reader_card, tmp_path: Path, d
     transport = open_transport(f"pcsc:{reader_card.reader}")
     try:
         robot = ClientRobot(reader_card, f"the emulator's slot {reader_card.reader}")
-        report = Runner(transport, RunOptions(secrets=demo_secrets, allow_destructive=True, robot=robot)).run()
+        report = Runner(transport, RunOptions(secrets=demo_secrets, allow_destructive=True, robot=robot,
+                                              claims=frozenset({Profile.SM}))).run()
     finally:
         transport.close()
     # Also where CI collects artifacts (out/ is git-ignored).
@@ -69,7 +70,7 @@ def test_full_catalogue_destructive_through_pcscd(reader_card, tmp_path: Path, d
     foreign = foreign_commands(reader_card.trace_path, report)
     assert not unexpected, "\n".join([*(f"{k}: {v}" for k, v in unexpected.items()),
                                       f"commands the suite did not send: {foreign}"])
-    assert set(not_passed) == {"CORE-ATR-002", "SM-SESS-001", "SM-SESS-002", "SM-SESS-003"}
+    assert set(not_passed) == {"CORE-ATR-002"}  # the SM profile (CI §11) claimed and passed
     junit = ET.parse(tmp_path / "conformance.xml").getroot()
     assert junit.get("failures") == "0" and junit.get("errors") == "0"
     assert int(junit.get("tests")) == len(report.results) + 2  # + RUN-COUNTERS, RUN-SECRETS
@@ -128,3 +129,35 @@ def test_vendor_command_line_with_the_emulators_control_channel_as_robot(
     finally:
         emulate.send_signal(signal.SIGTERM)
         emulate.wait(15)
+
+
+SM_CASES = [f"SM-SESS-00{n}" for n in range(1, 8)]
+
+
+def test_sm_profile_through_pcscd_passes_and_fails_a_card_that_accepts_a_replay(
+        reader_card, card_dir: Path, secrets_file: Path, tmp_path: Path,  # noqa: ANN001
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """CI §11 as a vendor checks it: `--reader NAME --claim SM`. The emulated card passes every SM
+    case; the same card made to take a replayed counter (deviant_cards.AcceptsReplayedCounter)
+    fails SM-SESS-004 and only that."""
+    from deviant_cards import AcceptsReplayedCounter
+
+    from mynacard.applet_model.card import Card
+    from mynacard.applet_model.store import DirectoryStore
+    from mynacard.emulator.cards import FactorySource
+    from mynacard.main import main
+
+    def run() -> tuple[int, dict[str, str]]:
+        status = main(["conformance", "--reader", reader_card.reader, "--claim", "SM", "--secrets", str(secrets_file),
+                       "--only", *SM_CASES, "--out", str(tmp_path / "out")])
+        lines = [line.split() for line in capsys.readouterr().out.splitlines() if line.split()[:1] != ["mynacard"]]
+        return status, {parts[1]: parts[0] for parts in lines if len(parts) > 1 and parts[1].startswith("SM-")}
+
+    status, results = run()
+    assert status == 0 and results == dict.fromkeys(SM_CASES, "PASSED"), results
+    reader_card.remove()
+    reader_card.slot.source = FactorySource(lambda: AcceptsReplayedCounter(Card.open(DirectoryStore(card_dir))))
+    reader_card.insert()
+    status, results = run()
+    assert status != 0
+    assert results == {**dict.fromkeys(SM_CASES, "PASSED"), "SM-SESS-004": "FAILED"}, results

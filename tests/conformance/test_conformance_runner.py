@@ -17,7 +17,10 @@ from mynacard.conformance.runner import RunOptions, Runner, SelectionError, sele
 from mynacard.conformance.secrets import Secrets
 from mynacard.emulator.inprocess import InProcessTransport
 
-from deviant_cards import DEMO_SECRETS, sm_transport
+from deviant_cards import DEMO_SECRETS
+
+#: The optional secure-messaging cases (CI §11).
+SM_CASES = tuple(f"SM-SESS-00{n}" for n in range(1, 8))
 
 
 def independent_counters(transport: InProcessTransport) -> dict[str, int]:
@@ -70,7 +73,7 @@ def test_destructive_run_passes_every_applicable_case(inprocess_transport: InPro
     assert set(by_status) == {Status.PASSED, Status.NOT_APPLICABLE}, [
         (r.case_id, r.reason) for r in report.results if r.status not in (Status.PASSED, Status.NOT_APPLICABLE)]
     # Not applicable here: contactless ATR, and the optional SM profile nobody claimed.
-    assert sorted(by_status[Status.NOT_APPLICABLE]) == ["CORE-ATR-002", "SM-SESS-001", "SM-SESS-002", "SM-SESS-003"]
+    assert sorted(by_status[Status.NOT_APPLICABLE]) == ["CORE-ATR-002", *SM_CASES]
     assert report.counters_unchanged is None
     # Every key with a retry limit ends blocked by its blocking case.
     assert all(v == 0 for v in report.counters_end.values())
@@ -79,16 +82,15 @@ def test_destructive_run_passes_every_applicable_case(inprocess_transport: InPro
     assert restored and all(r.status is Status.PASSED for r in restored)
 
 
-def test_sm_cases_pass_on_a_card_with_secure_messaging_and_fail_when_it_is_claimed_but_absent(
-        card_dir: Path, inprocess_transport: InProcessTransport, demo_secrets: Secrets) -> None:
-    only = ("SM-SESS-001", "SM-SESS-002", "SM-SESS-003")
+def test_sm_cases_pass_on_the_emulator_when_claimed_and_do_not_apply_otherwise(
+        inprocess_transport: InProcessTransport, demo_secrets: Secrets) -> None:
+    """The emulator models CI §11: every SM case passes once the profile is claimed."""
     claim = frozenset({Profile.SM})
-    with_sm = Runner(sm_transport(card_dir), RunOptions(secrets=demo_secrets, only=only, claims=claim)).run()
-    assert [r.status for r in with_sm.results] == [Status.PASSED] * 3
-    without = Runner(inprocess_transport, RunOptions(secrets=demo_secrets, only=only, claims=claim)).run()
-    assert [r.status for r in without.results] == [Status.FAILED] * 3
-    unclaimed = Runner(inprocess_transport, RunOptions(secrets=demo_secrets, only=only)).run()
-    assert [r.status for r in unclaimed.results] == [Status.NOT_APPLICABLE] * 3
+    with_sm = Runner(inprocess_transport, RunOptions(secrets=demo_secrets, only=SM_CASES, claims=claim)).run()
+    assert [r.status for r in with_sm.results] == [Status.PASSED] * len(SM_CASES), [
+        (r.case_id, r.reason) for r in with_sm.results]
+    unclaimed = Runner(inprocess_transport, RunOptions(secrets=demo_secrets, only=SM_CASES)).run()
+    assert [r.status for r in unclaimed.results] == [Status.NOT_APPLICABLE] * len(SM_CASES)
 
 
 def test_missing_secrets_and_robot_skip_with_the_reason(inprocess_transport: InProcessTransport) -> None:

@@ -192,3 +192,29 @@ def test_photo_png_matches_jp2(capsys, card_dir, tmp_path, monkeypatch, demo) ->
     with Image.open(io.BytesIO((out_dir / "photo.jp2").read_bytes())) as jp2, \
             Image.open(out_dir / "photo.png") as png:
         assert jp2.size == png.size and jp2.tobytes() == png.tobytes()
+
+
+def test_trace_file_is_private_and_holds_no_my_number(capsys, card_dir, tmp_path, monkeypatch) -> None:
+    """`--trace FILE` (issue 8 defect 3): created 0600 whatever the umask, the My Number read by
+    `card read` and the PIN that opened it are redacted, and a file others may read is refused."""
+    import os
+    import stat
+
+    trace = tmp_path / "read.trace"
+    monkeypatch.setenv("MYNACARD_TEXT_PIN", "1234")
+    old_umask = os.umask(0o000)
+    try:
+        code, out, err = run(capsys, "card", "read", "--card", str(card_dir), "--trace", str(trace))
+    finally:
+        os.umask(old_umask)
+    assert code == 0, err
+    assert "123456789018" in out  # the user asked for it on the terminal
+    assert stat.S_IMODE(trace.stat().st_mode) == 0o600
+    text = trace.read_text()
+    assert b"123456789018".hex().upper() not in text and b"1234".hex().upper() not in text
+    assert "0020008004 <4 bytes redacted> -> 9000" in text and "<17 bytes redacted> 9000" in text
+    trace.chmod(0o644)
+    code, _, err = run(capsys, "card", "read", "--card", str(card_dir), "--trace", str(trace))
+    assert code == 2 and "readable by others (mode 0644)" in err and "chmod 600" in err
+    code, _, err = run(capsys, "apdu", "--card", str(card_dir), "--trace", str(trace), "00A4040C0AD392F000260100000001")
+    assert code == 1 and "readable by others (mode 0644)" in err

@@ -22,6 +22,8 @@ from revocation_server import build_crl
 
 
 def check(image, demo, *, secrets=None, application=None, **kwargs):
+    """The clerk check of a test card, with the test authority trusted unless `trust` is given."""
+    kwargs.setdefault("trust", default_trust(trust_test_authority=True))
     card = open_image(image)
     try:
         return run_clerk_check(card, Application.from_mapping(application or demo.application),
@@ -166,10 +168,29 @@ def test_without_secrets_only_free_data_is_checked(demo_image, demo):
     assert report.passed  # nothing failed; the report says what was not checked
 
 
-def test_jlis_only_trust_refuses_the_test_card(demo_image, demo):
-    report = check(demo_image, demo, trust=default_trust().restricted_to({"jlis"}))
-    for failed in ("signatures.visual_cv", "signatures.text_cv", "certificates.auth"):
-        assert report.check(failed).status is Status.FAILED
+def test_the_library_default_refuses_the_test_card(demo_image, demo):
+    """run_clerk_check without `trust`: J-LIS only, for the X.509 chain and both CV anchors."""
+    card = open_image(demo_image)
+    try:
+        report = run_clerk_check(card, Application.from_mapping(demo.application),
+                                 ClerkSecrets(code_b=demo.code_b, text_pin=demo.text_pin))
+    finally:
+        card.close()
+    assert not report.passed
+    assert {c.id for c in report.failed} == {"signatures.visual_cv", "signatures.text_cv", "certificates.auth"}
+    assert report.untrusted_origins == {"test"} and not report.test_authority_trusted
+    first = report.render().splitlines()[2]
+    assert first.startswith("UNTRUSTED: this card chains to the mynacard TEST authority (JPKI-TEST (mynacard))")
+    assert "--trust-test-authority" in first and "MYNACARD_TRUST_TEST_AUTHORITY=1" in first
+    data = report.as_dict()
+    assert list(data)[2:4] == ["notice", "test_authority_trusted"] and data["notice"] == first
+
+
+def test_the_opt_in_is_announced_at_the_top(demo_image, demo):
+    report = check(demo_image, demo)
+    assert report.passed and report.test_authority_trusted
+    assert report.render().splitlines()[2].startswith("TEST AUTHORITY TRUSTED: the mynacard TEST authority")
+    assert report.as_dict()["test_authority_trusted"] is True
 
 
 @pytest.fixture(scope="module")

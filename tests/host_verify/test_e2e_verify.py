@@ -13,13 +13,14 @@ from host_verify_cards import flip_at, tamper, write_image
 from mynacard.host.card import MyNumberCard
 from mynacard.host.clerk import Application, ClerkSecrets, run_clerk_check
 from mynacard.host.transport import open_transport
-from mynacard.host.trust import roots_directory
+from mynacard.host.trust import default_trust, roots_directory
 from mynacard.main import main
 
 
 @pytest.fixture
 def env(monkeypatch):
-    for name in ("MYNACARD_CODE_B", "MYNACARD_CODE_A", "MYNACARD_TEXT_PIN", "MYNACARD_SIGN_PASSWORD"):
+    for name in ("MYNACARD_CODE_B", "MYNACARD_CODE_A", "MYNACARD_TEXT_PIN", "MYNACARD_SIGN_PASSWORD",
+                 "MYNACARD_TRUST_TEST_AUTHORITY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     return monkeypatch
@@ -29,7 +30,8 @@ def test_clerk_check_through_pcscd(reader_name, demo):
     with MyNumberCard(open_transport(f"pcsc:{reader_name}")) as card:
         card.detect()
         report = run_clerk_check(card, Application.from_mapping(demo.application),
-                                 ClerkSecrets(code_b=demo.code_b, text_pin=demo.text_pin))
+                                 ClerkSecrets(code_b=demo.code_b, text_pin=demo.text_pin),
+                                 trust=default_trust(trust_test_authority=True))
     assert report.passed, report.render()
     assert report.check("presence.visual").status.value == "passed"
     assert report.card == reader_name
@@ -40,14 +42,21 @@ def test_cli_check_sign_verify_through_pcscd(env, reader_name, demo, tmp_path, c
     env.setenv("MYNACARD_TEXT_PIN", demo.text_pin)
     application = tmp_path / "application.json"
     application.write_text(json.dumps(demo.application, ensure_ascii=False), encoding="utf-8")
-    assert main(["card", "check", "--reader", reader_name, "--application", str(application), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["result"] == "passed"
+    check = ["card", "check", "--reader", reader_name, "--application", str(application), "--json"]
+    assert main(check) == 1  # fail closed: the demo card chains to the test authority
+    report = json.loads(capsys.readouterr().out)
+    assert report["result"] == "failed" and report["untrusted"] == ["test"]
+    assert "JPKI-TEST (mynacard)" in report["notice"] and "--trust-test-authority" in report["notice"]
+    assert main([*check, "--trust-test-authority"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["result"] == "passed" and report["test_authority_trusted"] is True
 
     env.setenv("MYNACARD_SIGN_PASSWORD", demo.sign_password)
     document = tmp_path / "doc.pdf"
     document.write_bytes(b"%PDF-1.4 not really\n" * 20)
-    assert main(["card", "sign", str(document), "--reader", reader_name]) == 0
-    assert main(["card", "verify", str(document), str(tmp_path / "doc.pdf.p7s")]) == 0
+    assert main(["card", "sign", str(document), "--reader", reader_name, "--trust-test-authority"]) == 0
+    assert main(["card", "verify", str(document), str(tmp_path / "doc.pdf.p7s"), "--trust-test-authority"]) == 0
+    assert main(["card", "verify", str(document), str(tmp_path / "doc.pdf.p7s")]) == 1
     if shutil.which("openssl"):
         result = subprocess.run(
             ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(tmp_path / "doc.pdf.p7s"),
@@ -69,7 +78,8 @@ class TestTamperedCardInTheReader:
         env.setenv("MYNACARD_CODE_B", demo.code_b)
         application = tmp_path / "application.json"
         application.write_text(json.dumps(demo.application, ensure_ascii=False), encoding="utf-8")
-        status = main(["card", "check", "--reader", reader_card.reader, "--application", str(application), "--json"])
+        status = main(["card", "check", "--reader", reader_card.reader, "--application", str(application), "--json",
+                       "--trust-test-authority"])
         report = json.loads(capsys.readouterr().out)
         assert status == 1
         assert "signatures.card_face" in report["failed"]

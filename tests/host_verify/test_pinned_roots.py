@@ -65,10 +65,25 @@ def test_test_roots_equal_the_test_authority():
         path = roots_directory() / name
         assert path.exists(), f"host/roots/{name} is missing; {REFRESH}"
         assert path.read_bytes() == content, f"host/roots/{name} differs from ca/test_authority; {REFRESH}"
-    trust = default_trust()
+    trust = default_trust(trust_test_authority=True)
     assert {r.label for r in trust.signing.roots if r.origin == "test"} == {"sign-test-mynacard"}
     assert {r.label for r in trust.auth.roots if r.origin == "test"} == {"auth-test-mynacard"}
     assert {r.label for r in trust.cv_roots.values()} == {"mf-root", "visual-root", "text-root"}
+
+
+def test_only_jlis_is_trusted_unless_the_caller_opts_in():
+    """Fail closed: the test authority's private keys are public, so library callers get the J-LIS
+    anchors only; the test anchors are merely withheld (to name them in refusals)."""
+    trust = default_trust()
+    assert trust.origins == {"jlis"} and not trust.test_authority_trusted
+    assert {r.origin for r in trust.signing.roots + trust.auth.roots} == {"jlis"}
+    assert trust.cv_roots == {}  # J-LIS publishes no CV keys: no 券面 record is trusted by default
+    assert {r.label for r in trust.signing.withheld + trust.auth.withheld} == {"sign-test-mynacard",
+                                                                              "auth-test-mynacard"}
+    assert {r.label for r in trust.withheld_cv_roots.values()} == {"mf-root", "visual-root", "text-root"}
+    opted = default_trust(trust_test_authority=True)
+    assert opted.origins == {"jlis", "test"} and opted.test_authority_trusted
+    assert not opted.signing.withheld and not opted.withheld_cv_roots
 
 
 def test_a_broken_roots_folder_is_refused(tmp_path):

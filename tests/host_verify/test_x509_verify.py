@@ -99,8 +99,9 @@ def test_unknown_critical_extension_is_refused_and_harmless_when_not_critical(pk
 def test_real_jlis_roots_do_not_accept_test_certificates(pki):
     from mynacard.host.trust import default_trust
 
-    with pytest.raises(CertificateInvalid, match="not issued by any pinned"):
-        verify_certificate(pki.sign_cert, default_trust().signing)
+    for trust in (default_trust(), default_trust(trust_test_authority=True)):
+        with pytest.raises(CertificateInvalid, match="not issued by any pinned"):
+            verify_certificate(pki.sign_cert, trust.signing)
 
 
 def test_check_time_defaults_to_now(pki, trust):
