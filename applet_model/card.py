@@ -31,8 +31,9 @@ class Card:
         self._power_lost = False
 
     @classmethod
-    def open(cls, store: CardStore, **kwargs: object) -> Card:
-        return cls(store, **kwargs)  # type: ignore[arg-type]
+    def open(cls, store: CardStore, *, profile: Profile | None = None,
+             random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> Card:
+        return cls(store, profile=profile, random_bytes=random_bytes)
 
     @property
     def atr(self) -> bytes:

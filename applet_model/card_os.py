@@ -2,7 +2,7 @@
 
 Layered as PersoSim's kernel is: decode the APDU (apdu.py), check the class byte (logical channel,
 secure messaging), dispatch on INS, check the command's own parameters, then the security
-condition of the file or key, then act. Every refusal is a `CardError` carrying its status word;
+condition of the file or key, then act. Every refusal is a `CommandRefused` carrying its status word;
 `process` turns it into the response. Only `PowerLost` (a simulated torn write) escapes, because a
 card that loses power answers nothing.
 
@@ -13,15 +13,16 @@ docs/card-model.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Union
+from typing import TypeAlias
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from mynacard.applet_model import rsa_sign
+from mynacard.applet_model.access import Access
 from mynacard.applet_model.apdu import CommandAPDU, MalformedAPDU
 from mynacard.applet_model.aps import APPLICATIONS
-from mynacard.applet_model.errors import CardError, PowerLost
+from mynacard.applet_model.errors import CommandRefused, PowerLost
 from mynacard.applet_model.files import (
     ApplicationDecl,
     KeyDecl,
@@ -45,7 +46,7 @@ MF_INTERNAL_EF = OpaqueEF(0x001E, "MF internal EF")
 CLA_ISO = 0x00
 CLA_PROPRIETARY = 0x80
 
-Selected = Union[TransparentEF, RecordEF, OpaqueEF, SecretDecl, KeyDecl]
+Selected: TypeAlias = TransparentEF | RecordEF | OpaqueEF | SecretDecl | KeyDecl
 
 
 class CardOS:
@@ -102,7 +103,7 @@ class CardOS:
             return SW.WRONG_LENGTH.to_bytes(2, "big")
         try:
             data = self._dispatch(command)
-        except CardError as exc:
+        except CommandRefused as exc:
             return exc.sw.to_bytes(2, "big")
         except PowerLost:
             raise
@@ -113,19 +114,19 @@ class CardOS:
     def _dispatch(self, cmd: CommandAPDU) -> bytes:
         cla = cmd.cla
         if cla == 0xFF:  # a reader pseudo-APDU (FF CA …) that the reader did not intercept
-            raise CardError(SW.CLA_NOT_SUPPORTED)
+            raise CommandRefused(SW.CLA_NOT_SUPPORTED)
         if cla & 0x40 or cla & 0x03:
-            raise CardError(SW.LOGICAL_CHANNEL_NOT_SUPPORTED)  # only channel 0, CI §1
+            raise CommandRefused(SW.LOGICAL_CHANNEL_NOT_SUPPORTED)  # only channel 0, CI §1
         if cla & 0x0C:
             return self._secure(cmd)
         if cla & 0x10:
-            raise CardError(SW.CHAINING_NOT_SUPPORTED)
+            raise CommandRefused(SW.CHAINING_NOT_SUPPORTED)
         entry = self._handlers.get(cmd.ins)
         if entry is None:
-            raise CardError(SW.INS_NOT_SUPPORTED)
+            raise CommandRefused(SW.INS_NOT_SUPPORTED)
         expected_cla, handler = entry
         if cla & 0xF0 != expected_cla:
-            raise CardError(SW.CLA_NOT_SUPPORTED)
+            raise CommandRefused(SW.CLA_NOT_SUPPORTED)
         return handler(cmd)
 
     # -- SELECT (CI §2, §4, §5) ----------------------------------------------------------------
@@ -133,29 +134,31 @@ class CardOS:
     def _select(self, cmd: CommandAPDU) -> bytes:
         if cmd.p1 == 0x04:
             if cmd.p2 not in (0x0C, 0x00):  # no FCI either way (CI §2); others (our choice) 6A86
-                raise CardError(SW.INCORRECT_P1_P2)
+                raise CommandRefused(SW.INCORRECT_P1_P2)
             if not 1 <= len(cmd.data) <= 16:
-                raise CardError(SW.WRONG_LENGTH)
+                raise CommandRefused(SW.WRONG_LENGTH)
             if cmd.data == ISD_AID:
                 self.reset_session()
                 return b""
             app = self._find_application(cmd.data)
+            if app is not self.current_app or self.profile.reselect_same_ap == "clears":
+                # A DF change always clears; a re-SELECT of the same AP per profile (CI §4, §12).
+                self.verified.clear()
+                self.sm = None  # the SM session goes with the security status (CI §11, MC sm.rs)
             self.current_app, self.current_ef = app, None
-            self.verified.clear()  # also on re-selecting the same AP (OpenSC's logout), CI §4
-            self.sm = None  # the SM session goes with the security status (CI §11, MC sm.rs)
             return b""
         if cmd.p1 == 0x02:
             if cmd.p2 != 0x0C:
-                raise CardError(SW.INCORRECT_P1_P2)
+                raise CommandRefused(SW.INCORRECT_P1_P2)
             if len(cmd.data) != 2:
-                raise CardError(SW.WRONG_LENGTH)
+                raise CommandRefused(SW.WRONG_LENGTH)
             self.current_ef = self._lookup(int.from_bytes(cmd.data, "big"))
             return b""
         if cmd.p1 == 0x00:  # select MF: 6A86 after reset, 9000 without effect in an AP (CI §2)
             if self.current_app is None:
-                raise CardError(SW.INCORRECT_P1_P2)
+                raise CommandRefused(SW.INCORRECT_P1_P2)
             return b""
-        raise CardError(SW.INCORRECT_P1_P2)
+        raise CommandRefused(SW.INCORRECT_P1_P2)
 
     def _find_application(self, aid: bytes) -> ApplicationDecl:
         for app in self._by_aid:
@@ -164,31 +167,31 @@ class CardOS:
         for app in self._by_aid:  # partial name, first occurrence (JICSAP, CI §2)
             if app.aid.startswith(aid):
                 return app
-        raise CardError(SW.FILE_NOT_FOUND)
+        raise CommandRefused(SW.FILE_NOT_FOUND)
 
     def _lookup(self, fid: int) -> Selected:
         if self.current_app is None:
             if fid == MF_INTERNAL_EF.fid:
                 return MF_INTERNAL_EF
-            raise CardError(SW.FILE_NOT_FOUND)
+            raise CommandRefused(SW.FILE_NOT_FOUND)
         found = self.current_app.lookup(fid)
         if found is None:
-            raise CardError(SW.FILE_NOT_FOUND)
+            raise CommandRefused(SW.FILE_NOT_FOUND)
         return found
 
     def _by_short_id(self, sfi: int) -> Selected:
         if not 1 <= sfi <= 0x1E:
-            raise CardError(SW.INCORRECT_P1_P2)
+            raise CommandRefused(SW.INCORRECT_P1_P2)
         return self._lookup(sfi)
 
     # -- reading (CI §2, §4) -------------------------------------------------------------------
 
     def _read_binary(self, cmd: CommandAPDU) -> bytes:
         if cmd.data or cmd.ne is None:
-            raise CardError(SW.WRONG_LENGTH)
+            raise CommandRefused(SW.WRONG_LENGTH)
         if cmd.p1 & 0x80:
             if cmd.p1 & 0x60:
-                raise CardError(SW.INCORRECT_P1_P2)
+                raise CommandRefused(SW.INCORRECT_P1_P2)
             ef = self.current_ef = self._by_short_id(cmd.p1 & 0x1F)
             offset = cmd.p2
         else:
@@ -197,57 +200,64 @@ class CardOS:
         if isinstance(ef, OpaqueEF) and ef is not MF_INTERNAL_EF:
             self._check(ef.read)
         if not isinstance(ef, TransparentEF):
-            raise CardError(SW.INCOMPATIBLE_FILE_STRUCTURE)
+            raise CommandRefused(SW.INCOMPATIBLE_FILE_STRUCTURE)
         self._check(ef.read)
-        content = self._contents[self.current_app.name][ef.fid]  # type: ignore[union-attr]
+        content = self._contents[self._app.name][ef.fid]
         if offset >= len(content):
-            raise CardError(SW.WRONG_OFFSET)
+            raise CommandRefused(SW.WRONG_OFFSET)
         return content[offset:offset + cmd.ne]
 
     def _read_record(self, cmd: CommandAPDU) -> bytes:
         if cmd.data or cmd.ne is None:
-            raise CardError(SW.WRONG_LENGTH)
+            raise CommandRefused(SW.WRONG_LENGTH)
         if cmd.p2 & 0x07 != 0x04:  # only "record number in P1"; multi-record reads: 6A81 (CI §3)
-            raise CardError(SW.FUNCTION_NOT_SUPPORTED)
+            raise CommandRefused(SW.FUNCTION_NOT_SUPPORTED)
         sfi = cmd.p2 >> 3
         if sfi == 0:
             ef = self._current_ef()
         else:
             ef = self.current_ef = self._by_short_id(sfi)
         if not isinstance(ef, RecordEF):
-            raise CardError(SW.INCOMPATIBLE_FILE_STRUCTURE)
+            raise CommandRefused(SW.INCOMPATIBLE_FILE_STRUCTURE)
         self._check(ef.read)
-        records = self.image.applications[self.current_app.name].records[ef.fid]  # type: ignore[union-attr]
+        records = self.image.applications[self._app.name].records[ef.fid]
         if not 1 <= cmd.p1 <= len(records):
-            raise CardError(SW.RECORD_NOT_FOUND)
+            raise CommandRefused(SW.RECORD_NOT_FOUND)
         return records[cmd.p1 - 1][:cmd.ne]
+
+    @property
+    def _app(self) -> ApplicationDecl:
+        """The selected AP, for commands that reach it only through one of its EFs or secrets."""
+        if self.current_app is None:
+            raise CommandRefused(SW.NO_PRECISE_DIAGNOSIS, "no AP is selected")
+        return self.current_app
 
     def _current_ef(self) -> Selected:
         if self.current_ef is None:
-            raise CardError(SW.COMMAND_NOT_ALLOWED)
+            raise CommandRefused(SW.COMMAND_NOT_ALLOWED)
         return self.current_ef
 
-    def _check(self, access: object) -> None:
-        if not access.allows(self.verified):  # type: ignore[attr-defined]
-            raise CardError(SW.SECURITY_STATUS_NOT_SATISFIED)
+    def _check(self, access: Access) -> None:
+        if not access.allows(self.verified):
+            raise CommandRefused(SW.SECURITY_STATUS_NOT_SATISFIED)
 
     # -- secrets (CI §2, §3, §6.1, §7.1, §8, §9) -------------------------------------------------
 
     def _secret(self, p2: int) -> SecretDecl:
         """The secret named by P2: 80 = the current EF, 80|SFI = by short identifier."""
         if p2 & 0x80 == 0 or p2 & 0x60:
-            raise CardError(SW.INCORRECT_P1_P2)
+            raise CommandRefused(SW.INCORRECT_P1_P2)
         target = self._current_ef() if p2 == 0x80 else self._by_short_id(p2 & 0x1F)
         if not isinstance(target, SecretDecl):
-            raise CardError(SW.REFERENCED_DATA_NOT_FOUND)
+            raise CommandRefused(SW.REFERENCED_DATA_NOT_FOUND)
         return target
 
     def _reference(self, secret: SecretDecl) -> PinReference | None:
-        key = secret_key(self.current_app.name, secret.name)  # type: ignore[union-attr]
+        key = secret_key(self._app.name, secret.name)
         changed = self.state.changed.get(key)
         if changed is not None:
             return changed
-        return self.image.applications[self.current_app.name].pins.get(secret.name)  # type: ignore[union-attr]
+        return self.image.applications[self._app.name].pins.get(secret.name)
 
     def _save(self, state: CardState) -> None:
         """Write the state through the store, then adopt it (a torn write leaves the old one).
@@ -260,21 +270,21 @@ class CardOS:
 
     def _verify(self, cmd: CommandAPDU) -> bytes:
         if cmd.p1 != 0x00:
-            raise CardError(SW.INCORRECT_P1_P2)
+            raise CommandRefused(SW.INCORRECT_P1_P2)
         secret = self._secret(cmd.p2)
-        key = secret_key(self.current_app.name, secret.name)  # type: ignore[union-attr]
+        key = secret_key(self._app.name, secret.name)
         if not cmd.data:  # the query: tries left, never consuming one (CI §2, §3)
             if secret.name in self.verified and self.profile.verify_query_after_success == "ok":
                 return b""
             self.state = self.store.load_state()  # another process may have spent tries since
-            raise CardError(SW.tries_left(self.state.tries[key]))
+            raise CommandRefused(SW.tries_left(self.state.tries[key]))
         # One chip, one counter: the counter is re-read under the store's lock, and the try is
         # spent and stored before the value is even compared (DESIGN.md).
         with self.store.transaction() as current:
             self.state = current
             tries = current.tries[key]
             if tries == 0:
-                raise CardError(SW.AUTHENTICATION_METHOD_BLOCKED)
+                raise CommandRefused(SW.AUTHENTICATION_METHOD_BLOCKED)
             spent = current.copy()
             spent.tries[key] = tries - 1
             self._save(spent)
@@ -286,33 +296,33 @@ class CardOS:
                 self.verified.add(secret.name)
                 return b""
         self.verified.discard(secret.name)  # a wrong value also ends an earlier verification (our choice)
-        raise CardError(SW.tries_left(tries - 1))
+        raise CommandRefused(SW.tries_left(tries - 1))
 
     def _change(self, cmd: CommandAPDU, ins: int) -> bytes:
         secret = self._secret(cmd.p2)
         if secret.change_ins != ins:
-            raise CardError(SW.COMMAND_NOT_ALLOWED)  # not changeable this way (our choice)
+            raise CommandRefused(SW.COMMAND_NOT_ALLOWED)  # not changeable this way (our choice)
         if secret.name not in self.verified:
-            raise CardError(SW.SECURITY_STATUS_NOT_SATISFIED)
+            raise CommandRefused(SW.SECURITY_STATUS_NOT_SATISFIED)
         if not cmd.data:
-            raise CardError(SW.WRONG_LENGTH)
+            raise CommandRefused(SW.WRONG_LENGTH)
         if not secret.format.accepts(cmd.data):
-            raise CardError(SW.INCORRECT_DATA)  # (our choice) the new value breaks the format
+            raise CommandRefused(SW.INCORRECT_DATA)  # (our choice) the new value breaks the format
         reference = PinReference.create(cmd.data)
         with self.store.transaction() as current:  # keeps counters another process spent
             changed = current.copy()
-            changed.changed[secret_key(self.current_app.name, secret.name)] = reference  # type: ignore[union-attr]
+            changed.changed[secret_key(self._app.name, secret.name)] = reference
             self._save(changed)
         return b""
 
     def _change_reference_data(self, cmd: CommandAPDU) -> bytes:
         if cmd.p1 != 0x01:  # only "new value after a VERIFY" is used on this card (CI §2)
-            raise CardError(SW.INCORRECT_P1_P2)
+            raise CommandRefused(SW.INCORRECT_P1_P2)
         return self._change(cmd, CHANGE_REFERENCE_DATA)
 
     def _change_key(self, cmd: CommandAPDU) -> bytes:
         if cmd.p1 != 0x00:
-            raise CardError(SW.INCORRECT_P1_P2)
+            raise CommandRefused(SW.INCORRECT_P1_P2)
         return self._change(cmd, CHANGE_KEY)
 
     # -- keys (CI §6.2, §7.1, §8.1, §9) --------------------------------------------------------
@@ -321,57 +331,57 @@ class CardOS:
         """The key named by P2: 00 = the AP's default key, 80 = the current EF, 80|SFI."""
         if p2 == 0x00:
             if self.current_app is None or self.current_app.default_key is None:
-                raise CardError(SW.REFERENCED_DATA_NOT_FOUND)
+                raise CommandRefused(SW.REFERENCED_DATA_NOT_FOUND)
             return self.current_app.key(self.current_app.default_key)
         if p2 & 0x80 == 0 or p2 & 0x60:
-            raise CardError(SW.INCORRECT_P1_P2)
+            raise CommandRefused(SW.INCORRECT_P1_P2)
         target = self._current_ef() if p2 == 0x80 else self._by_short_id(p2 & 0x1F)
         if not isinstance(target, KeyDecl):
-            raise CardError(SW.REFERENCED_DATA_NOT_FOUND)
+            raise CommandRefused(SW.REFERENCED_DATA_NOT_FOUND)
         return target
 
     def _private_key(self, key: KeyDecl):  # noqa: ANN202 - an RSAPrivateKey
-        return self.image.applications[self.current_app.name].keys[key.name]  # type: ignore[union-attr]
+        return self.image.applications[self._app.name].keys[key.name]
 
     def _compute_signature(self, cmd: CommandAPDU) -> bytes:
         if cmd.p1 not in rsa_sign.SCHEMES:
-            raise CardError(SW.INCORRECT_P1_P2)
+            raise CommandRefused(SW.INCORRECT_P1_P2)
         key = self._key(cmd.p2)
         if key.use is not KeyUse.SIGN:
-            raise CardError(SW.CONDITIONS_OF_USE_NOT_SATISFIED)
+            raise CommandRefused(SW.CONDITIONS_OF_USE_NOT_SATISFIED)
         self._check(key.access)
         if not cmd.data:
-            raise CardError(SW.WRONG_LENGTH)
+            raise CommandRefused(SW.WRONG_LENGTH)
         signature = rsa_sign.sign(self._private_key(key), cmd.p1, cmd.data)
         if cmd.ne is not None and cmd.ne < len(signature):
-            raise CardError(SW.WRONG_LENGTH)
+            raise CommandRefused(SW.WRONG_LENGTH)
         return signature
 
     def _internal_authenticate(self, cmd: CommandAPDU) -> bytes:
         if cmd.p1 != 0x00:
-            raise CardError(SW.INCORRECT_P1_P2)
+            raise CommandRefused(SW.INCORRECT_P1_P2)
         key = self._key(cmd.p2)
         if key.use is not KeyUse.INTERNAL_AUTHENTICATE:
-            raise CardError(SW.CONDITIONS_OF_USE_NOT_SATISFIED)  # e.g. the 券面 keys (CI §3)
+            raise CommandRefused(SW.CONDITIONS_OF_USE_NOT_SATISFIED)  # e.g. the 券面 keys (CI §3)
         self._check(key.access)
         if not 1 <= len(cmd.data) <= 255:
-            raise CardError(SW.WRONG_LENGTH)
+            raise CommandRefused(SW.WRONG_LENGTH)
         return self._private_key(key).sign(cmd.data, padding.PKCS1v15(), hashes.SHA256())
 
     # -- the rest of CI §2 ---------------------------------------------------------------------
 
     def _get_challenge(self, cmd: CommandAPDU) -> bytes:
         if cmd.p1p2 != 0:
-            raise CardError(SW.INCORRECT_P1_P2)
+            raise CommandRefused(SW.INCORRECT_P1_P2)
         if cmd.data or cmd.ne is None:
-            raise CardError(SW.WRONG_LENGTH)
+            raise CommandRefused(SW.WRONG_LENGTH)
         if cmd.extended:
-            raise CardError(SW.CONDITIONS_OF_USE_NOT_SATISFIED)  # CI §1
+            raise CommandRefused(SW.CONDITIONS_OF_USE_NOT_SATISFIED)  # CI §1
         return self._random(cmd.ne)
 
     def _get_data(self, cmd: CommandAPDU) -> bytes:
         if cmd.data or cmd.ne is None:
-            raise CardError(SW.WRONG_LENGTH)
+            raise CommandRefused(SW.WRONG_LENGTH)
         tag = cmd.p1p2
         at_mf = self.current_app is None
         if tag == 0x5F51 and at_mf == (self.profile.atr_object_at == "mf"):
@@ -379,26 +389,26 @@ class CardOS:
         elif at_mf and tag in self.image.mf_objects and (tag != 0x7F21 or self.profile.mf_7f21):
             value = self.image.mf_objects[tag]
         else:
-            raise CardError(SW.REFERENCED_DATA_NOT_FOUND)
+            raise CommandRefused(SW.REFERENCED_DATA_NOT_FOUND)
         if len(value) > cmd.ne:  # large objects need extended Le (CI §1)
-            raise CardError(SW.WRONG_LENGTH)
+            raise CommandRefused(SW.WRONG_LENGTH)
         return value
 
     def _get_response(self, cmd: CommandAPDU) -> bytes:
-        raise CardError(SW.CONDITIONS_OF_USE_NOT_SATISFIED)  # the card never answers 61xx (CI §2)
+        raise CommandRefused(SW.CONDITIONS_OF_USE_NOT_SATISFIED)  # the card never answers 61xx (CI §2)
 
     # -- secure messaging (CI §11) ---------------------------------------------------------------
 
     def _set_session_key(self, cmd: CommandAPDU) -> bytes:
         app = self.current_app
         if app is None:
-            raise CardError(SW.SECURITY_STATUS_NOT_SATISFIED)
+            raise CommandRefused(SW.SECURITY_STATUS_NOT_SATISFIED)
         decl = app.secure_messaging
         if decl is None:
-            raise CardError(app.set_session_key_sw)
+            raise CommandRefused(app.set_session_key_sw)
         self._check(decl.opened_by)  # 6982 before the PIN, also after 照合番号A (MC sm.rs)
         if cmd.p1p2 != 0:
-            raise CardError(SW.INCORRECT_P1_P2)  # (our choice)
+            raise CommandRefused(SW.INCORRECT_P1_P2)  # (our choice)
         # A refused delivery leaves an earlier session as it was (our choice).
         self.sm = SmSession.open(self._private_key(app.key(decl.key)), cmd.data)
         return b""
@@ -410,28 +420,28 @@ class CardOS:
         if decl is None or session is None:
             # No SM here (CI §11 "other APs"), or no session (never opened, or destroyed by 6988).
             if decl is None and cmd.ins == 0xA4:
-                raise CardError(SW.SM_NOT_SUPPORTED)
-            raise CardError(SW.SM_SESSION_INVALID)
+                raise CommandRefused(SW.SM_NOT_SUPPORTED)
+            raise CommandRefused(SW.SM_SESSION_INVALID)
         if cmd.cla & 0x0C == 0x0C:
             session.counter += 1
-            raise CardError(SW.SM_DATA_OBJECTS_MISSING)  # no MAC key: confidentiality only (CI §11)
+            raise CommandRefused(SW.SM_DATA_OBJECTS_MISSING)  # no MAC key: confidentiality only (CI §11)
         obj = decl.commands.get(cmd.ins)
         if obj is None or cmd.cla & 0xF0 != CLA_ISO:
             session.counter += 1
-            raise CardError(SW.SM_NOT_SUPPORTED)  # (our choice) a command the AP serves only in clear
+            raise CommandRefused(SW.SM_NOT_SUPPORTED)  # (our choice) a command the AP serves only in clear
         try:
             plain, counter = session.unwrap(cmd, obj)
         except ValueError as exc:  # wrong counter, padding or object: the session is destroyed
             self.sm = None
-            raise CardError(SW.SM_DATA_OBJECTS_INCORRECT) from exc
+            raise CommandRefused(SW.SM_DATA_OBJECTS_INCORRECT) from exc
         data = self._handlers[plain.ins][1](plain)
         wrapped = session.wrap(counter, data)
         if (cmd.ne is None and wrapped) or (cmd.ne is not None and len(wrapped) > cmd.ne):
-            raise CardError(SW.WRONG_LENGTH)  # the answer does not fit the Le of the SM command
+            raise CommandRefused(SW.WRONG_LENGTH)  # the answer does not fit the Le of the SM command
         return wrapped
 
     def _set_public_ic_key(self, cmd: CommandAPDU) -> bytes:
-        raise CardError(SW.INCORRECT_P1_P2)  # unusable without a terminal certificate (CI §2)
+        raise CommandRefused(SW.INCORRECT_P1_P2)  # unusable without a terminal certificate (CI §2)
 
     def _last_command(self, cmd: CommandAPDU) -> bytes:
-        raise CardError(SW.WRONG_LENGTH)  # 80 FC: the iPhone token's command; cards 6700 (CI §2)
+        raise CommandRefused(SW.WRONG_LENGTH)  # 80 FC: the iPhone token's command; cards 6700 (CI §2)

@@ -83,18 +83,22 @@ class ApplicationDecl:
     set_session_key_sw: int = 0x6982
     #: The AP's secure messaging (CI §11); None: SM CLA answers 6882 on SELECT, 69FC otherwise.
     secure_messaging: SecureMessagingDecl | None = None
-    _by_fid: dict[int, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_fid: dict[int, EF | SecretDecl | KeyDecl] = field(default_factory=dict, init=False, repr=False,
+                                                          compare=False)
 
     def __post_init__(self) -> None:
-        for obj in (*self.files, *self.secrets, *(k for k in self.keys if k.fid is not None)):
-            fid = obj.fid  # type: ignore[union-attr]
+        selectable: tuple[EF | SecretDecl | KeyDecl, ...] = (*self.files, *self.secrets, *self.keys)
+        for obj in selectable:
+            fid = obj.fid
+            if fid is None:  # a key reachable only as the default key
+                continue
             if fid in self._by_fid:
                 raise ValueError(f"{self.name}: FID {fid:04X} declared twice")
             self._by_fid[fid] = obj
 
     def lookup(self, fid: int) -> EF | SecretDecl | KeyDecl | None:
         """The EF, secret or key with this FID (all are selectable, CI §4)."""
-        return self._by_fid.get(fid)  # type: ignore[return-value]
+        return self._by_fid.get(fid)
 
     def secret(self, name: str) -> SecretDecl:
         return next(s for s in self.secrets if s.name == name)

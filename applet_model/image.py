@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -34,7 +35,7 @@ from mynacard.applet_model.key_pairs import (
     check_certificate,
     check_cv_certificate,
 )
-from mynacard.applet_model.profiles import PROFILES, Profile
+from mynacard.applet_model.profiles import BEHAVIOURS, PROFILES, Profile
 from mynacard.applet_model.secrets import PinReference
 
 FORMAT = "mynacard-card-image"
@@ -224,7 +225,7 @@ def _validate_application(decl: ApplicationDecl, app: ApplicationImage) -> None:
                          f"is not for the AP's secrets ({', '.join(sorted(needed))})")
 
 
-def _load_manifest(read: Callable[[str], bytes]) -> dict:
+def _load_manifest(read: Callable[[str], bytes]) -> dict[str, Any]:
     try:
         raw = read(MANIFEST)
     except FileNotFoundError:
@@ -251,7 +252,7 @@ class _Loader:
     def __init__(self, read: Callable[[str], bytes]) -> None:
         self._read = read
 
-    def _file(self, entry: Mapping, what: str, *, sized: bool = True) -> bytes:
+    def _file(self, entry: Mapping[str, Any], what: str, *, sized: bool = True) -> bytes:
         """The file `entry` names, checked against its SHA-256 and (for EF contents) its size.
 
         Both are required: without them an edited or replaced file would load silently. Key
@@ -305,7 +306,7 @@ class _Loader:
         return key
 
 
-def _obj(parent: Mapping, key: str, where: str) -> dict:
+def _obj(parent: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     value = parent.get(key, {})
     if not isinstance(value, dict):
         raise ImageError(f"{where}: {key!r} must be an object")
@@ -327,9 +328,7 @@ def _profile_to_json(profile: Profile) -> dict[str, object]:
         "interface": profile.interface,
         "atr": profile.atr.hex().upper(),
         "contact_atr": profile.contact_atr.hex().upper(),
-        "verify_query_after_success": profile.verify_query_after_success,
-        "atr_object_at": profile.atr_object_at,
-        "mf_7f21": profile.mf_7f21,
+        **{b.field: getattr(profile, b.field) for b in BEHAVIOURS.values()},
     }
 
 
@@ -351,13 +350,13 @@ def _profile_from_json(entry: object) -> Profile:
         options["atr"] = atr
     if contact_atr is not None:
         options["contact_atr"] = contact_atr
-    for name, allowed in (("verify_query_after_success", ("retries", "ok")), ("atr_object_at", ("mf", "ap"))):
-        if name in entry:
-            if entry[name] not in allowed:
-                raise ImageError(f"card.json: profile option {name} must be one of {', '.join(allowed)}")
-            options[name] = entry[name]
-    if "mf_7f21" in entry:
-        options["mf_7f21"] = bool(entry["mf_7f21"])
+    for behaviour in BEHAVIOURS.values():  # absent keys (older images) keep the default
+        if behaviour.field in entry:
+            allowed = behaviour.settings()
+            if entry[behaviour.field] not in allowed or isinstance(entry[behaviour.field], bool) != isinstance(allowed[0], bool):
+                raise ImageError(f"card.json: profile option {behaviour.field} must be one of "
+                                 f"{', '.join(json.dumps(a) for a in allowed)}")
+            options[behaviour.field] = entry[behaviour.field]
     if "interface" in entry:
         if entry["interface"] not in ("contact", "contactless"):
             raise ImageError("card.json: profile interface must be 'contact' or 'contactless'")

@@ -16,27 +16,28 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from mynacard.applet_model.errors import CardError
+from mynacard.applet_model.errors import CommandRefused
 from mynacard.applet_model.sw import SW
+from mynacard.codec.digest_info import announced_hash
 
-#: DER DigestInfo prefixes (RFC 8017 §9.2 note 1) → the hash they announce.
-DIGEST_INFO_PREFIXES: dict[bytes, hashes.HashAlgorithm] = {
-    bytes.fromhex("3021300906052b0e03021a05000414"): hashes.SHA1(),
-    bytes.fromhex("302d300d06096086480165030402040500041c"): hashes.SHA224(),
-    bytes.fromhex("3031300d060960864801650304020105000420"): hashes.SHA256(),
-    bytes.fromhex("3041300d060960864801650304020205000430"): hashes.SHA384(),
-    bytes.fromhex("3051300d060960864801650304020305000440"): hashes.SHA512(),
+#: The hashes a DigestInfo may announce (codec's names, RFC 8017 §9.2 note 1) for `cryptography`.
+_HASHES: dict[str, hashes.HashAlgorithm] = {
+    "sha1": hashes.SHA1(),  # noqa: S303 - clients still send SHA-1 DigestInfos (CI §6.2)
+    "sha224": hashes.SHA224(),
+    "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(),
+    "sha512": hashes.SHA512(),
 }
 
 SCHEMES = range(0x00, 0x06)
 
 
 def sign(key: rsa.RSAPrivateKey, scheme: int, data: bytes) -> bytes:
-    """Sign `data` as COMPUTE DIGITAL SIGNATURE with P1 = `scheme` would; CardError on bad input."""
+    """Sign `data` as COMPUTE DIGITAL SIGNATURE with P1 = `scheme` would; CommandRefused on bad input."""
     k = key.key_size // 8
     if scheme == 0x00:
         if not 1 <= len(data) <= k - 11:
-            raise CardError(SW.WRONG_LENGTH, f"signing input of {len(data)} bytes (1..{k - 11})")
+            raise CommandRefused(SW.WRONG_LENGTH, f"signing input of {len(data)} bytes (1..{k - 11})")
         algorithm = _announced_hash(data)
         if algorithm is not None:
             return key.sign(data[-algorithm.digest_size:], padding.PKCS1v15(), Prehashed(algorithm))
@@ -53,19 +54,17 @@ def sign(key: rsa.RSAPrivateKey, scheme: int, data: bytes) -> bytes:
         return key.sign(data, _pss(), Prehashed(hashes.SHA256()))
     if scheme == 0x05:
         return key.sign(data, _pss(), hashes.SHA256())
-    raise CardError(SW.INCORRECT_P1_P2, f"signature scheme {scheme:02X}")
+    raise CommandRefused(SW.INCORRECT_P1_P2, f"signature scheme {scheme:02X}")
 
 
 def _announced_hash(data: bytes) -> hashes.HashAlgorithm | None:
-    for prefix, algorithm in DIGEST_INFO_PREFIXES.items():
-        if data.startswith(prefix) and len(data) == len(prefix) + algorithm.digest_size:
-            return algorithm
-    return None
+    name = announced_hash(data)
+    return None if name is None else _HASHES[name]
 
 
 def _require_sha256(data: bytes) -> None:
     if len(data) != 32:
-        raise CardError(SW.WRONG_LENGTH, f"expected a 32-byte SHA-256 hash, got {len(data)} bytes")
+        raise CommandRefused(SW.WRONG_LENGTH, f"expected a 32-byte SHA-256 hash, got {len(data)} bytes")
 
 
 def _pss() -> padding.PSS:

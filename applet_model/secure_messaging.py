@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mynacard.applet_model.access import Access
 from mynacard.applet_model.apdu import CommandAPDU
-from mynacard.applet_model.errors import CardError
+from mynacard.applet_model.errors import CommandRefused
 from mynacard.applet_model.sw import SW
 from mynacard.codec import secure_messaging as sm
 
@@ -51,11 +51,11 @@ class SmSession:
     def open(cls, private_key: rsa.RSAPrivateKey, data: bytes) -> SmSession:
         """SET SESSION KEY's data: RSA-OAEP of the key delivery (6700 wrong size, 6A80 not one)."""
         if len(data) != private_key.key_size // 8:
-            raise CardError(SW.WRONG_LENGTH)
+            raise CommandRefused(SW.WRONG_LENGTH)
         try:
             return cls(sm.session_key_from_delivery(private_key.decrypt(data, sm.OAEP)))
         except ValueError as exc:  # OAEP failure or not A0 22 80 20 <seed>
-            raise CardError(SW.INCORRECT_DATA) from exc
+            raise CommandRefused(SW.INCORRECT_DATA) from exc
 
     def unwrap(self, cmd: CommandAPDU, obj: int) -> tuple[CommandAPDU, int]:
         """The plain command inside an SM command, and the counter it used (already advanced).

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Protocol
 
 from mynacard.applet_model.errors import ImageError, PowerLost
-from mynacard.applet_model.image import CardImage
+from mynacard.applet_model.image import MANIFEST, CardImage
+from mynacard.applet_model.profiles import Profile
 from mynacard.applet_model.state import STATE_FILE, CardState
 
 _TMP_SUFFIX = ".tmp-mynacard"
@@ -68,9 +69,8 @@ class DirectoryStore:
         """
         target = Path(path)
         files = image.to_files()
-        if target.exists() and not overwrite:
-            if not target.is_dir() or any(target.iterdir()):
-                raise ImageError(f"{target} already exists and is not empty (use --force to replace it)")
+        if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
+            raise ImageError(f"{target} already exists and is not empty (use --force to replace it)")
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = target.parent / f".{target.name}{_TMP_SUFFIX}-{os.getpid()}"
         _remove_tree(staging)
@@ -106,6 +106,17 @@ class DirectoryStore:
             raise ImageError(f"cannot read {exc.filename}: permission denied") from None
         except IsADirectoryError as exc:
             raise ImageError(f"{exc.filename} is a directory where the image needs a file") from None
+
+    def replace_profile(self, profile: Profile) -> None:
+        """Give the card another profile (ATR, CI §12 behaviours); only card.json changes, atomically,
+        and the retry counters stay as they are."""
+        image = self.load_image()
+        image.profile = profile
+        dest = self.path / MANIFEST
+        tmp = dest.with_name(dest.name + _TMP_SUFFIX)
+        _write_synced(tmp, image.to_files()[MANIFEST], 0o644)
+        os.replace(tmp, dest)
+        _fsync_dir(self.path)
 
     def load_state(self) -> CardState:
         """The state as stored now (a rename is atomic, so no lock is needed to read it)."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from mynacard.conformance.catalogue import CATALOGUE
 from mynacard.conformance.model import Status
 from mynacard.conformance.robot import ClientRobot, ReinsertRobot, Robot
-from mynacard.conformance.runner import RunOptions, RunReport, Runner
+from mynacard.conformance.runner import Runner, RunOptions, RunReport
 from mynacard.conformance.secrets import Secrets
 from mynacard.conformance.spec import SECTION_TITLES, coverage
 from mynacard.host.transport import Transport, open_transport

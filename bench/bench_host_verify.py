@@ -22,16 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from mynacard.emulator.cards import ImageCardSource
+from virtual_card import card_in_virtual_reader
+
 from mynacard.emulator.demo import copy_card, packaged_demo_card
 from mynacard.emulator.inprocess import InProcessTransport
-from mynacard.emulator.pcsc_state import wait_for_presence
-from mynacard.emulator.pcscd import PcscdLease
-from mynacard.emulator.slot import VirtualSlot
-from mynacard.emulator.slots import lease_slot
 from mynacard.host import cvc
 from mynacard.host.card import MyNumberCard
-from mynacard.host.clerk import Application, ClerkSecrets, run_clerk_check
+from mynacard.host.clerk import ApplicationForm, ClerkSecrets, run_clerk_check
 from mynacard.host.records import CardFace, CvCertificate, FourFacts, IntegrityRecord, MyNumberRecord
 from mynacard.host.transport import open_transport
 from mynacard.host.trust import default_trust
@@ -44,7 +41,7 @@ from mynacard.register_stub.person import (
     verification_code_b,
 )
 
-APPLICATION = Application(my_number=DEMO_PERSON.my_number, name=DEMO_PERSON.name,
+APPLICATION = ApplicationForm(my_number=DEMO_PERSON.my_number, name=DEMO_PERSON.name,
                           address=DEMO_PERSON.card_address, birth=DEMO_PERSON.birth_date.isoformat(),
                           sex=DEMO_PERSON.sex)
 SECRETS = ClerkSecrets(code_b=verification_code_b(DEMO_PERSON.birth_date, DEMO_CARD_EXPIRY, DEMO_SECURITY_CODE),
@@ -55,7 +52,7 @@ SECRETS = ClerkSecrets(code_b=verification_code_b(DEMO_PERSON.birth_date, DEMO_C
 TRUST = default_trust(trust_test_authority=True)
 
 
-def clerk_check(open_card) -> tuple[float, int]:  # noqa: ANN001
+def clerk_check(open_card) -> tuple[float, int]:
     """Seconds for open + full check, and the APDUs it took; fails loudly if the check fails."""
     started = time.perf_counter()
     card = open_card()
@@ -109,29 +106,18 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-host-verify-"))
     card_dir = copy_card(packaged_demo_card(), workdir / "card")
-    pcscd = PcscdLease()
-    info = pcscd.acquire()
-    lease = lease_slot(info.slots, None, "bench_host_verify")
-    slot = VirtualSlot(lease.slot.reader, lease.slot.port, ImageCardSource(card_dir))
     try:
-        slot.insert()
-        if not wait_for_presence(lease.slot.reader, True, 5.0):
-            raise SystemExit(f"pcscd did not see the card in {lease.slot.reader}")
-        reader = lease.slot.reader
-        clerk_check(lambda: MyNumberCard(open_transport(f"pcsc:{reader}")))  # warm-up
-        clerk_check(lambda: MyNumberCard(InProcessTransport.from_directory(card_dir)))
-        pcsc_times, inproc_times = [], []
-        apdus = 0
-        for _ in range(args.runs):  # interleaved, so both see the same machine load
-            seconds, apdus = clerk_check(lambda: MyNumberCard(open_transport(f"pcsc:{reader}")))
-            pcsc_times.append(seconds)
-            inproc_times.append(clerk_check(lambda: MyNumberCard(InProcessTransport.from_directory(card_dir)))[0])
+        with card_in_virtual_reader(card_dir, "bench_host_verify") as reader:
+            clerk_check(lambda: MyNumberCard(open_transport(f"pcsc:{reader}")))  # warm-up
+            clerk_check(lambda: MyNumberCard(InProcessTransport.from_directory(card_dir)))
+            pcsc_times, inproc_times = [], []
+            apdus = 0
+            for _ in range(args.runs):  # interleaved, so both see the same machine load
+                seconds, apdus = clerk_check(lambda: MyNumberCard(open_transport(f"pcsc:{reader}")))
+                pcsc_times.append(seconds)
+                inproc_times.append(clerk_check(lambda: MyNumberCard(InProcessTransport.from_directory(card_dir)))[0])
         verify_seconds = verification_only(card_dir, args.runs)
     finally:
-        if slot.inserted:
-            slot.remove()
-        lease.release()
-        pcscd.release()
         shutil.rmtree(workdir, ignore_errors=True)
 
     through_pcscd = statistics.median(pcsc_times) * 1000

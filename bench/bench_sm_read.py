@@ -23,7 +23,7 @@ from mynacard.host.card import MyNumberCard
 from mynacard.host.transport import Transport, open_transport
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_host_read import CardInVirtualReader  # noqa: E402 - the vpcd slot helper is shared
+from bench_host_read import CardInVirtualReader
 
 TEXT_PIN = "1234"  # the demo card's documented card-info PIN
 

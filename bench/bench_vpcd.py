@@ -25,6 +25,7 @@ from pathlib import Path
 
 from smartcard.System import readers
 
+from mynacard.codec import tlv
 from mynacard.emulator.cards import EchoCardSource, ImageCardSource
 from mynacard.emulator.demo import copy_card, packaged_demo_card
 from mynacard.emulator.pcsc_state import wait_for_presence
@@ -37,7 +38,7 @@ VISUAL = "00A4040C0AD3921000310001010402"
 READ_256 = [0x00, 0xB0, 0x00, 0x00, 0x00]
 
 
-def connect(reader_name: str):  # noqa: ANN201 - a pyscard connection
+def connect(reader_name: str):
     (reader,) = [r for r in readers() if str(r) == reader_name]
     connection = reader.createConnection()
     connection.connect()
@@ -45,7 +46,7 @@ def connect(reader_name: str):  # noqa: ANN201 - a pyscard connection
 
 
 class Sender:
-    def __init__(self, connection) -> None:  # noqa: ANN001
+    def __init__(self, connection) -> None:
         self.connection = connection
         self.count = 0
 
@@ -60,18 +61,10 @@ class Sender:
         return bytes(response)
 
 
-def tlv_size(head: bytes) -> int:
-    i = 2 if head[0] & 0x1F == 0x1F else 1
-    if head[i] < 0x80:
-        return i + 1 + head[i]
-    n = head[i] & 0x7F
-    return i + 1 + n + int.from_bytes(head[i + 1 : i + 1 + n], "big")
-
-
 def read_ef(send: Sender, fid: int, extended: bool, header: int = 4) -> bytes:
     send(f"00A4020C02{fid:04X}")
     head = send(f"00B00000{header:02X}")
-    size, out = tlv_size(head), head
+    size, out = tlv.total_size(head), head
     if extended:  # the rest in one extended-Le READ BINARY (CI §1)
         return head + send(f"00B0{len(head):04X}00{size - len(head):04X}")
     while len(out) < size:

@@ -24,16 +24,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mynacard.ca import keys
 from mynacard.ca.cv import CvCertificate, CvKey, KeyId
 from mynacard.ca.errors import AuthorityError
 from mynacard.ca.jpki_ca import AuthenticationCa, SigningCa, build_root_certificate
 from mynacard.ca.jpki_names import CaKind
-from mynacard.ca import keys
 from mynacard.ca.keys import KeySource
 
 FORMAT = "mynacard-test-authority"
@@ -175,7 +176,7 @@ def _write_private_key(path: Path, key: rsa.RSAPrivateKey) -> None:
 
 
 @cache
-def _read(directory: Path) -> tuple[dict, dict[str, rsa.RSAPrivateKey], dict[str, x509.Certificate]]:
+def _read(directory: Path) -> tuple[dict[str, Any], dict[str, rsa.RSAPrivateKey], dict[str, x509.Certificate]]:
     """Parse the files once per process; `Authority.load` builds fresh CA objects around them."""
     manifest_path = directory / "authority.json"
     try:

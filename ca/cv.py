@@ -1,12 +1,7 @@
 """Card-verifiable certificates and the keys behind the 券面 APs' record signatures.
 
-Layout (card-interface.md §7.3), the same in EF 0004 of both 券面 APs and in the MF objects
-`00F8` and `7F21` (§10, where GET DATA returns the template's contents without `7F 21 LL`):
-
-    7F 21 82 02 33
-      5F 4E 82 01 29   body, 297 bytes = issuer key ID (16) + subject key ID (16)
-                                         + 90 03 01 00 01 91 82 01 00 <n, 256 bytes>
-      5F 37 82 01 00   PKCS#1 v1.5 SHA-256 signature over the 297-byte body
+The layout (card-interface.md §7.3, EF 0004 of both 券面 APs and the MF objects `00F8`/`7F21`)
+is mynacard.codec.cv's; this module issues and signs.
 
 Key ID = 7 ASCII digits + `08 05` + 3 ASCII digits + 4 padding bytes. The padding is
 `00 00 00 00` on the 券面 keys of real cards (soltia48/myna-card src/data.rs, src/ca.rs; the MF
@@ -24,19 +19,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo
 
-from mynacard.ca import tlv
 from mynacard.ca.errors import AuthorityError
 from mynacard.ca.keys import RSA_BITS, RSA_EXPONENT
+from mynacard.codec import cv
+from mynacard.codec.cv import KEY_ID_LENGTH, KEY_ID_MARKER
+from mynacard.codec.errors import CodecError
 
-KEY_ID_LENGTH = 16
-KEY_ID_MARKER = b"\x08\x05"
 KEY_ID_PADDING = b"\x00\x00\x00\x00"
-BODY_LENGTH = 297
-TAG_CERTIFICATE = 0x7F21
-TAG_BODY = 0x5F4E
-TAG_SIGNATURE = 0x5F37
-TAG_EXPONENT = 0x90
-TAG_MODULUS = 0x91
 
 
 @dataclass(frozen=True)
@@ -82,19 +71,16 @@ def encode_public_key(key: rsa.RSAPublicKey) -> bytes:
     numbers = key.public_numbers()
     if key.key_size != RSA_BITS or numbers.e != RSA_EXPONENT:
         raise AuthorityError("the card only holds RSA-2048 keys with exponent 65537")
-    return tlv.encode(TAG_EXPONENT, numbers.e.to_bytes(3, "big")) + tlv.encode(
-        TAG_MODULUS, numbers.n.to_bytes(RSA_BITS // 8, "big")
-    )
+    return cv.encode_rsa_key(numbers.e, numbers.n, RSA_BITS // 8)
 
 
 def decode_public_key(data: bytes) -> rsa.RSAPublicKey:
     """Inverse of `encode_public_key` (accepts the two objects in either order)."""
-    fields = {item.tag: item.value for item in tlv.parse_all(data)}
-    if TAG_EXPONENT not in fields or TAG_MODULUS not in fields:
-        raise AuthorityError("an RSA key on the card needs tag 90 (exponent) and 91 (modulus)")
-    return rsa.RSAPublicNumbers(
-        int.from_bytes(fields[TAG_EXPONENT], "big"), int.from_bytes(fields[TAG_MODULUS], "big")
-    ).public_key()
+    try:
+        fields = cv.decode_rsa_key(data)
+    except CodecError as exc:
+        raise AuthorityError(str(exc)) from None
+    return rsa.RSAPublicNumbers(fields.exponent, fields.modulus).public_key()
 
 
 def sign_sha256(key: rsa.RSAPrivateKey, data: bytes) -> bytes:
@@ -139,28 +125,27 @@ class CvCertificate:
 
     def contents(self) -> bytes:
         """`5F4E …` + `5F37 …`: what GET DATA `00F8`/`7F21` returns at MF level (CI §10)."""
-        return tlv.encode(TAG_BODY, self.body) + tlv.encode(TAG_SIGNATURE, self.signature)
+        return cv.encode_contents(self.body, self.signature)
 
     def encode(self) -> bytes:
         """The full `7F 21 82 02 33 …` template, 568 bytes, as in EF 0004."""
-        return tlv.encode(TAG_CERTIFICATE, self.contents())
+        return cv.encode_certificate(self.body, self.signature)
 
     @classmethod
     def parse(cls, data: bytes) -> CvCertificate:
         """Parse a certificate with or without its `7F21` template."""
-        if data[:2] == b"\x7f\x21":
-            data = tlv.parse_one(data).value
-        fields = {item.tag: item.value for item in tlv.parse_all(data)}
-        body, signature = fields.get(TAG_BODY), fields.get(TAG_SIGNATURE)
-        if body is None or signature is None:
-            raise AuthorityError("a CV certificate needs a 5F4E body and a 5F37 signature")
-        if len(body) != BODY_LENGTH:
-            raise AuthorityError(f"a CV certificate body is {BODY_LENGTH} bytes, not {len(body)}")
+        try:
+            if data[:2] == cv.TAG_CERTIFICATE.to_bytes(2, "big"):
+                fields = cv.parse_certificate(data)
+            else:
+                fields = cv.parse_contents(data)
+        except CodecError as exc:
+            raise AuthorityError(str(exc)) from None
         return cls(
-            issuer_key_id=KeyId(body[:16]),
-            subject_key_id=KeyId(body[16:32]),
-            public_key=decode_public_key(body[32:]),
-            signature=signature,
+            issuer_key_id=KeyId(fields.issuer_key_id),
+            subject_key_id=KeyId(fields.subject_key_id),
+            public_key=decode_public_key(fields.key.encoded),
+            signature=fields.signature,
         )
 
     def verify(self, issuer_public_key: rsa.RSAPublicKey) -> None:

@@ -154,7 +154,8 @@ class JpkiCa:
     kind: CaKind
 
     def __init__(self, certificate: x509.Certificate, key: rsa.RSAPrivateKey) -> None:
-        if certificate.public_key().public_numbers() != key.public_key().public_numbers():
+        public = certificate.public_key()
+        if not isinstance(public, rsa.RSAPublicKey) or public.public_numbers() != key.public_key().public_numbers():
             raise AuthorityError(f"the {self.kind.value} CA key does not match its certificate")
         if certificate.subject != ca_name(self.kind):
             raise AuthorityError(f"the certificate given is not the {self.kind.value} test CA")

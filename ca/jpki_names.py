@@ -51,7 +51,7 @@ class Locality:
 
 # cryptography encodes countryName as PrintableString and every other attribute used here as
 # UTF8String by default, which is exactly the real CAs' encoding; tests check the DER.
-def _attr(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute:
+def _attr(oid: x509.ObjectIdentifier, value: str) -> x509.NameAttribute[str]:
     return x509.NameAttribute(oid, value)
 
 

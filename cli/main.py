@@ -4,7 +4,12 @@ Every package contributes its own subcommands through a `commands` module with a
 `register(root: CommandRoot)` function, so that each package keeps its CLI next to its code while
 the dependency rule of DESIGN.md holds: only this root module sees all packages at once.
 Several packages share a group (`mynacard card new` is register_stub's, `mynacard card status` is
-host's), hence `CommandRoot.group`.
+host's), hence `CommandRoot.group`; the group's text is declared once, in `GROUPS`, so that no
+package's registration order decides what `--help` says. Registering a name twice is an error
+(`RegistrationError`, or argparse's own for a subcommand), never a silent first-wins.
+
+Errors: every package's user-facing errors are `mynacard.errors.UserError`s; `main` is the one
+handler that prints them as one sentence and exits with their code.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeAlias
 
 from mynacard import __version__
+from mynacard.errors import UserError
 
 #: Modules whose `register(root)` adds subcommands, in the order they appear in `--help`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -24,6 +31,15 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mynacard.conformance.commands",
 )
 
+#: The subcommands of a group, as `CommandRoot.group` hands them out.
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+#: The text of every command group several packages add to: owned here, not by any one of them.
+GROUPS: dict[str, str] = {
+    "card": "Make and work with My Number Cards (個人番号カード): create a card image, read a card, "
+            "check it, sign with it, manage its PINs.",
+}
+
 EPILOG = """\
 Start here:
   mynacard card new ./mycard          create a card for a person (demo values by default)
@@ -32,6 +48,11 @@ Start here:
   mynacard emulate --card ./mycard    put it in a virtual PC/SC reader
 Every command has its own --help.
 """
+
+
+class RegistrationError(Exception):
+    """Two packages claim one command name, or a package uses a group `GROUPS` does not declare.
+    A programming error of the packages, caught by tests (tests/test_cli_root.py)."""
 
 
 class CommandRoot:
@@ -47,17 +68,23 @@ class CommandRoot:
         )
         self.parser.add_argument("--version", action="version", version=f"mynacard {__version__}")
         self.commands = self.parser.add_subparsers(dest="command", metavar="COMMAND")
-        self._groups: dict[str, argparse._SubParsersAction] = {}
+        self._groups: dict[str, Subcommands] = {}
 
     def command(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
         """A top-level command such as `mynacard emulate`."""
+        if name in GROUPS:
+            raise RegistrationError(f"'{name}' is a command group: add to it with root.group('{name}')")
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         return self.commands.add_parser(name, **kwargs)  # type: ignore[arg-type]
 
-    def group(self, name: str, help: str) -> argparse._SubParsersAction:
-        """A command group shared between packages, such as `mynacard card …`."""
+    def group(self, name: str) -> Subcommands:
+        """A command group shared between packages, such as `mynacard card …`; its text is
+        `GROUPS[name]`."""
+        if name not in GROUPS:
+            raise RegistrationError(f"command group '{name}' is not declared in mynacard.main.GROUPS")
         if name not in self._groups:
-            parser = self.commands.add_parser(name, help=help, description=help)
+            text = GROUPS[name]
+            parser = self.commands.add_parser(name, help=text, description=text)
             parser.set_defaults(func=lambda args, p=parser: p.print_help() or 2)
             self._groups[name] = parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
         return self._groups[name]
@@ -80,6 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(func(args) or 0)
+    except UserError as exc:
+        hint = f" ({exc.cli_hint})" if exc.cli_hint else ""
+        print(f"mynacard: {exc.sentence}{hint}", file=sys.stderr)
+        return exc.exit_code
+    except EOFError:  # a prompt met the end of its input
+        print("mynacard: no input: the value asked for was not entered", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -106,13 +106,6 @@ EF_SIGN_KEY = 0x001A
 #: The token label of a My Number Card in EF 0006 (CI §6.1); the others are other JPKI tokens.
 TOKEN_LABEL_MY_NUMBER_CARD = b"JPKIAPICCTOKEN2"
 
-# --- digests (CI §6.2) ----------------------------------------------------------------------------
-DIGEST_INFO_PREFIX = {
-    "sha1": bytes.fromhex("3021300906052B0E03021A05000414"),
-    "sha256": bytes.fromhex("3031300D060960864801650304020105000420"),
-    "sha384": bytes.fromhex("3041300D060960864801650304020205000430"),
-    "sha512": bytes.fromhex("3051300D060960864801650304020305000440"),
-}
-
+# --- signatures (CI §6.2) -------------------------------------------------------------------------
 #: Longest input of P1=00 for RSA-2048: k − 11 bytes (CI §6.2).
 MAX_PKCS1_INPUT = 245

@@ -6,7 +6,6 @@ Pure functions over bytes, so the cases stay a list of steps. Each returns a val
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -14,8 +13,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from mynacard.conformance.card_map import DIGEST_INFO_PREFIX
-from mynacard.host import tlv
+from mynacard.codec import cv, my_number, tlv
+from mynacard.codec.errors import CodecError
 
 
 class DataError(ValueError):
@@ -47,13 +46,11 @@ def cert_signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
 def rsa_from_90_91(value: bytes, what: str) -> rsa.RSAPublicKey:
     """An RSA public key as the 券面 APs store it: `90` e, `91` n (CI §7.3, §8)."""
     try:
-        parts = {e.tag: e.value for e in tlv.iter_tlvs(value)}
-    except tlv.TlvError as exc:
-        raise DataError(f"{what}: not a 90/91 public key ({exc})") from None
-    if 0x90 not in parts or 0x91 not in parts:
-        raise DataError(f"{what}: tags 90 (exponent) and 91 (modulus) are not both present")
+        fields = cv.decode_rsa_key(value)
+    except CodecError as exc:
+        raise DataError(f"{what}: {exc}") from None
     try:
-        return rsa.RSAPublicNumbers(int.from_bytes(parts[0x90], "big"), int.from_bytes(parts[0x91], "big")).public_key()
+        return rsa.RSAPublicNumbers(fields.exponent, fields.modulus).public_key()
     except ValueError as exc:
         raise DataError(f"{what}: not a usable RSA key ({exc})") from None
 
@@ -86,35 +83,17 @@ def verifies_pss_sha256(key: rsa.RSAPublicKey, signature: bytes, digest: bytes) 
     return True
 
 
-def digest_info(algorithm: str, message: bytes) -> bytes:
-    return DIGEST_INFO_PREFIX[algorithm] + hashlib.new(algorithm, message).digest()
-
-
-def my_number_check_digit(base11: str) -> int:
-    """jpki-system.md §4.1: weights 2..7,2..6 from the right; 0 if R ≤ 1 else 11 − R."""
-    total = 0
-    for n, ch in enumerate(reversed(base11), start=1):
-        total += int(ch) * (n + 1 if n <= 6 else n - 5)
-    r = total % 11
-    return 0 if r <= 1 else 11 - r
-
-
 def valid_my_number(digits: bytes) -> bool:
-    if len(digits) != 12 or not digits.isdigit():
-        return False
-    text = digits.decode("ascii")
-    return my_number_check_digit(text[:11]) == int(text[11])
+    """12 ASCII digits with the check digit of jpki-system.md §4.1 (codec)."""
+    return my_number.is_valid(digits.decode("ascii", "replace"))
 
 
 def parse_single(data: bytes, tag: int, what: str) -> tlv.Tlv:
     """The one element at the start of an EF, which must carry `tag`."""
     try:
-        element = tlv.parse(data)
+        return tlv.parse_tagged(data, tag)
     except tlv.TlvError as exc:
-        raise DataError(f"{what}: not a TLV ({exc})") from None
-    if element.tag != tag:
-        raise DataError(f"{what}: starts with tag {element.tag:X}, expected {tag:X}")
-    return element
+        raise DataError(f"{what}: {exc}") from None
 
 
 def children(element: tlv.Tlv, what: str) -> dict[int, tlv.Tlv]:
@@ -143,23 +122,16 @@ class CvCertificate:
 
 def cv_certificate(data: bytes, what: str) -> CvCertificate:
     """Parse and check the shape of a `7F21` certificate: 297-byte body, 256-byte signature."""
-    outer = parse_single(data, 0x7F21, what)
-    parts = children(outer, what)
-    require_tags(parts, [0x5F4E, 0x5F37], what)
-    body, signature = parts[0x5F4E].value, parts[0x5F37].value
-    if len(body) != 297:
-        raise DataError(f"{what}: body 5F4E is {len(body)} bytes, CI §7.3 says 297")
-    if len(signature) != 256:
-        raise DataError(f"{what}: signature 5F37 is {len(signature)} bytes, expected 256 (RSA-2048)")
-    key = rsa_from_90_91(body[32:], f"{what} public key")
+    try:
+        fields = cv.parse_certificate(data)
+    except CodecError as exc:
+        raise DataError(f"{what}: {exc} (CI §7.3)") from None
+    if len(fields.signature) != 256:
+        raise DataError(f"{what}: signature 5F37 is {len(fields.signature)} bytes, expected 256 (RSA-2048)")
+    key = rsa_from_90_91(fields.key.encoded, f"{what} public key")
     if key.key_size != 2048:
         raise DataError(f"{what}: the certified key is {key.key_size} bits, expected 2048")
-    return CvCertificate(body[:16], body[16:32], key, body, signature)
-
-
-def key_id_shape_ok(key_id: bytes) -> bool:
-    """CI §7.3: 7 ASCII digits + 2 bytes + 3 ASCII digits + 4 padding bytes."""
-    return len(key_id) == 16 and key_id[:7].isdigit() and key_id[9:12].isdigit()
+    return CvCertificate(fields.issuer_key_id, fields.subject_key_id, key, fields.body, fields.signature)
 
 
 def offset_table(container: tlv.Tlv, table_tag: int, tags: list[int], what: str) -> None:

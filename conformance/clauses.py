@@ -159,6 +159,9 @@ CLAUSES: dict[str, str] = {
     "§12/verify-after-success": "VERIFY query after success: 63Cx (OSC) or 9000 (MC)",
     "§12/sign-cert": "the signing certificate needs the signing password",
     "§12/EOF": "end of file: 6B00 (MC also accepts 6282)",
+    "§12/reselect": "re-SELECT of the AP already selected: clears the security status (OSC logout) or keeps it (PYJ)",
+    "§12/atr-object": "GET DATA 5F51 at the MF on some cards, only with an AP selected on others",
+    "§12/mf-7f21": "MF object 7F21 present on current cards, absent on some (older) ones",
     # §13 flows
     "§13/A": "flow A: read the auth certificate without PIN",
     "§13/B": "flow B: verify the auth PIN and sign; the signing key",

@@ -17,8 +17,15 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from mynacard.errors import UsageError
 from mynacard.main import CommandRoot
+
+if TYPE_CHECKING:
+    from mynacard.conformance.model import Case
+    from mynacard.conformance.robot import Robot
+    from mynacard.host.transport import Transport
 
 RAW = argparse.RawDescriptionHelpFormatter
 
@@ -41,14 +48,11 @@ examples:
   mynacard conformance --emulator --allow-destructive
   mynacard conformance --reader "SCM Microsystems SCR3310 00 00" --secrets card.toml --profile JPKI
   mynacard conformance --emulator --only JPKI-PIN-001 JPKI-SIG-001 --secrets demo-secrets.toml
+  mynacard conformance --emulator --behaviour reselect=clears --profile JPKI   the other side of CI §12
   mynacard conformance spec > docs/conformance-catalogue.md
   mynacard conformance list --profile TEXT
   mynacard conformance diff card.json emulator.json
 """
-
-
-class UsageError(Exception):
-    """Bad options; exit status 2 with the sentence."""
 
 
 def register(root: CommandRoot) -> None:
@@ -61,6 +65,10 @@ def register(root: CommandRoot) -> None:
     where.add_argument("--transport", metavar="SPEC", help="any transport: pcsc:NAME, emulator:DIR, …")
     parser.add_argument("--card", metavar="DIR", type=Path,
                         help="with --emulator: use this card image (its counters are written back to it)")
+    parser.add_argument("--behaviour", metavar="KEY=VALUE", action="append", default=[],
+                        help="with --emulator: serve the card with this side of a behaviour real cards "
+                             "disagree on (CI §12), e.g. reselect=clears; repeatable (`mynacard emulate "
+                             "--help` lists them); the observation cases (area OBS) report it")
     parser.add_argument("--secrets", metavar="FILE", type=Path,
                         help="the vendor's test secrets (JSON or TOML); a wrong one costs one try of its "
                         "key, is not sent again, and is named in the report")
@@ -140,7 +148,7 @@ def demo_card_directory() -> Path:
 
 
 @contextmanager
-def _transport(args: argparse.Namespace) -> Iterator[object]:
+def _transport(args: argparse.Namespace) -> Iterator[Transport]:
     from mynacard.host.transport import open_transport
 
     temp: Path | None = None
@@ -159,6 +167,11 @@ def _transport(args: argparse.Namespace) -> Iterator[object]:
         raise UsageError("say which card: --reader NAME, --emulator [--card DIR] or --transport SPEC")
     if args.card is not None and not args.emulator:
         raise UsageError("--card goes with --emulator")
+    if args.behaviour:
+        if not args.emulator:
+            raise UsageError("--behaviour goes with --emulator (for a card in a reader, the card decides; "
+                             "`mynacard emulate --behaviour` serves one)")
+        spec += "?" + "&".join(args.behaviour)
     # Exclusive: another PC/SC program (OpenSC probing every reader, say) must not slip commands
     # between the steps of a case.
     transport = open_transport(spec, exclusive=True)
@@ -170,8 +183,9 @@ def _transport(args: argparse.Namespace) -> Iterator[object]:
             shutil.rmtree(temp, ignore_errors=True)
 
 
-def _robot(args: argparse.Namespace, transport: object):  # noqa: ANN202 - Robot | None
+def _robot(args: argparse.Namespace, transport: Transport) -> Robot | None:
     from mynacard.conformance.robot import ControlChannelRobot, ManualRobot, ReinsertRobot
+    from mynacard.host.transport import ReinsertableTransport
 
     kind = args.robot or ("emulator" if args.emulator else "none")
     if kind == "none":
@@ -179,17 +193,14 @@ def _robot(args: argparse.Namespace, transport: object):  # noqa: ANN202 - Robot
     if kind == "manual":
         return ManualRobot()
     if kind == "emulator":
-        try:
-            return ReinsertRobot(transport)
-        except TypeError:
-            return None
+        return ReinsertRobot(transport) if isinstance(transport, ReinsertableTransport) else None
     if kind.startswith("control:"):
         card: int | str = int(args.robot_card) if args.robot_card.isdigit() else args.robot_card
         return ControlChannelRobot(kind.removeprefix("control:"), card)
     raise UsageError(f"--robot {kind}: say none, manual or control:SOCKET")
 
 
-def _confirm_blocking(args: argparse.Namespace, transport_name: str, cases: list) -> None:  # noqa: ANN001
+def _confirm_blocking(args: argparse.Namespace, transport_name: str, cases: list[Case]) -> None:
     blocking = [c for c in cases if c.blocks]
     if not blocking:
         return
@@ -211,9 +222,9 @@ def _print_result(result, quiet: bool) -> None:  # noqa: ANN001
     bad = result.status in (Status.FAILED, Status.ERROR)
     if quiet and not bad:
         return
-    line = f"{result.status.value:<15} {result.case_id:<14} {result.title}"
+    line = f"{result.status.value:<15} {result.case_id:<16} {result.title}"
     if result.reason and result.status is not Status.PASSED:
-        line += f"\n{'':<31}{result.reason}"
+        line += f"\n{'':<33}{result.reason}"
     print(line, flush=True)
 
 
@@ -222,9 +233,8 @@ def _print_result(result, quiet: bool) -> None:  # noqa: ANN001
 
 def run_command(args: argparse.Namespace) -> int:
     from mynacard.conformance.reports import write_reports
-    from mynacard.conformance.runner import RunOptions, Runner, SelectionError, select_cases
-    from mynacard.conformance.secrets import Secrets, SecretsError
-    from mynacard.host.errors import CardError
+    from mynacard.conformance.runner import Runner, RunOptions, select_cases
+    from mynacard.conformance.secrets import Secrets
 
     try:
         if args.secrets:
@@ -244,18 +254,12 @@ def run_command(args: argparse.Namespace) -> int:
         with _transport(args) as transport:
             options.robot = _robot(args, transport)
             if args.allow_destructive:
-                _confirm_blocking(args, transport.name, cases)  # type: ignore[attr-defined]
-            print(f"mynacard conformance: {len(cases)} cases against {transport.name}"  # type: ignore[attr-defined]
+                _confirm_blocking(args, transport.name, cases)
+            print(f"mynacard conformance: {len(cases)} cases against {transport.name}"
                   f"{' (destructive cases included)' if args.allow_destructive else ''}", flush=True)
-            report = Runner(transport, options, progress=lambda r: _print_result(r, args.quiet)).run()  # type: ignore[arg-type]
-    except (UsageError, SelectionError) as exc:
+            report = Runner(transport, options, progress=lambda r: _print_result(r, args.quiet)).run()
+    except OSError as exc:
         print(f"mynacard conformance: {exc}", file=sys.stderr)
-        return 2
-    except (SecretsError, CardError, OSError) as exc:
-        print(f"mynacard conformance: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # noqa: BLE001 - e.g. the emulator's own errors, which carry a sentence
-        print(f"mynacard conformance: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     out = args.out
     written = write_reports(report, json_path=args.json or out / "report.json",
@@ -273,6 +277,7 @@ def _print_summary(report) -> None:  # noqa: ANN001
     print("  " + "  ".join(f"{k} {v}" for k, v in counts.items()) + f"  ({report.duration_ms / 1000:.1f} s)")
     for sentence in report.wrong_secrets:
         print(f"WRONG SECRET: {sentence}.", file=sys.stderr)
+    _print_observations(report)
     if report.counters_unchanged is True:
         print(f"retry counters: all {len(report.counters_start)} unchanged (read with the VERIFY query at start and end)")
     elif report.counters_unchanged is False:
@@ -280,6 +285,22 @@ def _print_summary(report) -> None:  # noqa: ANN001
     else:
         changes = report.counter_changes
         print("retry counters after destructive cases: " + ("; ".join(changes) if changes else "unchanged"))
+
+
+def _print_observations(report) -> None:  # noqa: ANN001
+    """What the card did where real cards disagree (CI §12), and the emulator options that match."""
+    observed = report.observations()
+    if not observed:
+        return
+    print("observations (CI §12; never pass or fail):")
+    matching = []
+    for behaviour, rows in observed.items():
+        values = sorted({r.observation.value for r in rows})
+        print(f"  {behaviour:<13} {' / '.join(values):<8} ({', '.join(r.case_id for r in rows)})")
+        if len(values) == 1 and values[0] != "other":
+            matching.append(f"--behaviour {behaviour}={values[0]}")
+    if matching:
+        print("  the emulator behaves like this card with: mynacard emulate " + " ".join(matching))
 
 
 def spec_command(args: argparse.Namespace) -> int:
@@ -296,16 +317,13 @@ def spec_command(args: argparse.Namespace) -> int:
 def list_command(args: argparse.Namespace) -> int:
     from mynacard.conformance.catalogue import ordered
 
-    try:
-        wanted = _profiles(args.profile)
-    except UsageError as exc:
-        print(f"mynacard conformance list: {exc}", file=sys.stderr)
-        return 2
+    wanted = _profiles(args.profile)
     for c in ordered():
         if wanted and not c.profiles & wanted:
             continue
         flags = ",".join(filter(None, [c.impact.value if c.impact.destructive else "", "robot" if c.robot else ""]))
-        print(f"{c.id:<14} {c.title}" + (f"  [{flags}]" if flags else ""))
+        flags = ",".join(filter(None, [flags, f"observes {c.observes}" if c.observes else ""]))
+        print(f"{c.id:<16} {c.title}" + (f"  [{flags}]" if flags else ""))
     return 0
 
 
@@ -323,4 +341,4 @@ def diff_command(args: argparse.Namespace) -> int:
         print(json.dumps([d.__dict__ for d in diffs], ensure_ascii=False, indent=1))
     else:
         sys.stdout.write(render(str(args.a), str(args.b), a, b, diffs))
-    return 1 if any(d.severity == "difference" for d in diffs) else 0
+    return 1 if any(d.severity in ("difference", "observation") for d in diffs) else 0

@@ -20,15 +20,16 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from mynacard.codec import tlv
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import Application, PinRef
-from mynacard.conformance.model import Case, Impact, Profile, Secret
+from mynacard.conformance.model import OBSERVED_BEHAVIOURS, OTHER, Case, Impact, Observation, Profile, Secret
 from mynacard.conformance.recorder import Recorder
 from mynacard.conformance.robot import Robot
 from mynacard.conformance.secrets import Secrets
-from mynacard.host import tlv
 from mynacard.host.apdu import Response
 from mynacard.host.sw import describe, is_tries_left, tries_left
+from mynacard.host.transport import Transport
 
 SW_OK = 0x9000
 #: The answer of VERIFY query on a secret verified in this session, where a card gives 9000 instead
@@ -98,6 +99,8 @@ class CaseContext:
         self.session = session
         self.case = case
         self.notes: list[str] = []
+        #: What an observation case saw (`observe`); the runner reports it instead of a verdict.
+        self.observation: Observation | None = None
 
     # --- talking to the card ----------------------------------------------------------------
 
@@ -141,6 +144,16 @@ class CaseContext:
     def note(self, text: str) -> None:
         """Something the report should show even when the case passes (a variant, a measurement)."""
         self.notes.append(text)
+
+    def observe(self, value: str, detail: str) -> None:
+        """Report the side of the case's CI §12 behaviour the card took (or OTHER), with the answer
+        that shows it; an observation never passes or fails."""
+        behaviour = self.case.observes
+        if behaviour is None:
+            raise RuntimeError(f"{self.case.id} is not an observation case")
+        if value != OTHER and value not in OBSERVED_BEHAVIOURS[behaviour]:
+            raise ValueError(f"{behaviour} has no side {value!r}")
+        self.observation = Observation(behaviour, value, detail)
 
     def not_applicable(self, reason: str) -> NoReturn:
         raise NotApplicable(reason)
@@ -265,10 +278,9 @@ class CaseContext:
         if tries == 1 and self.case.impact is not Impact.BLOCKS:
             self.skip(f"{pin} has one try left; spending it would block it, and {self.case.id} is not a blocking case")
         if tries == VERIFIED:
-            # The query said nothing about the count; re-select to learn it (clears the status).
-            tries = self.query(pin)
-            if tries == 1 and self.case.impact is not Impact.BLOCKS:
-                self.skip(f"{pin} has one try left; {self.case.id} is not a blocking case")
+            # 9000 instead of a count (CI §12): the key is verified, so a correct VERIFY has just
+            # restored its counter to the maximum — whether or not a re-SELECT would clear it.
+            tries = self.session.max_tries(pin) or VERIFIED
         return self.send(apdus.verify(0x80, self.wrong_value(pin)), label or f"VERIFY {pin} with a wrong value")
 
     def wrong_value(self, pin: PinRef, shift: int = 1) -> bytes:
@@ -277,7 +289,7 @@ class CaseContext:
         return shifted(self.secret(pin.secret), shift)
 
 
-def _reconnect(transport: object, timeout: float = 10.0) -> None:
+def _reconnect(transport: Transport, timeout: float = 10.0) -> None:
     """Reconnect after an insertion, until the card answers.
 
     A PC/SC stack sees a removal and an insertion only at its next poll (pcscd: 400 ms), so the
@@ -287,10 +299,10 @@ def _reconnect(transport: object, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            transport.reset()  # type: ignore[attr-defined]
-            transport.transmit(apdus.select_mf())  # type: ignore[attr-defined]
+            transport.reset()
+            transport.transmit(apdus.select_mf())
             return
-        except Exception:  # noqa: BLE001 - the transport's "no card yet"; give up at the deadline
+        except Exception:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)

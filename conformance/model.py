@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mynacard.conformance.context import CaseContext
@@ -70,7 +70,8 @@ class Secret(str, Enum):
         return SECRET_LABELS[self][0]
 
     @property
-    def format(self) -> str:
+    def value_format(self) -> str:
+        """What a value looks like ("4 digits"); not `format`, which would hide `str.format`."""
         return SECRET_LABELS[self][1]
 
 
@@ -114,6 +115,40 @@ class Status(str, Enum):
     NOT_APPLICABLE = "NOT APPLICABLE"
     SKIPPED = "SKIPPED"
     ERROR = "ERROR"
+    #: An observation case ran: it reports what the card did and never passes or fails.
+    OBSERVED = "OBSERVED"
+
+
+#: The behaviours real cards disagree on (CI §12) that observation cases report, with the word for
+#: each side: the same words as the emulator's `--behaviour KEY=VALUE` (docs/card-model.md), so a
+#: report says which option makes the emulator behave like the card that was run.
+OBSERVED_BEHAVIOURS: dict[str, tuple[str, ...]] = {
+    "reselect": ("keeps", "clears"),
+    "verify-query": ("retries", "ok"),
+    "atr-object": ("mf", "ap"),
+    "mf-7f21": ("present", "absent"),
+}
+#: What an observation reports when the card shows neither documented side.
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What an observation case saw: the behaviour, the side the card took, and the evidence."""
+
+    behaviour: str
+    value: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.behaviour}={self.value}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"behaviour": self.behaviour, "value": self.value, "detail": self.detail}
+
+    @classmethod
+    def from_json(cls, raw: dict[str, str]) -> Observation:
+        return cls(str(raw["behaviour"]), str(raw["value"]), str(raw.get("detail", "")))
 
 
 class DataKind(str, Enum):
@@ -155,6 +190,8 @@ class Case:
     touches: tuple[str, ...] = ()
     #: Secrets the case blocks for good (Impact.BLOCKS), named in the warning before the run.
     blocks: tuple[str, ...] = ()
+    #: For an observation case: the CI §12 behaviour (a key of OBSERVED_BEHAVIOURS) it reports.
+    observes: str | None = None
 
     @property
     def area(self) -> str:
@@ -190,16 +227,16 @@ class Exchange:
         return out
 
     @classmethod
-    def from_json(cls, raw: dict[str, object]) -> Exchange:
+    def from_json(cls, raw: dict[str, Any]) -> Exchange:
         return cls(
             label=str(raw["label"]),
             command=str(raw["command"]),
             response=str(raw["response"]),
             sw=int(str(raw["sw"]), 16),
-            length=int(raw["length"]),  # type: ignore[arg-type]
+            length=int(raw["length"]),
             kind=DataKind(raw["kind"]),
-            duration_ms=float(raw["ms"]),  # type: ignore[arg-type]
-            comparable=raw.get("data"),  # type: ignore[arg-type]
+            duration_ms=float(raw["ms"]),
+            comparable=raw.get("data"),
         )
 
 
@@ -215,9 +252,10 @@ class CaseResult:
     notes: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
+    observation: Observation | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "id": self.case_id,
             "title": self.title,
             "refs": list(self.refs),
@@ -229,18 +267,22 @@ class CaseResult:
             "ms": round(self.duration_ms, 3),
             "exchanges": [e.to_json() for e in self.exchanges],
         }
+        if self.observation is not None:
+            out["observation"] = self.observation.to_json()
+        return out
 
     @classmethod
-    def from_json(cls, raw: dict[str, object]) -> CaseResult:
+    def from_json(cls, raw: dict[str, Any]) -> CaseResult:
         return cls(
             case_id=str(raw["id"]),
             title=str(raw["title"]),
-            refs=tuple(raw.get("refs", ())),  # type: ignore[arg-type]
-            profiles=tuple(raw.get("profiles", ())),  # type: ignore[arg-type]
+            refs=tuple(raw.get("refs", ())),
+            profiles=tuple(raw.get("profiles", ())),
             impact=str(raw.get("impact", "")),
             status=Status(raw["status"]),
             reason=str(raw.get("reason", "")),
-            notes=list(raw.get("notes", ())),  # type: ignore[arg-type]
-            duration_ms=float(raw.get("ms", 0.0)),  # type: ignore[arg-type]
-            exchanges=[Exchange.from_json(e) for e in raw.get("exchanges", ())],  # type: ignore[union-attr]
+            notes=list(raw.get("notes", ())),
+            duration_ms=float(raw.get("ms", 0.0)),
+            exchanges=[Exchange.from_json(e) for e in raw.get("exchanges", ())],
+            observation=Observation.from_json(raw["observation"]) if raw.get("observation") else None,
         )

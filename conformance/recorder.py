@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from mynacard.codec.redaction import command_data_span, looks_like_my_number
 from mynacard.conformance.apdus import (
     INS_CHANGE_KEY,
     INS_CHANGE_REFERENCE_DATA,
@@ -45,28 +46,6 @@ EF_KINDS: dict[tuple[bytes, int], DataKind] = {
 }
 
 _SENSITIVITY = (DataKind.MY_NUMBER, DataKind.PERSONAL, DataKind.CARD, DataKind.CONSTANT)
-
-
-def _looks_like_my_number(data: bytes) -> bool:
-    """`10 0C` + 12 ASCII digits anywhere: the My Number TLV, whatever the tracking believes."""
-    for i in range(len(data) - 13):
-        if data[i] == 0x10 and data[i + 1] == 0x0C and all(0x30 <= b <= 0x39 for b in data[i + 2 : i + 14]):
-            return True
-    return False
-
-
-def command_data_span(apdu: bytes) -> tuple[int, int] | None:
-    """(offset, length) of the data field of a well-formed C-APDU, else None."""
-    body = apdu[4:]
-    if len(body) <= 1:
-        return None
-    if body[0] != 0:
-        lc = body[0]
-        return (5, lc) if len(body) in (1 + lc, 2 + lc) else None
-    if len(body) == 3:
-        return None
-    lc = int.from_bytes(body[1:3], "big")
-    return (7, lc) if lc and len(body) in (3 + lc, 5 + lc) else None
 
 
 def redact_command(apdu: bytes) -> str:
@@ -150,7 +129,7 @@ class Recorder:
             return DataKind.SECRET
         if not response.data:
             return DataKind.NONE
-        if _looks_like_my_number(response.data):
+        if looks_like_my_number(response.data):
             return DataKind.MY_NUMBER
         if ins == INS_GET_CHALLENGE or (ins == INS_COMPUTE_SIGNATURE and p1 in (0x04, 0x05)):
             return DataKind.RANDOM

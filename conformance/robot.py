@@ -17,16 +17,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TextIO, runtime_checkable
 
+from mynacard.host.transport import ReinsertableTransport
+
 
 @runtime_checkable
-class Robot(Protocol):
-    """Moves the card. After `insert()` the runner reconnects through the transport."""
-
-    description: str
+class CardMover(Protocol):
+    """Anything that can take the card out and put it back (the emulator's control client, a
+    reader card fixture)."""
 
     def remove(self) -> None: ...
 
     def insert(self) -> None: ...
+
+
+@runtime_checkable
+class Robot(CardMover, Protocol):
+    """Moves the card. After `insert()` the runner reconnects through the transport."""
+
+    description: str
 
 
 class ManualRobot:
@@ -52,18 +60,17 @@ class ManualRobot:
 class ClientRobot:
     """Adapts any client with `remove()` and `insert()` (e.g. the emulator's control client)."""
 
-    def __init__(self, client: object, description: str) -> None:
-        for name in ("remove", "insert"):
-            if not callable(getattr(client, name, None)):
-                raise TypeError(f"a robot client needs a {name}() method; {type(client).__name__} has none")
+    def __init__(self, client: CardMover, description: str) -> None:
+        if not isinstance(client, CardMover):
+            raise TypeError(f"a robot client needs remove() and insert() methods; {type(client).__name__} lacks them")
         self._client = client
         self.description = description
 
     def remove(self) -> None:
-        self._client.remove()  # type: ignore[attr-defined]
+        self._client.remove()
 
     def insert(self) -> None:
-        self._client.insert()  # type: ignore[attr-defined]
+        self._client.insert()
 
 
 class ControlChannelRobot:
@@ -110,9 +117,7 @@ class ControlChannelRobot:
 class ReinsertRobot:
     """For a transport that can power-cycle its own card (the in-process emulator's `reinsert()`)."""
 
-    def __init__(self, transport: object) -> None:
-        if not callable(getattr(transport, "reinsert", None)):
-            raise TypeError(f"{type(transport).__name__} cannot reinsert its card")
+    def __init__(self, transport: ReinsertableTransport) -> None:
         self._transport = transport
         self.description = "the in-process emulator (power off and on)"
 
@@ -120,7 +125,7 @@ class ReinsertRobot:
         """Nothing to do yet: `insert` powers the card down and up again."""
 
     def insert(self) -> None:
-        self._transport.reinsert()  # type: ignore[attr-defined]
+        self._transport.reinsert()
 
 
 class RobotError(RuntimeError):

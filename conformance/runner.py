@@ -19,6 +19,7 @@ import datetime
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mynacard import __version__
 from mynacard.conformance import apdus
@@ -30,6 +31,7 @@ from mynacard.conformance.model import Case, CaseResult, Exchange, Profile, Stat
 from mynacard.conformance.recorder import Recorder
 from mynacard.conformance.robot import Robot
 from mynacard.conformance.secrets import Secrets
+from mynacard.errors import UsageError
 from mynacard.host.sw import is_tries_left, tries_left
 from mynacard.host.transport import Transport
 
@@ -43,7 +45,7 @@ MANDATORY_PROFILES = frozenset({Profile.CORE, Profile.MF, Profile.JPKI, Profile.
 OPTIONAL_PROFILES = frozenset({Profile.SM})
 
 
-class SelectionError(ValueError):
+class SelectionError(UsageError, ValueError):
     """--only or --profile names something the catalogue does not have."""
 
 
@@ -88,6 +90,14 @@ class RunReport:
         failed = any(r.status in (Status.FAILED, Status.ERROR) for r in self.results)
         return not failed and self.counters_unchanged is not False and not self.wrong_secrets
 
+    def observations(self) -> dict[str, list[CaseResult]]:
+        """The observation cases that observed something, by behaviour (CI §12)."""
+        out: dict[str, list[CaseResult]] = {}
+        for r in self.results:
+            if r.observation is not None:
+                out.setdefault(r.observation.behaviour, []).append(r)
+        return out
+
     def counts(self) -> dict[str, int]:
         out = {s.value: 0 for s in Status}
         for r in self.results:
@@ -124,7 +134,7 @@ class RunReport:
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, object]) -> RunReport:
+    def from_json(cls, raw: dict[str, Any]) -> RunReport:
         if raw.get("format") != REPORT_FORMAT:
             raise ValueError("this is not a mynacard conformance JSON report")
         counters = raw["counters"]
@@ -134,15 +144,15 @@ class RunReport:
             transport=str(raw["transport"]),
             atr=str(raw["atr"]),
             started=str(raw["started"]),
-            duration_ms=float(raw["ms"]),  # type: ignore[arg-type]
-            profiles=list(raw["profiles"]),  # type: ignore[call-overload]
-            options=dict(raw["options"]),  # type: ignore[call-overload]
+            duration_ms=float(raw["ms"]),
+            profiles=list(raw["profiles"]),
+            options=dict(raw["options"]),
             counters_start=dict(counters["start"]),
             counters_end=dict(counters["end"]),
             counters_unchanged=counters["unchanged"],
-            results=[CaseResult.from_json(r) for r in raw["results"]],  # type: ignore[union-attr]
+            results=[CaseResult.from_json(r) for r in raw["results"]],
             tool=str(raw.get("tool", "")),
-            setup=[Exchange.from_json(e) for e in raw.get("setup", [])],  # type: ignore[union-attr]
+            setup=[Exchange.from_json(e) for e in raw.get("setup", [])],
             wrong_secrets=[str(w) for w in wrong] if isinstance(wrong, list) else [],
         )
 
@@ -201,7 +211,7 @@ class Runner:
         self.recorder = Recorder(transport)
 
     def run(self) -> RunReport:
-        started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        started_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         started = time.perf_counter()
         cases = select_cases(self.options)
         setup = self.recorder.begin()
@@ -273,11 +283,26 @@ class Runner:
             result.status, result.reason = Status.SKIPPED, str(exc)
         except Exception as exc:  # noqa: BLE001 - the run goes on; the case says what broke
             result.status, result.reason = Status.ERROR, f"{type(exc).__name__}: {exc}"
+        if case.observes is not None:
+            self._observed(case, context, result)
         if before:
             self._restore(session, context, before, result)
         result.notes = context.notes
         result.duration_ms = (time.perf_counter() - started) * 1000
         return result
+
+    @staticmethod
+    def _observed(case: Case, context: CaseContext, result: CaseResult) -> None:
+        """An observation case reports what the card did; it never passes or fails. One that could
+        not get as far as the observation (a secret refused, a step answered otherwise) is SKIPPED."""
+        if result.status is Status.PASSED:
+            if context.observation is None:
+                result.status, result.reason = Status.ERROR, f"{case.id} ended without an observation"
+                return
+            result.observation = context.observation
+            result.status, result.reason = Status.OBSERVED, f"{context.observation}: {context.observation.detail}"
+        elif result.status is Status.FAILED:
+            result.status, result.reason = Status.SKIPPED, f"nothing observed: {result.reason}"
 
     def _precondition(self, session: Session, case: Case) -> tuple[Status, str] | None:
         missing = case.profiles - session.profiles

@@ -29,6 +29,7 @@ import tomllib
 from pathlib import Path
 
 from mynacard.conformance.model import Secret
+from mynacard.errors import UserError
 
 _FORMATS: dict[Secret, re.Pattern[str]] = {
     Secret.AUTH_PIN: re.compile(r"[0-9]{4}"),
@@ -44,7 +45,7 @@ _FORMATS: dict[Secret, re.Pattern[str]] = {
 MAX_TRIES_KEY = "max-tries"
 
 
-class SecretsError(ValueError):
+class SecretsError(UserError, ValueError):
     """The secrets file cannot be used; the message names the file and key, never a value."""
 
 
@@ -88,7 +89,7 @@ class Secrets:
             if not isinstance(value, str):
                 raise SecretsError(f"{source}: '{key}' must be a string in quotes (a number loses leading zeros)")
             if not _FORMATS[secret].fullmatch(value):
-                raise SecretsError(f"{source}: '{key}' is not {secret.format}; fix the file before any try is spent")
+                raise SecretsError(f"{source}: '{key}' is not {secret.value_format}; fix the file before any try is spent")
             values[secret] = value.encode("ascii")
         return cls(values, max_tries)
 

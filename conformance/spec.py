@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mynacard.conformance.catalogue import AREAS, ordered
 from mynacard.conformance.clauses import CLAUSES, OUT_OF_SCOPE, top_section
-from mynacard.conformance.model import Case, Impact, Profile, Secret, Status
+from mynacard.conformance.model import OBSERVED_BEHAVIOURS, Case, Impact, Profile, Secret, Status
 
 SECTION_TITLES = {
     "§1": "Transport", "§2": "Commands", "§3": "Status words", "§4": "File-system behaviour",
@@ -35,6 +35,9 @@ STATUS_TEXT = {
     Status.SKIPPED: "the case could not run: a secret or a robot is missing, it is destructive and "
     "--allow-destructive was not given, or running it would change a counter",
     Status.ERROR: "the case itself could not complete (e.g. the reader went away)",
+    Status.OBSERVED: "an observation case (area OBS) recorded which side of a CI §12 disagreement the card "
+    "takes, in the words of the emulator's `--behaviour KEY=VALUE`; it never passes or fails, and "
+    "`mynacard conformance diff` marks an observation that differs between two runs with ◆",
 }
 
 
@@ -128,12 +131,12 @@ def render_markdown() -> str:
     w("| key in the secrets file | secret | format |")
     w("|---|---|---|")
     for s in Secret:
-        w(f"| `{s.value}` | {s.label} | {s.format} |")
+        w(f"| `{s.value}` | {s.label} | {s.value_format} |")
     w("")
     w("### Statuses")
     w("")
-    for s in Status:
-        w(f"- **{s.value}** — {STATUS_TEXT[s]}.")
+    for status in Status:
+        w(f"- **{status.value}** — {STATUS_TEXT[status]}.")
     w("")
     w("## Cases")
     for area, title in AREAS.items():
@@ -148,6 +151,8 @@ def render_markdown() -> str:
             w(f"- Needs: {', '.join(f'`{s.value}`' for s in sorted(c.needs, key=list(Secret).index)) or 'nothing'}")
             w(f"- Impact: **{c.impact.value}**" + (f" — blocks {', '.join(c.blocks)}" if c.blocks else ""))
             w(f"- Robot: {'yes' if c.robot else 'no'}")
+            if c.observes:
+                w(f"- Observes: `{c.observes}` ({' / '.join(OBSERVED_BEHAVIOURS[c.observes])} / other)")
             w("")
             w("Procedure:")
             w("")

@@ -9,13 +9,18 @@ a torn write it is the only honest thing to do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mynacard.emulator.echo_card import EchoCard
 from mynacard.emulator.errors import EmulatorError
+
+if TYPE_CHECKING:
+    from mynacard.applet_model.card import Card
+    from mynacard.applet_model.profiles import Profile
+    from mynacard.applet_model.store import DirectoryStore
 
 
 class SmartcardOS(Protocol):
@@ -32,13 +37,20 @@ class SmartcardOS(Protocol):
     def execute(self, msg: bytes) -> bytes: ...
 
 
+class TearableStore(Protocol):
+    """A card store that can make its next durable write tear (fault injection): a capability
+    of applet_model's stores that vsmartcard OSes and the echo card do not have."""
+
+    def inject_torn_write(self) -> None: ...
+
+
 @dataclass
 class LoadedCard:
     """A card object ready to be inserted, with what fault injection needs to reach."""
 
     os: SmartcardOS
-    #: The card's store, if it has one that can tear its next write (`inject_torn_write()`).
-    store: Any = None
+    #: The card's store, if it has one that can tear its next write.
+    store: TearableStore | None = None
     #: Exceptions from `execute` that mean "the card lost power mid-command": no answer is sent.
     power_lost: tuple[type[BaseException], ...] = field(default_factory=tuple)
 
@@ -77,38 +89,59 @@ class FactorySource:
 class ImageCardSource:
     """An applet_model card image directory; its retry counters persist in the directory."""
 
-    def __init__(self, path: Path | str, profile: str | None = None) -> None:
+    def __init__(self, path: Path | str, profile: str | None = None,
+                 behaviours: Mapping[str, str] | None = None) -> None:
         self.path = Path(path)
         self.profile = profile
+        self.behaviours = dict(behaviours or {})
         self.label = str(self.path)
 
     def load(self) -> LoadedCard:
-        card, store = open_image_card(self.path, self.profile)
+        card, store = open_image_card(self.path, self.profile, self.behaviours)
         from mynacard.applet_model.errors import PowerLost
 
         return LoadedCard(card, store=store, power_lost=(PowerLost,))
 
 
-def open_image_card(path: Path, profile: str | None = None) -> tuple[Any, Any]:
-    """(Card, DirectoryStore) for a card image directory, or an EmulatorError saying what is wrong."""
+def open_image_card(path: Path, profile: str | None = None,
+                    behaviours: Mapping[str, str] | None = None) -> tuple[Card, DirectoryStore]:
+    """(Card, DirectoryStore) for a card image directory, served with another ATR profile and/or
+    other sides of the CI §12 behaviours than the image's own; an EmulatorError says what is wrong."""
     from mynacard.applet_model.card import Card
     from mynacard.applet_model.errors import ImageError
+    from mynacard.applet_model.profiles import apply_behaviours
     from mynacard.applet_model.store import DirectoryStore
 
     if not path.is_dir():
         raise EmulatorError(f"there is no card image at {path}; create one with `mynacard card new {path}`.")
     store = DirectoryStore(path)
     try:
-        card = Card.open(store, profile=profile_named(profile) if profile else None)
+        chosen = profile_named(profile) if profile else None
+        if behaviours:
+            base = chosen or store.load_image().profile
+            chosen = apply_behaviours(base, behaviours)
+        card = Card.open(store, profile=chosen)
     except ImageError as exc:
         raise EmulatorError(f"the card image at {path} cannot be used: {exc}.") from exc
+    except ValueError as exc:
+        raise EmulatorError(f"{exc}.") from exc
     return card, store
 
 
-def profile_named(name: str) -> Any:
+def profile_named(name: str) -> Profile:
     """The applet_model Profile called `name` (the ATRs of CI §1.1), or a sentence listing them."""
     from mynacard.applet_model.profiles import PROFILES
 
     if name not in PROFILES:
         raise EmulatorError(f"unknown card profile {name!r}; choose one of: {', '.join(PROFILES)}.")
     return PROFILES[name]
+
+
+def behaviour_choices(texts: list[str] | None) -> dict[str, str]:
+    """`--behaviour KEY=VALUE` options → KEY → VALUE, or an EmulatorError listing the choices."""
+    from mynacard.applet_model.profiles import parse_choices
+
+    try:
+        return parse_choices(texts or [])
+    except ValueError as exc:
+        raise EmulatorError(f"{exc}.") from exc

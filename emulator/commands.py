@@ -6,10 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from mynacard.applet_model.profiles import choices_help
 from mynacard.emulator.errors import EmulatorError
 from mynacard.main import CommandRoot
+
+if TYPE_CHECKING:
+    from mynacard.emulator.control import ControlClient
+    from mynacard.emulator.pcscd import PcscdInfo
 
 EMULATE_HELP = """\
 Put a card in a virtual PC/SC reader that every PC/SC program on this machine can use
@@ -27,6 +32,7 @@ examples:
   mynacard emulate                                   the demo card in the first free reader
   mynacard emulate --card ./alice --card ./bob       two cards in two readers
   mynacard emulate --card ./alice --slot 2 --trace apdus.log
+  mynacard emulate --behaviour reselect=clears       a card whose re-SELECT of an AP logs out
   opensc-tool -l ; opensc-tool -r "mynacard Virtual PCD A 00 00" -n      (says: jpki)
   mynacard emulate control status                    from another terminal
   mynacard emulate control fault remove --ins 20     pull the card during the next VERIFY
@@ -75,7 +81,13 @@ examples:
         ... read the first 4 bytes of the auth certificate          -> 3082xxxx 9000
   mynacard apdu --card ./mycard 00A4040C0AD392F000260100000001 00A4020C020018 002000800431323334
         ... VERIFY auth PIN "1234" (a wrong one costs a try: 63C2, and it stays spent)
+  mynacard apdu --card ./mycard --behaviour verify-query=ok 00A4040C0AD392F000260100000001 \
+        00A4020C020018 002000800431323334 00200080
+        ... the same card answering the query of a verified PIN with 9000 (CI §12)
 """
+
+BEHAVIOUR_HELP = ("serve the card with this side of a behaviour real cards disagree on (CI §12), "
+                  "e.g. reselect=clears; repeatable; listed below; default: the card image's own")
 
 #: What a status word means on this card (CI §3), for people reading `mynacard apdu` output.
 SW_MEANINGS = {
@@ -98,7 +110,8 @@ SW_MEANINGS = {
 
 def register(root: CommandRoot) -> None:
     """Add this package's subcommands to the `mynacard` command."""
-    emulate = root.command("emulate", help="put a card in a virtual PC/SC reader", description=EMULATE_HELP)
+    emulate = root.command("emulate", help="put a card in a virtual PC/SC reader", description=EMULATE_HELP,
+                           epilog=choices_help())
     emulate.add_argument("--card", action="append", type=Path, metavar="DIR",
                          help="card image directory (repeat for several cards); default: the demo card")
     emulate.add_argument("--slot", action="append", type=int, metavar="N",
@@ -111,6 +124,7 @@ def register(root: CommandRoot) -> None:
     emulate.add_argument("--profile", metavar="NAME",
                          help="serve the card with another ATR profile of CI §1.1 (e.g. contact-jukicard, "
                               "contactless-06); default: the card image's own")
+    emulate.add_argument("--behaviour", action="append", metavar="KEY=VALUE", help=BEHAVIOUR_HELP)
     emulate.set_defaults(func=run_emulate)
 
     actions = emulate.add_subparsers(dest="emulate_command", metavar="control")
@@ -148,18 +162,16 @@ def register(root: CommandRoot) -> None:
     pcscd.set_defaults(func=run_pcscd)
 
     apdu = root.command("apdu", help="send APDUs to a card in-process and print the responses",
-                        description=APDU_HELP)
+                        description=APDU_HELP, epilog=choices_help())
     apdu.add_argument("--card", type=Path, required=True, metavar="DIR", help="card image directory")
     apdu.add_argument("--raw", action="store_true",
                       help="print only each response as hex (data || SW), one per line")
     apdu.add_argument("--trace", type=Path, metavar="FILE", help="also append an APDU trace to FILE")
+    apdu.add_argument("--behaviour", action="append", metavar="KEY=VALUE", help=BEHAVIOUR_HELP)
     apdu.add_argument("apdus", nargs="+", metavar="HEX", help="command APDUs in hex")
     apdu.set_defaults(func=run_apdu)
 
 
-def _fail(message: str) -> int:
-    print(f"mynacard: {message}", file=sys.stderr)
-    return 1
 
 
 # -- mynacard apdu -----------------------------------------------------------------------------
@@ -183,8 +195,8 @@ def describe_sw(sw: int) -> str:
 
 
 def run_apdu(args: argparse.Namespace) -> int:
-    from mynacard.emulator.inprocess import InProcessTransport
     from mynacard.codec.redaction import redact_command
+    from mynacard.emulator.inprocess import InProcessTransport
     from mynacard.emulator.trace import ApduTracer
 
     try:
@@ -193,11 +205,11 @@ def run_apdu(args: argparse.Namespace) -> int:
         print(f"mynacard apdu: {exc}; give each command APDU as hex, e.g. 00A4040C0AD392F000260100000001",
               file=sys.stderr)
         return 2
-    try:
-        tracer = ApduTracer.open(args.trace) if args.trace else None
-        transport = InProcessTransport.from_directory(args.card, tracer=tracer)
-    except EmulatorError as exc:
-        return _fail(str(exc))
+    from mynacard.emulator.cards import behaviour_choices
+
+    behaviours = behaviour_choices(args.behaviour)
+    tracer = ApduTracer.open(args.trace) if args.trace else None
+    transport = InProcessTransport.from_directory(args.card, behaviours=behaviours, tracer=tracer)
     try:
         for apdu in apdus:
             response = transport.transmit(apdu)
@@ -222,39 +234,36 @@ def run_apdu(args: argparse.Namespace) -> int:
 def run_pcscd(args: argparse.Namespace) -> int:
     from mynacard.emulator import pcscd
 
-    try:
-        pcscd.check_installed()
-        info = pcscd.describe_running()
-        if args.action == "status":
-            if info is None:
-                print("no pcscd is running; `mynacard pcscd start` starts one with virtual readers.")
-                return 0
-            _print_pcscd(info)
-            return 0
-        if args.action == "start":
-            if info is not None:
-                print(f"pcscd already runs (pid {info.pid}); it is used as it is.")
-                _print_pcscd(info)
-                return 0
-            info = pcscd.start_pcscd(persistent=True)
-            print(f"pcscd started (pid {info.pid}); it runs until `mynacard pcscd stop`.")
-            _print_pcscd(info)
-            return 0
+    pcscd.check_installed()
+    info = pcscd.describe_running()
+    if args.action == "status":
         if info is None:
-            print("no pcscd is running.")
+            print("no pcscd is running; `mynacard pcscd start` starts one with virtual readers.")
             return 0
-        if not info.ours:
-            return _fail(f"pcscd (pid {info.pid}) was not started by mynacard; stop it the way it was started.")
-        if pcscd.users_elsewhere() and not args.force:
-            return _fail("mynacard processes still serve cards in this pcscd; stop them first, or use --force.")
-        pcscd.stop_pcscd(info.pid)
-        print(f"pcscd (pid {info.pid}) stopped.")
+        _print_pcscd(info)
         return 0
-    except EmulatorError as exc:
-        return _fail(str(exc))
+    if args.action == "start":
+        if info is not None:
+            print(f"pcscd already runs (pid {info.pid}); it is used as it is.")
+            _print_pcscd(info)
+            return 0
+        info = pcscd.start_pcscd(persistent=True)
+        print(f"pcscd started (pid {info.pid}); it runs until `mynacard pcscd stop`.")
+        _print_pcscd(info)
+        return 0
+    if info is None:
+        print("no pcscd is running.")
+        return 0
+    if not info.ours:
+        raise EmulatorError(f"pcscd (pid {info.pid}) was not started by mynacard; stop it the way it was started.")
+    if pcscd.users_elsewhere() and not args.force:
+        raise EmulatorError("mynacard processes still serve cards in this pcscd; stop them first, or use --force.")
+    pcscd.stop_pcscd(info.pid)
+    print(f"pcscd (pid {info.pid}) stopped.")
+    return 0
 
 
-def _print_pcscd(info: Any) -> None:
+def _print_pcscd(info: PcscdInfo) -> None:
     from mynacard.emulator.slots import holder
 
     owner = ("started by `mynacard pcscd start`" if info.persistent else
@@ -272,12 +281,11 @@ def _print_pcscd(info: Any) -> None:
 
 
 def run_emulate(args: argparse.Namespace) -> int:
+    from mynacard.emulator.cards import behaviour_choices
     from mynacard.emulator.emulate import Emulation
 
-    try:
-        return Emulation(args.card or [], args.slot or [], args.trace, args.control, args.profile).run()
-    except EmulatorError as exc:
-        return _fail(str(exc))
+    return Emulation(args.card or [], args.slot or [], args.trace, args.control, args.profile,
+                     behaviour_choices(args.behaviour)).run()
 
 
 # -- mynacard emulate control ------------------------------------------------------------------
@@ -286,17 +294,14 @@ def run_emulate(args: argparse.Namespace) -> int:
 def run_control(args: argparse.Namespace) -> int:
     from mynacard.emulator.control import ControlClient
 
-    try:
-        client = ControlClient(args.control) if args.control else ControlClient.find()
-        command = args.control_command
-        if command == "status":
-            answer = client.status()
-        elif command == "fault":
-            answer = _control_fault(client, args)
-        else:
-            answer = client.request(command, card=_card_key(args.card))
-    except EmulatorError as exc:
-        return _fail(str(exc))
+    client = ControlClient(args.control) if args.control else ControlClient.find()
+    command = args.control_command
+    if command == "status":
+        answer = client.status()
+    elif command == "fault":
+        answer = _control_fault(client, args)
+    else:
+        answer = client.request(command, card=_card_key(args.card))
     if args.json:
         print(json.dumps(answer, indent=2, ensure_ascii=False))
     elif command == "status":
@@ -311,7 +316,7 @@ def _card_key(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
 
-def _control_fault(client: Any, args: argparse.Namespace) -> dict[str, Any]:
+def _control_fault(client: ControlClient, args: argparse.Namespace) -> dict[str, Any]:
     card = _card_key(args.card)
     ins = int(args.ins, 16) if getattr(args, "ins", None) else None
     if args.fault == "delay":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from types import FrameType
 
 from mynacard.emulator.cards import ImageCardSource, open_image_card, profile_named
 from mynacard.emulator.control import ControlServer, default_socket_path
@@ -24,12 +24,13 @@ from mynacard.emulator.trace import ApduTracer
 
 class Emulation:
     def __init__(self, cards: list[Path], slots: list[int], trace: Path | None, control: Path | None,
-                 profile: str | None) -> None:
+                 profile: str | None, behaviours: dict[str, str] | None = None) -> None:
         self.cards = cards
         self.slots = slots
         self.trace = trace
         self.control = control
         self.profile = profile
+        self.behaviours = behaviours or {}
         self._stop = threading.Event()
         #: True once start-up is done: signals then stop the run instead of interrupting start-up,
         #: and card events are printed.
@@ -64,7 +65,7 @@ class Emulation:
             raise EmulatorError(f"{len(self.slots)} --slot options for {len(self.cards)} card(s); "
                                 "give one --slot per --card at most.")
         for card in self.cards:  # refuse a bad image before touching pcscd
-            open_image_card(card, self.profile)
+            open_image_card(card, self.profile, self.behaviours)
         self._tracer = ApduTracer.open(self.trace) if self.trace else None
         self._readers = VirtualReaders(tracer=self._tracer, on_event=self._on_event)
         info = self._readers.open()
@@ -75,8 +76,10 @@ class Emulation:
             print(f"using the running pcscd (pid {info.pid}, reader config {info.config}).")
         for position, card in enumerate(self.cards):
             slot_index = self.slots[position] if position < len(self.slots) else None
-            slot = self._readers.add(ImageCardSource(card, self.profile), slot_index)
+            slot = self._readers.add(ImageCardSource(card, self.profile, self.behaviours), slot_index)
             print(f"card {position}: {card} in reader {slot.reader!r}")
+        if self.behaviours:
+            print("behaviours: " + ", ".join(f"{k}={v}" for k, v in sorted(self.behaviours.items())))
         self._server = ControlServer(self.control or default_socket_path(), self._readers)
         self._server.start()
         print(f"control: `mynacard emulate control status` (socket {self._server.path})")
@@ -97,7 +100,7 @@ class Emulation:
         if self._tracer is not None:
             self._tracer.close()
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if not self._serving:
             raise KeyboardInterrupt  # still starting: unwind through the clean-up
         self._stop.set()

@@ -1,13 +1,16 @@
 """Exceptions of the emulator.
 
 Every message is one sentence a person can act on, and never carries a PIN, a password or a My
-Number: the CLI prints `str(error)` as it is.
+Number: the CLI's one handler (mynacard.main) prints it as it is, since `EmulatorError` is a
+`mynacard.errors.UserError`.
 """
 
 from __future__ import annotations
 
+from mynacard.errors import UserError
 
-class EmulatorError(Exception):
+
+class EmulatorError(UserError):
     """Something stops the emulator from serving a card; the message says what to do."""
 
 

@@ -12,14 +12,18 @@ directory — as a reader would after the card is put back.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from mynacard.codec.redaction import RedactionPolicy
 from mynacard.emulator.cards import open_image_card
 from mynacard.emulator.errors import CardRemoved
 from mynacard.emulator.trace import ApduTracer
+
+if TYPE_CHECKING:
+    from mynacard.applet_model.card import Card
+    from mynacard.applet_model.store import CardStore
 
 
 class InProcessTransport:
@@ -27,16 +31,16 @@ class InProcessTransport:
 
     def __init__(
         self,
-        card: Any,
+        card: Card,
         *,
         name: str = "emulator",
-        store: Any = None,
-        reload: Callable[[], tuple[Any, Any]] | None = None,
+        store: CardStore | None = None,
+        reload: Callable[[], tuple[Card, CardStore]] | None = None,
         tracer: ApduTracer | None = None,
     ) -> None:
         self.name = name
-        self._card: Any = card
-        self.store = store
+        self._card: Card | None = card
+        self.store: CardStore | None = store
         self._reload = reload
         self._tracer = tracer
         self._redaction = RedactionPolicy()
@@ -48,15 +52,17 @@ class InProcessTransport:
 
     @classmethod
     def from_directory(cls, path: Path | str, *, profile: str | None = None,
+                       behaviours: Mapping[str, str] | None = None,
                        tracer: ApduTracer | None = None) -> InProcessTransport:
-        """Open the card image at `path`; its counters are written back there."""
+        """Open the card image at `path` (optionally with other CI §12 behaviours than the image's);
+        its counters are written back there."""
         path = Path(path)
-        card, store = open_image_card(path, profile)
+        card, store = open_image_card(path, profile, behaviours)
         return cls(card, name=f"emulator:{path}", store=store,
-                   reload=lambda: open_image_card(path, profile), tracer=tracer)
+                   reload=lambda: open_image_card(path, profile, behaviours), tracer=tracer)
 
     @property
-    def card(self) -> Any:
+    def card(self) -> Card:
         """The card object (for tests that reach behind the transport, e.g. to tear a write)."""
         if self._card is None:
             raise CardRemoved(f"there is no card in {self.name}: it lost power; call reinsert().")
@@ -99,10 +105,12 @@ class InProcessTransport:
         if self._card is None:
             if self._reload is None:
                 raise CardRemoved(f"{self.name} cannot load its card again: it was not opened from a directory.")
-            self._card, self.store = self._reload()
+            card, self.store = self._reload()
+            self._card = card
         else:
-            self._card.power_down()
-        self._card.power_up()
+            card = self._card
+            card.power_down()
+        card.power_up()
         self._redaction.power_cycle()
         self._closed = False
 
@@ -118,5 +126,12 @@ class InProcessTransport:
 
 
 def open_transport(spec: str) -> InProcessTransport:
-    """The `mynacard.transports` entry point `emulator`: `spec` is the card image directory."""
-    return InProcessTransport.from_directory(spec)
+    """The `mynacard.transports` entry point `emulator`: `spec` is the card image directory,
+    optionally followed by `?KEY=VALUE&…` — sides of the CI §12 behaviours to serve it with
+    (`emulator:./mycard?reselect=clears`), as `mynacard emulate --behaviour` does."""
+    from mynacard.emulator.cards import behaviour_choices
+
+    path, sep, query = spec.rpartition("?")
+    if not sep or Path(spec).is_dir():
+        return InProcessTransport.from_directory(spec)
+    return InProcessTransport.from_directory(path, behaviours=behaviour_choices(query.split("&")))

@@ -25,7 +25,7 @@ def runtime_dir() -> Path:
     elif os.environ.get("XDG_RUNTIME_DIR"):
         path = Path(os.environ["XDG_RUNTIME_DIR"]) / "mynacard"
     else:
-        path = Path(f"/tmp/mynacard-{os.geteuid()}")
+        path = Path(f"/tmp/mynacard-{os.geteuid()}")  # noqa: S108 - private_dir checks owner and mode
     return private_dir(path)
 
 

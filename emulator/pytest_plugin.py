@@ -4,8 +4,14 @@ a virtual reader through pcscd. docs/emulator.md, "Testing with the pytest plugi
 Every test gets its own copy of the demo card image (copying is cheap; keys are never generated
 per test), so counters spent by one test never leak into another.
 
+Card behaviours (the sides of CI §12 where real cards disagree, docs/card-model.md):
+    card_behaviours        KEY → VALUE applied to the test's card (`card_dir`, so every transport
+                           below): by default what `pytest --mynacard-behaviour reselect=clears`
+                           (repeatable) gives; override the fixture — e.g. parametrised over
+                           `behaviour_variants("reselect")` — to choose per test
+
 In-process:
-    card_dir               a fresh copy of the demo card image (Path)
+    card_dir               a fresh copy of the demo card image (Path), with `card_behaviours`
     inprocess_transport    an InProcessTransport over that card (host's Transport protocol)
     apdu_trace_path        the test's APDU trace file (both transports write it, secrets redacted)
 
@@ -24,7 +30,7 @@ imports nothing heavy at module level.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +49,50 @@ E2E_FIXTURES = {"virtual_reader", "reader_card", "reader_name", "insert_card", "
 PRESENCE_TIMEOUT = 5.0
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    from mynacard.applet_model.profiles import choices_summary
+
+    parser.getgroup("mynacard").addoption(
+        "--mynacard-behaviour", action="append", default=[], metavar="KEY=VALUE", dest="mynacard_behaviour",
+        help=f"give every test's emulated card this side of a CI §12 behaviour ({choices_summary()})")
+
+
+def behaviour_variants(*keys: str) -> list[dict[str, str]]:
+    """The card's defaults, then each other side of each named behaviour alone: the parameters for a
+    test that must hold against every card (`card_behaviours` parametrised over these)."""
+    from mynacard.applet_model.profiles import BEHAVIOURS
+
+    out: list[dict[str, str]] = [{}]
+    for key in keys:
+        out += [{key: v.value} for v in BEHAVIOURS[key].variants[1:]]
+    return out
+
+
+def behaviour_id(choice: dict[str, str]) -> str:
+    """A test ID part for one `behaviour_variants` entry: `default` or `reselect=clears`."""
+    return ",".join(f"{k}={v}" for k, v in sorted(choice.items())) or "default"
+
+
+def parametrize_card_behaviours(metafunc: pytest.Metafunc, keys: tuple[str, ...]) -> None:
+    """For a conftest's `pytest_generate_tests`: run every test that uses the card once per
+    `behaviour_variants(*keys)` — unless the test names its own keys (`@pytest.mark.card_behaviours(
+    "reselect")`; no keys: not parametrised) or its module does (a `CARD_BEHAVIOURS` tuple), or the
+    run fixes them with `--mynacard-behaviour`."""
+    if "card_behaviours" not in metafunc.fixturenames or metafunc.config.getoption("mynacard_behaviour"):
+        return
+    marker = metafunc.definition.get_closest_marker("card_behaviours")
+    if marker is not None:
+        keys = tuple(marker.args)
+    else:
+        keys = getattr(metafunc.module, "CARD_BEHAVIOURS", keys)
+    variants = behaviour_variants(*keys)
+    if len(variants) > 1:
+        metafunc.parametrize("card_behaviours", variants, ids=[behaviour_id(v) for v in variants])
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "card_behaviours(*keys): the CI §12 behaviours a test runs against "
+                            "each side of (parametrize_card_behaviours)")
     config.addinivalue_line("markers", "e2e: end-to-end through pcscd + vpcd (mynacard's virtual reader)")
 
 
@@ -57,11 +106,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def card_dir(tmp_path: Path) -> Path:
-    """A fresh, writable copy of the demo card image for this test."""
+def card_behaviours(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The CI §12 behaviours of the test's card (from `--mynacard-behaviour`; none: the card's own)."""
+    from mynacard.applet_model.profiles import parse_choices
+
+    try:
+        return parse_choices(request.config.getoption("mynacard_behaviour"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--mynacard-behaviour: {exc}") from None
+
+
+@pytest.fixture
+def card_dir(tmp_path: Path, card_behaviours: dict[str, str]) -> Path:
+    """A fresh, writable copy of the demo card image for this test, with `card_behaviours`."""
     from mynacard.emulator.demo import copy_card, packaged_demo_card
 
-    return copy_card(packaged_demo_card(), tmp_path / "card")
+    path = copy_card(packaged_demo_card(), tmp_path / "card")
+    if card_behaviours:
+        from mynacard.applet_model.profiles import apply_behaviours
+        from mynacard.applet_model.store import DirectoryStore
+
+        store = DirectoryStore(path)
+        store.replace_profile(apply_behaviours(store.load_image().profile, card_behaviours))
+    return path
 
 
 @pytest.fixture
@@ -244,15 +311,15 @@ def reader_name(reader_card: ReaderCard) -> str:
 
 
 @pytest.fixture
-def insert_card(reader_card: ReaderCard) -> Any:
+def insert_card(reader_card: ReaderCard) -> Callable[[], None]:
     return reader_card.insert
 
 
 @pytest.fixture
-def remove_card(reader_card: ReaderCard) -> Any:
+def remove_card(reader_card: ReaderCard) -> Callable[[], None]:
     return reader_card.remove
 
 
 @pytest.fixture
-def reset_card(reader_card: ReaderCard) -> Any:
+def reset_card(reader_card: ReaderCard) -> Callable[[], None]:
     return reader_card.reset

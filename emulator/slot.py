@@ -190,10 +190,9 @@ class VirtualSlot:
         """Make the card's next durable write tear: the card loses power in the middle of it."""
         with self._lock:
             card = self._require_card()
-            inject = getattr(card.store, "inject_torn_write", None)
-            if inject is None:
+            if card.store is None:
                 raise EmulatorError(f"the card in {self.reader} has no store that can tear a write.")
-            inject()
+            card.store.inject_torn_write()
             self._event("fault armed: torn write on the next state write")
 
     def status(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def holder(slot: ReaderSlot) -> dict[str, object] | None:
 
 
 def lease_slot(slots: list[ReaderSlot], index: int | None, label: str,
-               skip: set[int] = frozenset()) -> SlotLease:  # type: ignore[assignment]
+               skip: AbstractSet[int] = frozenset()) -> SlotLease:
     """Lease slot `index` (0-based in `slots`), or the first free one not in `skip` if None."""
     if not slots:
         raise SlotBusy("pcscd offers no vpcd slot.")

@@ -23,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from mynacard.emulator.errors import EmulatorError
 from mynacard.codec.redaction import RedactionPolicy
+from mynacard.emulator.errors import EmulatorError
 
 
 class ApduTracer:

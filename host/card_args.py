@@ -13,14 +13,13 @@ by the functions that open the card or check a secret, not at the top.
 from __future__ import annotations
 
 import argparse
-import functools
 import getpass
 import os
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
-from mynacard.host.errors import CardError, LastTryDeclined, TransportError
+from mynacard.errors import UsageError
+from mynacard.host.errors import CardError, TransportError
 
 if TYPE_CHECKING:
     from mynacard.host.card import MyNumberCard
@@ -44,10 +43,6 @@ Secrets are read from these environment variables, else asked for without echo:
 A secret of the wrong format is refused before anything is sent to the card, and the tries left
 are read before every attempt.
 """
-
-
-class UsageError(Exception):
-    """A mistake in how the command was called; exit status 2."""
 
 
 def card_options() -> argparse.ArgumentParser:
@@ -184,29 +179,3 @@ def read_new_secret(secret: Secret) -> str:
     if getpass.getpass(f"new {secret.label} again: ") != value:
         raise UsageError(f"the two entries of the new {secret.label} differ; nothing was changed")
     return value
-
-
-def handles_card_errors(handler: Callable[[argparse.Namespace], int]
-                        ) -> Callable[[argparse.Namespace], int]:
-    """Print a `CardError`/`UsageError` as one sentence on stderr (exit 1 or 2), never a
-    traceback."""
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except LastTryDeclined as exc:
-            print(f"mynacard: {exc.sentence} (pass --allow-last-try to spend it from a script)",
-                  file=sys.stderr)
-            return 1
-        except CardError as exc:
-            print(f"mynacard: {exc.sentence}", file=sys.stderr)
-            return 1
-        except UsageError as exc:
-            print(f"mynacard: {exc}", file=sys.stderr)
-            return 2
-        except (EOFError, getpass.GetPassWarning):
-            print("mynacard: no input: the secret was not entered", file=sys.stderr)
-            return 2
-
-    return run

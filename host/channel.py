@@ -1,8 +1,9 @@
 """The APDU layer every AP shares: SELECT, header-sized READ BINARY, READ RECORD, the VERIFY
 query, counting.
 
-It remembers which AP and EF are selected so that it never re-selects needlessly: re-selecting an
-AP clears its verified PINs (CI §4), and every extra APDU costs time on a contactless link. After a
+It remembers which AP and EF are selected so that it never re-selects needlessly: on some cards
+re-selecting an AP clears its verified PINs (CI §4, §12 `reselect`), and every extra APDU costs time
+on a contactless link. After a
 transport error or a reset it forgets, and the next operation selects again.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mynacard.host import tlv
+from mynacard.codec import tlv
 from mynacard.host.apdu import EXTENDED_LE_MAX, SHORT_LE_MAX, Command, Response
 from mynacard.host.errors import (
     CardDataError,

@@ -42,11 +42,12 @@ from typing import Any
 
 from cryptography import x509
 
+from mynacard.codec import my_number
+from mynacard.codec.cv import key_id_text
 from mynacard.host import cvc
 from mynacard.host.card import MyNumberCard
 from mynacard.host.errors import CardError, PinBlocked, PinWrong
 from mynacard.host.normalize import FIELDS, NormalizationError, compare_field, era_yymmdd
-from mynacard.host.pins import my_number_is_valid
 from mynacard.host.records import CardFace, CvCertificate, FourFacts, MyNumberRecord, RecordInvalid, RsaPublicKey
 from mynacard.host.revocation import CertificateRevoked, RevocationConfig, RevocationUnknown, check_revocation
 from mynacard.host.trust import (
@@ -91,12 +92,12 @@ class Check:
                 "reason": self.reason, "details": self.details}
 
 
-class ApplicationError(ValueError):
+class ApplicationFormError(ValueError):
     """The application data cannot be used; the message names the field, never its value."""
 
 
 @dataclass(frozen=True)
-class Application:
+class ApplicationForm:
     """What the applicant wrote: the My Number and the four facts (any may be absent)."""
 
     my_number: str | None = None
@@ -110,32 +111,32 @@ class Application:
     _IGNORED = {"format", "version"}
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Application:
+    def from_mapping(cls, data: Mapping[str, Any]) -> ApplicationForm:
         values: dict[str, str] = {}
         for raw_key, value in data.items():
             if raw_key in cls._IGNORED:
                 continue
             key = cls._ALIASES.get(raw_key, raw_key)
             if key not in FIELDS:
-                raise ApplicationError(f"the application has an unknown field '{raw_key}' "
+                raise ApplicationFormError(f"the application has an unknown field '{raw_key}' "
                                        f"(known: {', '.join(FIELDS)})")
             if value is None:
                 continue
             if not isinstance(value, str | int):
-                raise ApplicationError(f"the application field '{raw_key}' must be text")
+                raise ApplicationFormError(f"the application field '{raw_key}' must be text")
             values[key] = str(value)
         return cls(**values)
 
     @classmethod
-    def from_file(cls, path: Path) -> Application:
+    def from_file(cls, path: Path) -> ApplicationForm:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ApplicationError(f"cannot read the application file {path} ({exc.strerror})") from exc
+            raise ApplicationFormError(f"cannot read the application file {path} ({exc.strerror})") from exc
         except json.JSONDecodeError as exc:
-            raise ApplicationError(f"the application file {path} is not JSON (line {exc.lineno})") from exc
+            raise ApplicationFormError(f"the application file {path} is not JSON (line {exc.lineno})") from exc
         if not isinstance(data, dict):
-            raise ApplicationError(f"the application file {path} must hold one JSON object")
+            raise ApplicationFormError(f"the application file {path} must hold one JSON object")
         return cls.from_mapping(data)
 
     def given(self) -> dict[str, str]:
@@ -151,10 +152,8 @@ class ClerkSecrets:
     text_pin: str | None = field(default=None, repr=False)
 
 
-def mask_my_number(number: str | None) -> str | None:
+def mask_my_number(number: str) -> str:
     """`********9018`: enough to tell numbers apart at the counter, not enough to use one."""
-    if number is None:
-        return None
     return "*" * max(0, len(number) - 4) + number[-4:]
 
 
@@ -165,7 +164,7 @@ class ClerkReport:
     checks: list[Check]
     #: What the chip holds, parsed from signature-checked bytes (personal data: handle with care).
     chip: dict[str, str]
-    application: Application
+    application: ApplicationForm
     photo_png: bytes | None = None
     #: Whose anchors the card's certificates chained to (in this run's trust).
     trust_origins: set[str] = field(default_factory=set)
@@ -267,7 +266,7 @@ class _Step:
         self.reason = "ok"
         self.details: dict[str, Any] = {}
 
-    def pass_(self, reason: str, **details: Any) -> None:
+    def pass_(self, reason: str, **details: object) -> None:
         self.reason = reason
         self.details.update(details)
 
@@ -275,7 +274,7 @@ class _Step:
 class _ClerkCheck:
     """One run of the check against one card; each `_visual`/`_text`/… method is a phase."""
 
-    def __init__(self, card: MyNumberCard, application: Application, secrets: ClerkSecrets,
+    def __init__(self, card: MyNumberCard, application: ApplicationForm, secrets: ClerkSecrets,
                  trust: Trust, revocation: RevocationConfig | None, at: datetime.datetime,
                  challenge: Callable[[int], bytes]) -> None:
         self.card = card
@@ -328,10 +327,10 @@ class _ClerkCheck:
     def _cv_issuer_key(self, step: _Step, cert: CvCertificate, what: str) -> RsaPublicKey:
         root = cvc.verify_cv_certificate(cert, self.trust.cv_roots, what, self.trust.withheld_cv_roots)
         self.trust_origins.add(root.origin)
-        step.pass_(f"issued by pinned CV root {cvc.key_id_text(root.key_id)} ({_origin(root.origin)}) "
-                   f"to record key {cvc.key_id_text(cert.subject_key_id)}",
-                   root=cvc.key_id_text(root.key_id), origin=root.origin,
-                   record_key=cvc.key_id_text(cert.subject_key_id))
+        step.pass_(f"issued by pinned CV root {key_id_text(root.key_id)} ({_origin(root.origin)}) "
+                   f"to record key {key_id_text(cert.subject_key_id)}",
+                   root=key_id_text(root.key_id), origin=root.origin,
+                   record_key=key_id_text(cert.subject_key_id))
         return cert.public_key
 
     def _visual(self) -> None:
@@ -346,9 +345,9 @@ class _ClerkCheck:
             if secret is None:
                 raise _Skip("needs 照合番号B (MYNACARD_CODE_B) or 照合番号A (MYNACARD_CODE_A)")
             s.details["secret"] = secret
-            if secret == "B":
+            if self.secrets.code_b:
                 visual.verify_code_b(self.secrets.code_b)
-            else:
+            elif self.secrets.code_a:
                 visual.verify_code_a(self.secrets.code_a)
             self.face = visual.card_face()
             self.chip.update(birth=self.face.birth_date, sex=self.face.sex, expiry=self.face.expiry)
@@ -524,13 +523,14 @@ class _ClerkCheck:
             with self.step(f"application.{name}", f"application {FIELD_TITLES[name]} equals the chip") as s:
                 if name not in given:
                     raise _Skip("not in the application")
-                if chip.get(name) is None:
+                on_chip = chip.get(name)
+                if on_chip is None:
                     needs = "照合番号A or the card-info PIN" if name == "my_number" else "照合番号B or the card-info PIN"
                     raise _Skip(f"not read from the chip (needs {needs})")
                 if name == "my_number":
-                    self._compare_my_number(s, given[name], chip[name])
+                    self._compare_my_number(s, given[name], on_chip)
                     continue
-                result = compare_field(name, given[name], chip[name])
+                result = compare_field(name, given[name], on_chip)
                 s.details.update(application=result.application, chip=result.chip,
                                  application_normalized=result.application_key,
                                  chip_normalized=result.chip_key)
@@ -543,7 +543,7 @@ class _ClerkCheck:
         result = compare_field("my_number", given, chip)
         if result.application_key is None:
             raise RecordInvalid("the application's My Number is not 12 digits")
-        if not my_number_is_valid(result.application_key):
+        if not my_number.is_valid(result.application_key):
             raise RecordInvalid("the application's My Number has a wrong check digit (a typo?)")
         if not result.equal:
             raise RecordInvalid("the application's My Number differs from the chip's")
@@ -592,7 +592,7 @@ def _origin(origin: str) -> str:
 
 def run_clerk_check(
     card: MyNumberCard,
-    application: Application,
+    application: ApplicationForm,
     secrets: ClerkSecrets,
     *,
     trust: Trust | None = None,
@@ -604,5 +604,5 @@ def run_clerk_check(
 
     `trust` defaults to the J-LIS anchors only: a card of the mynacard test authority fails unless
     the caller passes `default_trust(trust_test_authority=True)`."""
-    at = at or datetime.datetime.now(datetime.timezone.utc)
+    at = at or datetime.datetime.now(datetime.UTC)
     return _ClerkCheck(card, application, secrets, trust or default_trust(), revocation, at, challenge).run()

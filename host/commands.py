@@ -17,17 +17,16 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mynacard.errors import UsageError
 from mynacard.host.card_args import (
     SECRETS_HELP,
-    UsageError,
     card_options,
-    handles_card_errors,
     open_card,
     read_new_secret,
     read_secret,
 )
 from mynacard.host.errors import CardError
-from mynacard.main import CommandRoot
+from mynacard.main import CommandRoot, Subcommands
 
 if TYPE_CHECKING:
     from mynacard.host.jpki import Certificate
@@ -72,8 +71,7 @@ def _pin_secret(name: str) -> Secret:
 
 def register(root: CommandRoot) -> None:
     """Add this package's subcommands to the `mynacard` command."""
-    card = root.group("card", "Work with a My Number Card (個人番号カード): read it, check it, "
-                              "sign with it, manage its PINs")
+    card = root.group("card")
     common = card_options()
     _add_readers(card)
     _add_status(card, common)
@@ -114,7 +112,7 @@ def _out_dir(value: str) -> Path:
 # --- readers ---------------------------------------------------------------------------------------
 
 
-def _add_readers(card: argparse._SubParsersAction) -> None:
+def _add_readers(card: Subcommands) -> None:
     p = card.add_parser(
         "readers", help="list the PC/SC readers and what card each holds",
         description=_wrap("List the PC/SC readers, whether a card is inserted, and whether it is a My "
@@ -122,7 +120,7 @@ def _add_readers(card: argparse._SubParsersAction) -> None:
         epilog="Example:\n  mynacard card readers\n  mynacard card status --reader 'Virtual PCD 00 00'",
         formatter_class=RAW)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=handles_card_errors(_readers))
+    p.set_defaults(func=_readers)
 
 
 def _readers(args: argparse.Namespace) -> int:
@@ -148,7 +146,7 @@ def _readers(args: argparse.Namespace) -> int:
     if not rows:
         print("no readers: plug one in, or run `mynacard emulate` for a virtual one")
         return 0
-    width = max(len(r["reader"]) for r in rows)
+    width = max(len(info.name) for info in readers)
     for r in rows:
         atr = f"  ATR {r['atr']}" if r["atr"] else ""
         print(f"{r['reader']:<{width}}  {r['card']}{atr}")
@@ -158,7 +156,7 @@ def _readers(args: argparse.Namespace) -> int:
 # --- status ----------------------------------------------------------------------------------------
 
 
-def _add_status(card: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_status(card: Subcommands, common: argparse.ArgumentParser) -> None:
     p = card.add_parser(
         "status", parents=[common], help="applications present and tries left of every secret",
         description=_wrap("Show which applications the card has and the tries left of every secret "
@@ -168,7 +166,7 @@ def _add_status(card: argparse._SubParsersAction, common: argparse.ArgumentParse
         epilog="Examples:\n  mynacard card status\n  mynacard card status --card ./mycard --json",
         formatter_class=RAW)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=handles_card_errors(_status))
+    p.set_defaults(func=_status)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -186,8 +184,7 @@ def _status(args: argparse.Namespace) -> int:
             if s.tries_left is None:
                 shown = s.state
             else:
-                of = f" of {s.secret.max_tries}" if s.secret.max_tries else ""
-                shown = f"{s.tries_left}{of} tries left"
+                shown = f"{s.tries_left} of {s.secret.max_tries} tries left"
                 if s.state in ("blocked", "last try"):
                     shown += f" ({s.state.upper()})"
             print(f"  {s.secret.label:<{width}}  {shown}")
@@ -197,7 +194,7 @@ def _status(args: argparse.Namespace) -> int:
 # --- certs -----------------------------------------------------------------------------------------
 
 
-def _add_certs(card: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_certs(card: Subcommands, common: argparse.ArgumentParser) -> None:
     p = card.add_parser(
         "certs", parents=[common], help="export the JPKI certificates (PEM or DER)",
         description=_wrap("Export the JPKI certificates: auth (利用者証明用), auth-ca, sign (署名用) and "
@@ -216,7 +213,7 @@ def _add_certs(card: argparse._SubParsersAction, common: argparse.ArgumentParser
     p.add_argument("--out", metavar="DIR",
                    help="write NAME.pem/NAME.der files to DIR (required for DER); default: PEM "
                         "on stdout")
-    p.set_defaults(func=handles_card_errors(_certs))
+    p.set_defaults(func=_certs)
 
 
 def _certs(args: argparse.Namespace) -> int:
@@ -256,7 +253,7 @@ def _certs(args: argparse.Namespace) -> int:
 # --- read ------------------------------------------------------------------------------------------
 
 
-def _add_read(card: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_read(card: Subcommands, common: argparse.ArgumentParser) -> None:
     p = card.add_parser(
         "read", parents=[common], help="My Number and the four facts (基本4情報) as JSON",
         description=_wrap("Read the My Number and the four facts (name, address, birth date, sex) from "
@@ -280,7 +277,7 @@ def _add_read(card: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--secure-messaging", action="store_true",
                    help="read through an encrypted session (needs --with pin, the default)")
     p.add_argument("--out", metavar="FILE", help="write the JSON to FILE instead of stdout")
-    p.set_defaults(func=handles_card_errors(_read))
+    p.set_defaults(func=_read)
 
 
 def _read(args: argparse.Namespace) -> int:
@@ -311,7 +308,7 @@ def _read(args: argparse.Namespace) -> int:
 # --- face ------------------------------------------------------------------------------------------
 
 
-def _add_face(card: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_face(card: Subcommands, common: argparse.ArgumentParser) -> None:
     p = card.add_parser(
         "face", parents=[common], help="card face: photo, name/address images to files",
         description=_wrap("Read the card face from the card-face AP (券面事項確認AP), opened by 照合番号B "
@@ -326,7 +323,7 @@ def _add_face(card: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p.add_argument("--with", dest="using", choices=("code-b", "code-a"), default="code-b",
                    help="照合番号B (default) or 照合番号A (the My Number)")
     p.add_argument("--out", metavar="DIR", required=True, help="directory for the files")
-    p.set_defaults(func=handles_card_errors(_face))
+    p.set_defaults(func=_face)
 
 
 def _face(args: argparse.Namespace) -> int:
@@ -357,7 +354,7 @@ def _face(args: argparse.Namespace) -> int:
 # --- pin change ------------------------------------------------------------------------------------
 
 
-def _add_pin(card: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def _add_pin(card: Subcommands, common: argparse.ArgumentParser) -> None:
     p = card.add_parser("pin", help="change a PIN or the signing password",
                         description=_wrap("Manage the card's PINs. Tries left: `mynacard card status`."))
     sub = p.add_subparsers(dest="pin_command", metavar="COMMAND")
@@ -375,7 +372,7 @@ def _add_pin(card: argparse._SubParsersAction, common: argparse.ArgumentParser) 
                "Example:\n  mynacard card pin change auth\n\n" + SECRETS_HELP,
         formatter_class=RAW)
     change.add_argument("which", choices=PIN_CHOICES, help="which PIN to change")
-    change.set_defaults(func=handles_card_errors(_pin_change))
+    change.set_defaults(func=_pin_change)
 
 
 def _pin_change(args: argparse.Namespace) -> int:

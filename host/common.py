@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mynacard.host import aids, tlv
+from mynacard.codec import tlv
+from mynacard.host import aids
 from mynacard.host.channel import CardChannel
 from mynacard.host.errors import CardDataError
 from mynacard.host.pins import COMMON_PIN, JUKI_PIN, PinGuard

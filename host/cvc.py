@@ -28,6 +28,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from mynacard.codec.cv import key_id_text
+from mynacard.codec.digest_info import sha256_digest_info
 from mynacard.host.records import (
     CardFace,
     CvCertificate,
@@ -37,7 +39,6 @@ from mynacard.host.records import (
     RecordInvalid,
     RsaPublicKey,
     SignedRecord,
-    sha256_digest_info,
 )
 from mynacard.host.trust import CVRoot, UntrustedAnchor, untrusted_sentence
 
@@ -56,13 +57,6 @@ def _check_sha256(key: rsa.RSAPublicKey, message: bytes, signature: bytes, what:
 
 
 # --- CV certificates (CI §7.3) ------------------------------------------------------------------
-
-
-def key_id_text(key_id: bytes) -> str:
-    """`6000023/001`: the two digit groups of a 16-byte key ID, which is what names a key."""
-    number = key_id[:7].decode("ascii", "replace")
-    group = key_id[9:12].decode("ascii", "replace")
-    return f"{number}/{group}"
 
 
 class CvRootUntrusted(RecordInvalid, UntrustedAnchor):

@@ -1,7 +1,8 @@
 """What can go wrong between a host and a My Number Card, each as a sentence a person can act on.
 
-Every exception the host raises about a card, a reader or the data derives from `CardError`,
-so an application (or the CLI) can catch one class and print `str(error)`. Status-word errors
+Every exception the host raises about a card, a reader or the data derives from `CardError`, a
+`mynacard.errors.UserError`, so an application (or the CLI's one handler) can catch one class and
+print `error.sentence`. Status-word errors
 carry the SW; the sentences never contain a PIN, a password or a My Number — only the *name* of
 the secret involved.
 """
@@ -10,18 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mynacard.errors import UserError
 from mynacard.host.sw import SW, describe
 
 if TYPE_CHECKING:
     from mynacard.host.pins import Secret
 
 
-class CardError(Exception):
+class CardError(UserError):
     """Base class: `sentence` is what to show a person; `sw` the status word, if the card gave one."""
 
     def __init__(self, sentence: str, sw: int | None = None) -> None:
         super().__init__(sentence)
-        self.sentence = sentence
         self.sw = sw
 
 
@@ -72,6 +73,8 @@ class PinFormatError(CardError, ValueError):
 
 class LastTryDeclined(CardError):
     """One try was left and nobody confirmed spending it; nothing was sent."""
+
+    cli_hint = "pass --allow-last-try to spend it from a script"
 
 
 class PinWrong(CardError):

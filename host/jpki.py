@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
+from mynacard.codec.digest_info import HASH_NAMES, digest_info
 from mynacard.host import aids
 from mynacard.host.apdu import SHORT_LE_MAX, Command
 from mynacard.host.channel import CardChannel
@@ -53,29 +54,6 @@ class SignatureScheme(IntEnum):
     SHA256_WITH_RSA = 0x03  #: card hashes the message (≤ 255 bytes): sha256WithRSA
     PSS_SHA256_DIGEST = 0x04  #: input is a SHA-256 hash; RSASSA-PSS
     PSS_SHA256 = 0x05  #: card hashes the message; RSASSA-PSS
-
-
-#: DER prefixes of DigestInfo (RFC 8017 §9.2 note 1) for the digests clients use (CI §6.2).
-DIGEST_INFO_PREFIX: dict[str, bytes] = {
-    "sha1": bytes.fromhex("3021300906052b0e03021a05000414"),
-    "sha224": bytes.fromhex("302d300d06096086480165030402040500041c"),
-    "sha256": bytes.fromhex("3031300d060960864801650304020105000420"),
-    "sha384": bytes.fromhex("3041300d060960864801650304020205000430"),
-    "sha512": bytes.fromhex("3051300d060960864801650304020305000440"),
-}
-HASH_ALGORITHMS = tuple(DIGEST_INFO_PREFIX)
-
-
-def digest_info(hash_name: str, digest: bytes) -> bytes:
-    """DER DigestInfo for `digest`, refusing a digest of the wrong length."""
-    try:
-        prefix = DIGEST_INFO_PREFIX[hash_name]
-    except KeyError:
-        raise ValueError(f"hash '{hash_name}' is not one of {', '.join(HASH_ALGORITHMS)}") from None
-    expected = hashlib.new(hash_name).digest_size
-    if len(digest) != expected:
-        raise ValueError(f"a {hash_name} digest has {expected} bytes, not {len(digest)}")
-    return prefix + digest
 
 
 @dataclass(frozen=True)
@@ -175,8 +153,8 @@ class Jpki:
     def sign(self, message: bytes, *, key: Key, hash: str = "sha256",
              pin: str | None = None) -> bytes:
         """RSA PKCS#1 v1.5 signature of `message` hashed on the host with `hash`."""
-        if hash not in DIGEST_INFO_PREFIX:
-            raise ValueError(f"hash '{hash}' is not one of {', '.join(HASH_ALGORITHMS)}")
+        if hash not in HASH_NAMES:
+            raise ValueError(f"hash '{hash}' is not one of {', '.join(HASH_NAMES)}")
         return self.sign_digest(hashlib.new(hash, message).digest(), key=key, hash=hash, pin=pin)
 
     def sign_digest(self, digest: bytes, *, key: Key, hash: str = "sha256",

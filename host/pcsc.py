@@ -142,7 +142,7 @@ class PcscTransport:
         e.g. OpenSC probing every reader — slipped between its own)."""
         self.name = reader
         self._share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
-        self._context = _establish()
+        self._context: int | None = _establish()
         self._card: int | None = None
         try:
             self._connect()
@@ -324,7 +324,7 @@ class CardWatcher:
         `include_present`: report cards already in a reader as `INSERTED` first.
         `poll`: how often, at most, the counters are re-read even without a wake-up (pcsc-lite
         does not wake a waiter on counter changes while its known counter is 0)."""
-        self._context = _establish()
+        self._context: int | None = _establish()
         self._lock = threading.Lock()
         self._closed = False
         self._waiting = False
@@ -375,7 +375,10 @@ class CardWatcher:
         self._known[name] = new
 
     def _refresh_readers(self) -> None:
-        names = set(_list(self._context))
+        context = self._context
+        if context is None:  # closed meanwhile: nothing left to watch
+            return
+        names = set(_list(context))
         for gone in sorted(set(self._known) - names):
             if self._known[gone].present:
                 self._pending.append(CardEvent(EventKind.REMOVED, gone))

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from mynacard.codec import my_number
 from mynacard.host import aids
 from mynacard.host.apdu import Command
 from mynacard.host.channel import CardChannel
@@ -54,8 +55,10 @@ class Secret:
     #: Where the CLI looks before prompting.
     env: str
     blocked_advice: str
-    #: Maximum tries where card-interface.md states it.
-    max_tries: int | None = None
+    #: The counter's maximum: CI §6.1 and jpki-system.md §1.6 for the PINs and 照合番号B; where the
+    #: sources are silent (照合番号A, the birth-date key) the card model's documented choice, 10
+    #: (docs/card-model.md). tests/test_card_map.py keeps it equal to applet_model's.
+    max_tries: int
 
     @property
     def aid(self) -> bytes:
@@ -68,30 +71,30 @@ SIGN_PASSWORD = Secret("sign-password", "signing password (署名用電子証明
                        0x001B, Format.SIGN_PASSWORD, "MYNACARD_SIGN_PASSWORD",
                        "reset it at the municipal office (市区町村窓口) with the card", 5)
 TEXT_PIN = Secret("text-pin", "card-info PIN (券面事項入力補助用暗証番号)", "text", 0x0011,
-                  Format.DIGITS_4, "MYNACARD_TEXT_PIN", MUNICIPAL_OFFICE)
+                  Format.DIGITS_4, "MYNACARD_TEXT_PIN", MUNICIPAL_OFFICE, 3)
 TEXT_CODE_A = Secret("text-code-a", "照合番号A (My Number) of the card-info AP", "text", 0x0014,
                      Format.MY_NUMBER, "MYNACARD_CODE_A",
                      "the card-info AP can no longer be opened with the My Number; use the "
-                     "card-info PIN, or ask the municipal office")
+                     "card-info PIN, or ask the municipal office", 10)
 TEXT_CODE_B = Secret("text-code-b", "照合番号B of the card-info AP", "text", 0x0015,
                      Format.CODE_B, "MYNACARD_CODE_B",
                      "the card-info AP can no longer be opened with 照合番号B; use the card-info "
-                     "PIN, or ask the municipal office")
+                     "PIN, or ask the municipal office", 10)
 VISUAL_CODE_A = Secret("visual-code-a", "照合番号A (My Number) of the card-face AP", "visual",
                        0x0013, Format.MY_NUMBER, "MYNACARD_CODE_A",
                        "the card face can no longer be read with the My Number; try 照合番号B, "
-                       "or ask the municipal office")
+                       "or ask the municipal office", 10)
 VISUAL_CODE_B = Secret("visual-code-b", "照合番号B of the card-face AP", "visual", 0x0012,
                        Format.CODE_B, "MYNACARD_CODE_B",
                        "the card face can no longer be read with 照合番号B; try the My Number "
-                       "(照合番号A), or ask the municipal office")
+                       "(照合番号A), or ask the municipal office", 10)
 BIRTH_KEY = Secret("birth-key", "birth-date key (生年月日) of the card-face AP", "visual", 0x0011,
                    Format.BIRTH_KEY, "MYNACARD_BIRTH_KEY",
-                   "the age record can no longer be read; ask the municipal office")
+                   "the age record can no longer be read; ask the municipal office", 10)
 COMMON_PIN = Secret("common-pin", "card PIN of the common AP (共通AP 暗証番号)", "common", 0x001C,
-                    Format.DIGITS_4, "MYNACARD_COMMON_PIN", MUNICIPAL_OFFICE)
+                    Format.DIGITS_4, "MYNACARD_COMMON_PIN", MUNICIPAL_OFFICE, 3)
 JUKI_PIN = Secret("juki-pin", "resident-registry PIN (住基AP 暗証番号)", "juki", 0x001C,
-                  Format.DIGITS_4, "MYNACARD_JUKI_PIN", MUNICIPAL_OFFICE)
+                  Format.DIGITS_4, "MYNACARD_JUKI_PIN", MUNICIPAL_OFFICE, 3)
 
 #: Every secret, in the order `status` shows them.
 SECRETS: tuple[Secret, ...] = (AUTH_PIN, SIGN_PASSWORD, TEXT_PIN, TEXT_CODE_A, TEXT_CODE_B,
@@ -103,20 +106,6 @@ LastTryHook = Callable[[Secret], bool]
 
 _SIGN_PASSWORD_RE = re.compile(r"[A-Z0-9]{6,16}")
 _DIGITS_RE = re.compile(r"[0-9]+")
-
-
-def my_number_is_valid(number: str) -> bool:
-    """Check digit of the 12-digit 個人番号 (jpki-system.md §4.1)."""
-    if len(number) != 12 or not number.isascii() or not number.isdigit():
-        return False
-    base = number[:11]
-    total = 0
-    for n, digit in enumerate(reversed(base), start=1):
-        weight = n + 1 if n <= 6 else n - 5
-        total += int(digit) * weight
-    remainder = total % 11
-    check = 0 if remainder <= 1 else 11 - remainder
-    return int(number[11]) == check
 
 
 def normalize(secret: Secret, value: str, *, new: bool = False) -> bytes:
@@ -145,7 +134,7 @@ def normalize(secret: Secret, value: str, *, new: bool = False) -> bytes:
     if not (_DIGITS_RE.fullmatch(text) and text.isascii() and len(text) == length):
         raise PinFormatError(f"the {secret.label} must be {fmt.value}; nothing was sent to the "
                              f"card")
-    if fmt is Format.MY_NUMBER and not my_number_is_valid(text):
+    if fmt is Format.MY_NUMBER and not my_number.is_valid(text):
         raise PinFormatError(f"the {secret.label} has a wrong check digit, so it cannot be a My "
                              f"Number (check for a typo); nothing was sent to the card")
     return text.encode("ascii")
@@ -169,8 +158,10 @@ class PinGuard:
         self.channel.select_ef(secret.ef, doing)
 
     def tries_left(self, secret: Secret) -> int | None:
-        """Tries left, from VERIFY without data (spends none). None: the card did not report a
-        count (`9000`, which some cards answer while the secret is verified, CI §3)."""
+        """Tries left, from VERIFY without data (spends none). Some cards answer `9000` instead of
+        a count while the secret is verified (CI §3, §12 `verify-query`): it was verified in this
+        session, and a correct VERIFY restores the counter, so that is the maximum where the secret
+        has one (None where it does not)."""
         self._select(secret)
         response = self.channel.send(Command(0x00, 0x20, 0x00, 0x80))
         if is_tries_left(response.sw):
@@ -178,7 +169,7 @@ class PinGuard:
         if response.sw == SW.AUTHENTICATION_METHOD_BLOCKED:
             return 0
         if response.ok:
-            return None
+            return secret.max_tries
         raise error_for_sw(response.sw, f"reading the tries left of the {secret.label}")
 
     def verify(self, secret: Secret, value: str) -> None:

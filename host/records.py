@@ -18,18 +18,13 @@ from typing import ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
-from mynacard.host import tlv
+from mynacard.codec import cv, my_number, tlv
+from mynacard.codec.digest_info import sha256_digest_info
+from mynacard.codec.errors import CodecError
 from mynacard.host.errors import CardDataError
-from mynacard.host.pins import my_number_is_valid
 
 #: JIS X 0303 sex codes as the records store them (CI §7.2).
 SEX_LABELS = {"1": "male", "2": "female", "9": "not applicable", "0": "unknown"}
-
-#: SHA-256 AlgorithmIdentifier inside a DigestInfo (CI §6.2).
-_SHA256_ALGORITHM = bytes.fromhex("300d06096086480165030402010500")
-
-#: A CV certificate body: issuer key ID 16 + subject key ID 16 + the 265-byte RSA-2048 key (CI §7.3).
-CV_BODY_LENGTH = 16 + 16 + 265
 
 
 class RecordInvalid(CardDataError):
@@ -52,12 +47,10 @@ def tlv_map(raw: bytes, expected_tag: int, where: str) -> tuple[tlv.Tlv, dict[in
     """The outer element (checked against `expected_tag`; filler after it ignored) and its
     children by tag."""
     try:
-        outer = tlv.parse(raw)
-        if outer.tag != expected_tag:
-            raise RecordInvalid(f"{where} starts with tag {outer.tag:X}, not {expected_tag:X}")
+        outer = tlv.parse_tagged(raw, expected_tag)
         return outer, outer.child_map()
     except tlv.TlvError as exc:
-        raise RecordInvalid(f"{where} is not well-formed TLV ({exc})") from exc
+        raise RecordInvalid(f"{where} is not the expected TLV: it {exc}") from exc
 
 
 def ascii_field(element: tlv.Tlv, where: str) -> str:
@@ -131,12 +124,10 @@ class RsaPublicKey:
     @classmethod
     def parse(cls, value: bytes, where: str) -> RsaPublicKey:
         try:
-            parts = {element.tag: element for element in tlv.iter_tlvs(value)}
-        except tlv.TlvError as exc:
-            raise RecordInvalid(f"{where}: the public key is not 90/91 TLVs ({exc})") from exc
-        e = require(parts, 0x90, where).value
-        n = require(parts, 0x91, where).value
-        key = cls(int.from_bytes(e, "big"), int.from_bytes(n, "big"), value)
+            fields = cv.decode_rsa_key(value)
+        except CodecError as exc:
+            raise RecordInvalid(f"{where}: {exc}") from exc
+        key = cls(fields.exponent, fields.modulus, fields.encoded)
         try:
             key.to_cryptography()
         except ValueError as exc:
@@ -166,14 +157,13 @@ class CvCertificate:
 
     @classmethod
     def parse(cls, raw: bytes, where: str) -> CvCertificate:
-        outer, parts = tlv_map(raw, 0x7F21, where)
-        body = require(parts, 0x5F4E, where).value
-        signature = require(parts, 0x5F37, where).value
-        if len(body) != CV_BODY_LENGTH:
-            raise RecordInvalid(f"{where}: a CV certificate body is {CV_BODY_LENGTH} bytes, "
-                                f"this one {len(body)}")
-        key = RsaPublicKey.parse(body[32:], where)
-        return cls(outer.encoded, body, body[:16], body[16:32], key, signature)
+        try:
+            fields = cv.parse_certificate(raw)
+        except CodecError as exc:
+            raise RecordInvalid(f"{where}: {exc}") from exc
+        key = RsaPublicKey.parse(fields.key.encoded, where)
+        return cls(fields.encoded, fields.body, fields.issuer_key_id, fields.subject_key_id, key,
+                   fields.signature)
 
 
 # --- records signed by the AP's issuer key (CI §7.1, §8) ----------------------------------------
@@ -234,7 +224,7 @@ class MyNumberRecord:
 
     @property
     def check_digit_valid(self) -> bool:
-        return my_number_is_valid(self.number)
+        return my_number.is_valid(self.number)
 
 
 @dataclass(frozen=True)
@@ -324,12 +314,6 @@ class BasicInfo:
 
 
 # --- 券面事項確認AP (card-face AP, CI §8, §8.1) ---------------------------------------------------
-
-
-def sha256_digest_info(digest: bytes) -> bytes:
-    """DER DigestInfo for SHA-256 around `digest`: 32 bytes, or the card face's 96 (CI §8.1)."""
-    inner = _SHA256_ALGORITHM + bytes([0x04, len(digest)]) + digest
-    return bytes([0x30, len(inner)]) + inner
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from mynacard.host.jpki import digest_info
+from mynacard.codec.digest_info import digest_info
 from mynacard.host.revocation import RevocationConfig, RevocationResult, check_revocation
 from mynacard.host.trust import TrustStore
 from mynacard.host.verify import VerifiedCertificate, now, verify_certificate
@@ -34,7 +34,7 @@ from mynacard.host.verify import VerifiedCertificate, now, verify_certificate
 #: A function that returns the card's PKCS#1 v1.5 signature over a DER DigestInfo.
 DigestInfoSigner = Callable[[bytes], bytes]
 
-_HASHES: dict[str, tuple[Callable[[bytes], "hashlib._Hash"], hashes.HashAlgorithm]] = {
+_HASHES: dict[str, tuple[Callable[[bytes], hashlib._Hash], hashes.HashAlgorithm]] = {
     "sha256": (hashlib.sha256, hashes.SHA256()),
     "sha384": (hashlib.sha384, hashes.SHA384()),
     "sha512": (hashlib.sha512, hashes.SHA512()),
@@ -48,7 +48,7 @@ class SignatureInvalid(Exception):
 
 def _signing_time(at: datetime.datetime) -> cms.Time:
     # RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise.
-    at = at.astimezone(datetime.timezone.utc).replace(microsecond=0)
+    at = at.astimezone(datetime.UTC).replace(microsecond=0)
     key = "utc_time" if 1950 <= at.year < 2050 else "generalized_time"
     return cms.Time({key: at})
 
@@ -201,7 +201,8 @@ def _verify_signer(
         if values["content_type"][0].dotted != content_type:
             raise SignatureInvalid("the signed contentType differs from the SignedData's content type")
         if values["message_digest"][0].native != hash_function(data).digest():
-            raise SignatureInvalid("the file does not match the signature (message digest differs): it was changed after signing, or it is another file")
+            raise SignatureInvalid("the file does not match the signature (message digest differs): it was changed "
+                                   "after signing, or it is another file")
         if "signing_time" in values:
             signing_time = values["signing_time"][0].native
         if "signing_certificate_v2" in values:

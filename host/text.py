@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 
+from mynacard.codec.digest_info import digest_info
 from mynacard.host import aids
 from mynacard.host.channel import CardChannel
-from mynacard.host.jpki import digest_info
 from mynacard.host.pins import TEXT_CODE_A, TEXT_CODE_B, TEXT_PIN, PinGuard
 from mynacard.host.records import (
     ApKeyRecord,

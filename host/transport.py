@@ -39,6 +39,17 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class ReinsertableTransport(Transport, Protocol):
+    """A transport that can take its card out and put it back by itself (power off, power on),
+    as the in-process emulator can and a reader cannot: a capability beyond `Transport`, checked
+    with `isinstance` rather than probed for."""
+
+    def reinsert(self) -> None:
+        """Power the card off and on (after a torn write: load it again from its store)."""
+        ...
+
+
 def available_schemes() -> list[str]:
     """`pcsc` plus every scheme registered by an installed package."""
     return ["pcsc", *sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))]

@@ -38,6 +38,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mynacard.errors import UserError
+
 
 class Purpose(enum.Enum):
     """What a certificate is trusted for; each purpose has its own roots."""
@@ -84,7 +86,7 @@ def untrusted_sentence(what: str, origin: str) -> str:
     return f"{what} chains to {authority_name(origin)}, which is not trusted in this run"
 
 
-class TrustError(Exception):
+class TrustError(UserError):
     """A trust anchor is missing or unusable, or no pinned root issued a certificate."""
 
 

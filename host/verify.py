@@ -74,7 +74,7 @@ class VerifiedCertificate:
 
 
 def now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def describe(cert: x509.Certificate) -> str:

@@ -18,21 +18,21 @@ import os
 import sys
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from mynacard.errors import UsageError
 from mynacard.host.card_args import (
     SECRETS_HELP,
-    UsageError,
     card_options,
-    handles_card_errors,
     open_card,
     read_secret,
 )
 
 if TYPE_CHECKING:
-    from mynacard.host.clerk import Application, ClerkSecrets
+    from mynacard.host.clerk import ApplicationForm, ClerkSecrets
     from mynacard.host.revocation import RevocationConfig
     from mynacard.host.trust import Trust
+    from mynacard.main import Subcommands
 
 CHECK_EPILOG = """\
 The application (申請書) comes from --application FILE.json (keys my_number, name, address,
@@ -55,7 +55,17 @@ TRUST_TEST_HELP = ("also trust the mynacard TEST authority (JPKI-TEST (mynacard)
                    "are public: for test cards only (also MYNACARD_TRUST_TEST_AUTHORITY=1)")
 
 
-def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.ArgumentParser | None = None) -> None:
+SIGN_EPILOG = """\
+examples:
+  mynacard card sign contract.txt                                   contract.txt.p7s (CMS)
+  mynacard card sign contract.pdf --pades --out signed.pdf          PAdES B-B
+  mynacard card sign contract.pdf --pades --timestamp-url http://tsa.example/tsr \\
+      --visible 1,50,50,300,110 --reason 契約の締結 --out signed.pdf   PAdES B-T, visible
+  mynacard card verify signed.pdf                                   its signatures, no card needed
+"""
+
+
+def add_card_commands(card: Subcommands, card_parent: argparse.ArgumentParser | None = None) -> None:
     """Add `check`, `sign` and `verify` to the `mynacard card` group; `card_parent` is the parent
     parser with the card-choosing options (`card_args.card_options()` when not given)."""
     card_parent = card_parent or card_options()
@@ -82,30 +92,47 @@ def add_card_commands(card: argparse._SubParsersAction, card_parent: argparse.Ar
     check.add_argument("--photo", metavar="OUT.png", type=Path, help="save the face photo as PNG")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--show-my-number", action="store_true", help="show the My Number in full")
-    check.set_defaults(func=handles_card_errors(_check))
+    check.set_defaults(func=_check)
 
     sign = card.add_parser(
-        "sign", parents=[card_parent], help="sign a file with the signing key (detached CMS)",
+        "sign", parents=[card_parent], help="sign a file with the signing key (detached CMS, or PAdES for a PDF)",
         description=_wrap("Make a detached CMS/PKCS#7 signature (SHA-256, signing certificate "
                           "included) of FILE with the card's signing key. Verify it with `mynacard "
                           "card verify` or `openssl cms -verify -binary -inform DER -in SIG -content "
-                          "FILE -CAfile ROOT -purpose any`."),
-        epilog=SECRETS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                          "FILE -CAfile ROOT -purpose any`. With --pades, sign the PDF itself: PAdES "
+                          "baseline B-B, or B-T with --timestamp-url (an RFC 3161 timestamp server), "
+                          "the signing certificate and its chain embedded, optionally a visible field "
+                          "with the signer's name; needs the pdf extra (pip install 'mynacard[pdf]')."),
+        epilog=SIGN_EPILOG + "\n" + SECRETS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sign.add_argument("file", type=Path, help="the file to sign")
-    sign.add_argument("--out", type=Path, help="where to write the signature (default FILE.p7s)")
+    sign.add_argument("--out", type=Path, help="where to write the signature (default FILE.p7s) or, with "
+                      "--pades, the signed PDF (default FILE-signed.pdf)")
     sign.add_argument("--trust-test-authority", action="store_true", help=TRUST_TEST_HELP)
-    sign.set_defaults(func=handles_card_errors(_sign))
+    pades = sign.add_argument_group("PAdES (a signed PDF instead of a .p7s)")
+    pades.add_argument("--pades", action="store_true", help="sign the PDF itself (PAdES B-B; B-T with a timestamp)")
+    pades.add_argument("--timestamp-url", metavar="URL", help="RFC 3161 timestamp server: PAdES B-T")
+    pades.add_argument("--visible", metavar="PAGE,x1,y1,x2,y2",
+                       help="a visible signature field on PAGE (1 = first) in that box (PDF points from "
+                            "the bottom left), showing the signer's name and the time")
+    pades.add_argument("--font", type=Path, metavar="FILE.ttf",
+                       help="TrueType/OpenType font for the visible field (default: IPA Gothic)")
+    pades.add_argument("--reason", help="the reason recorded in the signature (e.g. 契約の締結)")
+    pades.add_argument("--location", help="the place recorded in the signature")
+    sign.set_defaults(func=_sign)
 
     verify = card.add_parser(
-        "verify", parents=[trust_options], help="verify a detached CMS signature of a file",
+        "verify", parents=[trust_options], help="verify a detached CMS signature of a file, or a signed PDF",
         description=_wrap("Verify SIG, a detached CMS/PKCS#7 signature of FILE, against the pinned "
-                          "signing roots (never the auth roots), with revocation when asked. No card "
-                          "needed."))
-    verify.add_argument("file", type=Path, help="the signed file")
-    verify.add_argument("signature", type=Path, help="the signature (DER or PEM)")
+                          "signing roots (never the auth roots), with revocation when asked. Without "
+                          "SIG, FILE is a PDF whose PAdES signatures are verified (pyHanko's validator "
+                          "and the same roots; the pdf extra). No card needed."))
+    verify.add_argument("file", type=Path, help="the signed file (a signed PDF when SIG is not given)")
+    verify.add_argument("signature", type=Path, nargs="?", help="the signature (DER or PEM)")
+    verify.add_argument("--tsa-root", type=Path, metavar="PEM",
+                        help="for a PDF: trust this root for the signature timestamp (B-T)")
     verify.add_argument("--at", metavar="TIME", help="check validity at this ISO time instead of now")
     verify.add_argument("--json", action="store_true", help="print the result as JSON")
-    verify.set_defaults(func=handles_card_errors(_verify))
+    verify.set_defaults(func=_verify)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -144,6 +171,66 @@ def _revocation(args: argparse.Namespace) -> RevocationConfig | None:
     return config if config.enabled else None
 
 
+def _at(args: argparse.Namespace) -> datetime.datetime | None:
+    if not args.at:
+        return None
+    try:
+        at = datetime.datetime.fromisoformat(args.at)
+    except ValueError as exc:
+        raise UsageError(f"--at {args.at} is not an ISO date/time (e.g. 2026-11-26T10:00+09:00)") from exc
+    if at.tzinfo is None:
+        raise UsageError("--at needs a time zone (e.g. +09:00 or Z)")
+    return at
+
+
+def _verify_pdf(args: argparse.Namespace, at: datetime.datetime | None, trust: Trust,
+                head: dict[str, object]) -> int:
+    """`mynacard card verify signed.pdf`: every PAdES signature of the PDF."""
+    from cryptography import x509
+
+    try:
+        from mynacard.host.pades import PadesError, PdfSignatureInvalid, verify_pdf
+    except ImportError as exc:
+        raise UsageError(f"verifying a PDF needs pyHanko: pip install 'mynacard[pdf]' ({exc}); "
+                         "for a detached signature give FILE and SIG") from None
+    data = _read_file(args.file, "signed PDF")
+    tsa_roots = []
+    if args.tsa_root:
+        try:
+            tsa_roots = x509.load_pem_x509_certificates(_read_file(args.tsa_root, "TSA root"))
+        except ValueError:
+            raise UsageError(f"--tsa-root {args.tsa_root} holds no PEM certificate") from None
+    try:
+        results = verify_pdf(data, trust.signing, tsa_roots=tsa_roots, at=at)
+    except (PadesError, PdfSignatureInvalid) as exc:
+        if args.json:
+            print(json.dumps({**head, "valid": False, "reason": str(exc)}, ensure_ascii=False, indent=2))
+        else:
+            print(f"INVALID: {exc}")
+        return 1
+    summaries = [{
+        "field": r.field, "signer": r.name, "serial": f"{r.signer.certificate.serial_number:X}",
+        "root": r.signer.root.label, "root_origin": r.signer.root.origin, "coverage": r.coverage,
+        "signing_time": r.signing_time.isoformat() if r.signing_time else None,
+        "timestamp": r.timestamp.isoformat() if r.timestamp else None,
+        "timestamp_trusted": r.timestamp_trusted,
+        "level": "B-T" if r.timestamp else "B-B",
+    } for r in results]
+    if args.json:
+        print(json.dumps({**head, "valid": True, "signatures": summaries}, ensure_ascii=False, indent=2))
+        return 0
+    for s in summaries:
+        print(f"VALID: {s['field']} signed by {s['signer']} (PAdES {s['level']}, covers the {s['coverage']}), "
+              f"certificate serial {s['serial']}, root {s['root']}"
+              + (" (mynacard TEST authority, not J-LIS)" if s["root_origin"] == "test" else ""))
+        if s["timestamp"]:
+            print(f"  timestamp: {s['timestamp']} " + ("(TSA trusted)" if s["timestamp_trusted"]
+                                                     else "(TSA not verified: give --tsa-root PEM)"))
+        elif s["signing_time"]:
+            print(f"  signing time (claimed by the signer): {s['signing_time']}")
+    return 0
+
+
 def _read_file(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
@@ -151,16 +238,16 @@ def _read_file(path: Path, what: str) -> bytes:
         raise UsageError(f"cannot read the {what} {path} ({exc.strerror})") from exc
 
 
-def _application(args: argparse.Namespace) -> Application:
-    from mynacard.host.clerk import Application, ApplicationError
+def _application(args: argparse.Namespace) -> ApplicationForm:
+    from mynacard.host.clerk import ApplicationForm, ApplicationFormError
 
     try:
-        base = Application.from_file(args.application) if args.application else Application()
-    except ApplicationError as exc:
+        base = ApplicationForm.from_file(args.application) if args.application else ApplicationForm()
+    except ApplicationFormError as exc:
         raise UsageError(str(exc)) from exc
     overrides = {f: getattr(args, f) for f in ("my_number", "name", "address", "birth", "sex")
                  if getattr(args, f) is not None}
-    return Application(**{**base.given(), **overrides})
+    return ApplicationForm(**{**base.given(), **overrides})
 
 
 def _secrets(args: argparse.Namespace) -> ClerkSecrets:
@@ -205,16 +292,48 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _pades_options(args: argparse.Namespace):  # noqa: ANN202 - PadesOptions (pyHanko is imported late)
+    """The PAdES options, checked before the card is touched; None for CMS."""
+    pades_only = [flag for flag, value in (("--timestamp-url", args.timestamp_url), ("--visible", args.visible),
+                                           ("--font", args.font), ("--reason", args.reason),
+                                           ("--location", args.location)) if value is not None]
+    if not args.pades:
+        if pades_only:
+            raise UsageError(f"{', '.join(pades_only)} go(es) with --pades")
+        return None
+    try:
+        from mynacard.host.pades import PadesOptions, VisibleField
+    except ImportError as exc:
+        raise UsageError(f"--pades needs pyHanko: pip install 'mynacard[pdf]' ({exc})") from None
+    if args.timestamp_url and not args.timestamp_url.startswith(("http://", "https://")):
+        raise UsageError(f"--timestamp-url {args.timestamp_url} is not an http(s) URL")
+    try:
+        visible = VisibleField.parse(args.visible) if args.visible else None
+    except ValueError as exc:
+        raise UsageError(f"--visible: {exc}") from None
+    return PadesOptions(timestamp_url=args.timestamp_url, visible=visible, font=args.font,
+                        reason=args.reason, location=args.location)
+
+
 def _sign(args: argparse.Namespace) -> int:
     from cryptography import x509
 
     from mynacard.host.jpki import Key
     from mynacard.host.pins import SIGN_PASSWORD
-    from mynacard.host.signing import sign_detached
     from mynacard.host.verify import CertificateInvalid, verify_certificate
 
+    pades = _pades_options(args)
     data = _read_file(args.file, "file to sign")
-    out = args.out or args.file.with_name(args.file.name + ".p7s")
+    if pades is not None:
+        from mynacard.host.pades import PadesError, check_signable
+
+        out = args.out or args.file.with_name(args.file.stem + "-signed.pdf")
+        try:
+            check_signable(data, pades)  # a bad PDF, page or font costs no password try
+        except PadesError as exc:
+            raise UsageError(f"{args.file}: {exc}") from None
+    else:
+        out = args.out or args.file.with_name(args.file.name + ".p7s")
     trust = _trust(args)
     warning = _trust_warning(trust)
     if warning:
@@ -235,15 +354,40 @@ def _sign(args: argparse.Namespace) -> int:
             print(f"mynacard: not signing: the card's signing certificate does not verify: {exc}",
                   file=sys.stderr)
             return 1
-        signature = sign_detached(
-            data, certificate, lambda digest_info: card.jpki.compute_signature(digest_info, key=Key.SIGN))
-    try:
-        out.write_bytes(signature)
-    except OSError as exc:
-        raise UsageError(f"cannot write the signature to {out} ({exc.strerror})") from exc
-    print(f"signed {args.file} -> {out} (certificate serial {certificate.serial_number:X}, "
+
+        def card_signs(digest_info: bytes) -> bytes:
+            return card.jpki.compute_signature(digest_info, key=Key.SIGN)
+
+        if pades is None:
+            from mynacard.host.signing import sign_detached
+
+            result = sign_detached(data, certificate, card_signs)
+        else:
+            from mynacard.host.pades import PadesError, sign_pdf
+
+            if pades.timestamp_url:
+                print(f"asking {pades.timestamp_url} for the signature timestamp (PAdES B-T)", flush=True)
+            try:
+                result = sign_pdf(data, certificate, [verified.issuer], card_signs, pades)
+            except PadesError as exc:
+                print(f"mynacard: not signed: {exc}", file=sys.stderr)
+                return 1
+    _write_atomically(out, result, "the signed PDF" if pades else "the signature")
+    what = f"PAdES {pades.level}" if pades else "CMS"
+    print(f"signed {args.file} -> {out} ({what}, certificate serial {certificate.serial_number:X}, "
           f"root {verified.root.label})")
     return 0
+
+
+def _write_atomically(path: Path, data: bytes, what: str) -> None:
+    """Write, then rename: a crash leaves the old file or none, never half a signature."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {what} to {path} ({exc.strerror})") from exc
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -251,21 +395,16 @@ def _verify(args: argparse.Namespace) -> int:
     from mynacard.host.signing import SignatureInvalid, signer_personal_data, verify_detached
     from mynacard.host.verify import CertificateInvalid
 
-    data = _read_file(args.file, "signed file")
-    signature = _read_file(args.signature, "signature")
-    at = None
-    if args.at:
-        try:
-            at = datetime.datetime.fromisoformat(args.at)
-        except ValueError as exc:
-            raise UsageError(f"--at {args.at} is not an ISO date/time (e.g. 2026-11-26T10:00+09:00)") from exc
-        if at.tzinfo is None:
-            raise UsageError("--at needs a time zone (e.g. +09:00 or Z)")
+    at = _at(args)
     trust = _trust(args)
     warning = _trust_warning(trust)
     if warning and not args.json:
         print(warning)
-    head = {"notice": warning, "test_authority_trusted": trust.test_authority_trusted}
+    head: dict[str, object] = {"notice": warning, "test_authority_trusted": trust.test_authority_trusted}
+    if args.signature is None:
+        return _verify_pdf(args, at, trust, head)
+    data = _read_file(args.file, "signed file")
+    signature = _read_file(args.signature, "signature")
     try:
         results = verify_detached(data, signature, trust.signing, at=at, revocation=_revocation(args))
     except (SignatureInvalid, CertificateInvalid, CertificateRevoked, RevocationUnknown) as exc:
@@ -274,7 +413,7 @@ def _verify(args: argparse.Namespace) -> int:
         else:
             print(f"INVALID: {exc}")
         return 1
-    summaries = []
+    summaries: list[dict[str, Any]] = []  # JSON
     for result in results:
         cert = result.signer.certificate
         summaries.append({
@@ -290,7 +429,8 @@ def _verify(args: argparse.Namespace) -> int:
         print(json.dumps({**head, "valid": True, "signers": summaries}, ensure_ascii=False, indent=2))
         return 0
     for s in summaries:
-        who = s["signer"].get("name", "(no name in the certificate)")
+        signer = s["signer"]
+        who = signer.get("name", "(no name in the certificate)") if isinstance(signer, dict) else None
         print(f"VALID: signed by {who}, certificate serial {s['serial']}, root {s['root']}"
               + (" (mynacard TEST authority, not J-LIS)" if s["root_origin"] == "test" else ""))
         if s["signing_time"]:

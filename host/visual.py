@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 
+from mynacard.codec.digest_info import digest_info
 from mynacard.host import aids
 from mynacard.host.channel import CardChannel
-from mynacard.host.jpki import digest_info
 from mynacard.host.pins import BIRTH_KEY, VISUAL_CODE_A, VISUAL_CODE_B, PinGuard
 from mynacard.host.records import AgeRecord, CardFace, CvCertificate, MyNumberImage, VisualBasicInfo
 

@@ -13,24 +13,13 @@ from datetime import date
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mynacard.ca import tlv
 from mynacard.ca.cv import CvKey, KeyId, encode_public_key
-
-SHA256_ALGORITHM = bytes.fromhex("300d06096086480165030402010500")
+from mynacard.codec import tlv
+from mynacard.codec.digest_info import sha256_digest_info
 
 
 def sha256(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
-
-
-def digest_info(digest: bytes) -> bytes:
-    """`30 LL 30 0D <sha256 OID> 05 00 04 LL <digest>` for a digest of any length.
-
-    One 32-byte hash gives the usual 51 bytes (`30 31 …`); the card face puts three hashes in
-    one DigestInfo: `30 71 … 04 60 <96 bytes>` (CI §8.1).
-    """
-    body = SHA256_ALGORITHM + tlv.encode(0x04, digest)
-    return tlv.encode(0x30, body)
 
 
 def _offset_template(outer_tag: int, table_tag: int, objects: list[bytes]) -> bytes:
@@ -115,9 +104,9 @@ def attributes_file(name: str, address: str, birth_date: date, sex: str) -> byte
 
 def attributes_digest_source(attributes: bytes) -> bytes:
     """What EF 0003's DF32 hashes: EF 0002's outer value after the DF21 table (`DF22…` to end)."""
-    outer = tlv.parse_one(attributes)
-    table = tlv.parse_one(outer.value)
-    return outer.value[len(table.raw) :]
+    outer = tlv.parse(attributes)
+    table = tlv.parse(outer.value)
+    return outer.value[len(table.encoded) :]
 
 
 def integrity_record(my_number_physical: bytes, attributes: bytes, record_key: CvKey) -> bytes:
@@ -174,7 +163,7 @@ def age_record(birth_date: date, card_public_key: rsa.RSAPublicKey, record_key: 
 def card_face_digest_info(birth: bytes, sex: bytes, key: bytes, name: bytes, address: bytes, photo: bytes) -> bytes:
     """What DF28 signs, from the DF22…DF27 TLVs: one DigestInfo over SHA-256(DF22+DF23+DF24) ‖
     SHA-256(DF25+DF26) ‖ SHA-256(DF27) (CI §8.1)."""
-    return digest_info(sha256(birth + sex + key) + sha256(name + address) + sha256(photo))
+    return sha256_digest_info(sha256(birth + sex + key) + sha256(name + address) + sha256(photo))
 
 
 def card_face_file(

@@ -15,9 +15,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mynacard.applet_model.errors import ImageError
-from mynacard.applet_model.profiles import DEFAULT_PROFILE, PROFILES
-from mynacard.ca.errors import AuthorityError
+from mynacard.applet_model.profiles import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    apply_behaviours,
+    behaviours_of,
+    choices_help,
+    parse_choice,
+)
 from mynacard.main import CommandRoot
 from mynacard.register_stub.demo_values import (
     DEMO_ADDRESS,
@@ -61,6 +66,8 @@ defaults 1234 / ABC123 / 1234 / 1234. Nothing is written unless every input is v
 EPILOG = f"""\
 profiles (--profile): {", ".join(PROFILES)}
 
+{choices_help()}
+
 examples:
   mynacard card new ./mycard
       the demo card (My Number 123456789018, PINs 1234, signing password ABC123)
@@ -69,6 +76,7 @@ examples:
       --my-number random --photo me.jpg
   MYNACARD_SIGN_PASSWORD=SECRET42 mynacard card new ./mycard --force
   mynacard card new ./mycard --ask-pins --profile contactless-06
+  mynacard card new ./oldcard --behaviour mf-7f21=absent --behaviour reselect=clears
 
 then:
   mynacard apdu --card ./mycard 00A4040C0AD392F000260100000001
@@ -77,7 +85,7 @@ then:
 
 def register(root: CommandRoot) -> None:
     """Add `mynacard card new`."""
-    card = root.group("card", "Make and inspect My Number Cards (card images).")
+    card = root.group("card")
     parser = card.add_parser(
         "new",
         help="create a test card for a person (demo values by default)",
@@ -116,9 +124,19 @@ def register(root: CommandRoot) -> None:
                        help="face photo (JPEG, PNG, …); default: a drawn demo portrait")
     facts.add_argument("--profile", choices=list(PROFILES), default=DEFAULT_PROFILE.name, metavar="NAME",
                        help=f"ATR profile, listed below (default: {DEFAULT_PROFILE.name})")
+    facts.add_argument("--behaviour", action="append", type=_behaviour, default=[], metavar="KEY=VALUE",
+                       help="the side of a behaviour real cards disagree on (CI §12) this card takes, "
+                       "e.g. reselect=clears; repeatable; listed below")
     parser.add_argument("--ask-pins", action="store_true", help="type the four PINs (no echo)")
     parser.add_argument("--force", action="store_true", help="replace the card already in DIR")
     parser.set_defaults(func=new_card)
+
+
+def _behaviour(text: str) -> tuple[str, str]:
+    try:
+        return parse_choice(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _date(text: str) -> date:
@@ -190,11 +208,9 @@ def new_card(args: argparse.Namespace) -> int:
         )
         pins = read_pins(args.ask_pins)
         _check_target(args.directory, args.force)
-        card = personalise(person, details, pins, profile=PROFILES[args.profile])
+        profile = apply_behaviours(PROFILES[args.profile], dict(args.behaviour))
+        card = personalise(person, details, pins, profile=profile)
         DirectoryStore.create(args.directory, card.image, overwrite=args.force)
-    except (IssuanceError, AuthorityError, ImageError) as exc:
-        print(f"mynacard card new: {exc}", file=sys.stderr)
-        return 1
     except OSError as exc:
         print(f"mynacard card new: cannot write {args.directory}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -212,6 +228,7 @@ def print_summary(card: PersonalisedCard, directory: Path) -> None:
         f"  address      {person.card_address}",
         f"  card         serial {card.card_serial}, municipality {person.municipality_code}, "
         f"expires {details.card_expiry}, profile {card.image.profile.name}",
+        "  behaviours   " + ", ".join(f"{k}={v}" for k, v in behaviours_of(card.image.profile).items()),
         "Secrets of this test card:",
         f"  My Number (照合番号A)            {person.my_number}",
         f"  照合番号B                        {card.verification_code_b}",

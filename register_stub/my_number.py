@@ -1,14 +1,13 @@
-"""My Number (個人番号) check digit, jpki-system.md §4.1 (平成26年総務省令第85号 第5条).
-
-Twelve digits: eleven base digits and a check digit. Number the base digits P1…P11 from the
-right; the weights Qn are n+1 for n ≤ 6 and n−5 for n ≥ 7 (2,3,4,5,6,7,2,3,4,5,6 from the
-right); R = Σ Pn·Qn mod 11; the check digit is 0 when R ≤ 1, else 11 − R.
-"""
+"""My Numbers (個人番号) for the cards this stub issues: validation with a sentence a person can
+act on, and random test numbers. The check digit itself is mynacard.codec.my_number's
+(jpki-system.md §4.1)."""
 
 from __future__ import annotations
 
 import secrets
 
+from mynacard.codec import my_number
+from mynacard.codec.errors import CodecError
 from mynacard.register_stub.errors import IssuanceError
 
 
@@ -18,14 +17,10 @@ class MyNumberError(IssuanceError):
 
 def check_digit(base: str) -> int:
     """The check digit for 11 base digits, e.g. `12345678901` -> 8."""
-    if len(base) != 11 or not base.isascii() or not base.isdigit():
-        raise MyNumberError("a My Number has 11 base digits before its check digit")
-    total = 0
-    for n, digit in enumerate(reversed(base), start=1):
-        weight = n + 1 if n <= 6 else n - 5
-        total += int(digit) * weight
-    remainder = total % 11
-    return 0 if remainder <= 1 else 11 - remainder
+    try:
+        return my_number.check_digit(base)
+    except CodecError as exc:
+        raise MyNumberError(str(exc)) from None
 
 
 def validate(number: str) -> str:

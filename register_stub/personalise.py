@@ -27,12 +27,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from mynacard.applet_model.image import ApplicationImage, CardImage
 from mynacard.applet_model.profiles import DEFAULT_PROFILE, Profile
 from mynacard.applet_model.secrets import PinReference
+from mynacard.ca import keys
 from mynacard.ca.authority import Authority, load_test_authority
 from mynacard.ca.cv import KeyId
 from mynacard.ca.era import era_yymmdd
 from mynacard.ca.jpki_ca import IssuedCertificate
 from mynacard.ca.jpki_names import Locality
-from mynacard.ca import keys
 from mynacard.ca.keys import KeySource
 from mynacard.ca.personal_data import PersonalData
 from mynacard.register_stub import card_face, card_files

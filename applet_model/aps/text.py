@@ -7,7 +7,6 @@ the one AP with secure messaging (CI §11).
 
 from mynacard.applet_model.access import FREE, after
 from mynacard.applet_model.files import ApplicationDecl, KeyDecl, KeyUse, OpaqueEF, TransparentEF
-from mynacard.applet_model.secure_messaging import SecureMessagingDecl
 from mynacard.applet_model.secrets import (
     CHANGE_REFERENCE_DATA,
     FOUR_DIGITS,
@@ -15,6 +14,7 @@ from mynacard.applet_model.secrets import (
     TWELVE_DIGITS,
     SecretDecl,
 )
+from mynacard.applet_model.secure_messaging import SecureMessagingDecl
 from mynacard.codec.secure_messaging import TAG_CRYPTOGRAM, TAG_EXPECTED_LENGTH
 
 AID = bytes.fromhex("D3921000310001010408")

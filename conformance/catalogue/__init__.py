@@ -6,7 +6,7 @@ is the list, `by_id` finds one.
 
 from __future__ import annotations
 
-from mynacard.conformance.catalogue import common, core, flows, jpki, mf, pins, sm, text, visual  # noqa: F401
+from mynacard.conformance.catalogue import common, core, flows, jpki, mf, observations, pins, sm, text, visual  # noqa: F401
 from mynacard.conformance.catalogue.registry import CATALOGUE
 from mynacard.conformance.model import Case
 
@@ -21,6 +21,7 @@ AREAS: dict[str, str] = {
     "JUKI": "住基AP (CI §9)",
     "SM": "Secure messaging, optional (CI §11)",
     "FLOW": "APDU flows (CI §13)",
+    "OBS": "Observations: behaviours real cards disagree on (CI §12); never pass or fail",
 }
 
 

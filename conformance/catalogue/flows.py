@@ -6,13 +6,14 @@ literal APDU of the flow, so that a card passing them answers the byte sequences
 
 from __future__ import annotations
 
+from mynacard.codec import tlv
+from mynacard.codec.digest_info import of_message
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import AUTH_PIN, PIN_REFS, SIGN_PASSWORD, TEXT_BLOCKED, TEXT_PIN, VISUAL_CODE_A, VISUAL_CODE_B
 from mynacard.conformance.catalogue.registry import case
-from mynacard.conformance.checks import DataError, certificate, digest_info, verifies_pkcs1_sha256
+from mynacard.conformance.checks import DataError, certificate, rsa_public_key, verifies_pkcs1_sha256
 from mynacard.conformance.context import CaseContext
 from mynacard.conformance.model import Profile, Secret
-from mynacard.host import tlv
 
 MESSAGE = b"mynacard conformance: flow B"
 
@@ -72,8 +73,8 @@ def flow_b_auth(t: CaseContext) -> None:
     _hex(t, "00 A4 02 0C 02 00 18", "SELECT EF 0018")
     t.verify(AUTH_PIN, select=False)
     _hex(t, "00 A4 02 0C 02 00 17", "SELECT EF 0017")
-    signature = t.expect(apdus.compute_signature(digest_info("sha256", MESSAGE)), "80 2A 00 80 33 <DigestInfo> 00").data
-    t.check(len(signature) == 256 and verifies_pkcs1_sha256(cert.public_key(), signature, MESSAGE),  # type: ignore[arg-type]
+    signature = t.expect(apdus.compute_signature(of_message("sha256", MESSAGE)), "80 2A 00 80 33 <DigestInfo> 00").data
+    t.check(len(signature) == 256 and verifies_pkcs1_sha256(rsa_public_key(cert, "the certificate"), signature, MESSAGE),
             "the flow B signature does not verify with the auth certificate")
 
 
@@ -91,8 +92,8 @@ def flow_b_sign(t: CaseContext) -> None:
     t.verify(SIGN_PASSWORD, select=False)
     cert = certificate(_flow_a_read(t, 0x0001, "signing certificate"), "signing certificate")
     _hex(t, "00 A4 02 0C 02 00 1A", "SELECT EF 001A")
-    signature = t.expect(apdus.compute_signature(digest_info("sha256", MESSAGE)), "80 2A 00 80 33 <DigestInfo> 00").data
-    t.check(len(signature) == 256 and verifies_pkcs1_sha256(cert.public_key(), signature, MESSAGE),  # type: ignore[arg-type]
+    signature = t.expect(apdus.compute_signature(of_message("sha256", MESSAGE)), "80 2A 00 80 33 <DigestInfo> 00").data
+    t.check(len(signature) == 256 and verifies_pkcs1_sha256(rsa_public_key(cert, "the certificate"), signature, MESSAGE),
             "the flow B signature does not verify with the signing certificate")
 
 
@@ -146,10 +147,11 @@ def flow_d(t: CaseContext) -> None:
         size = tlv.total_size(head)
     except tlv.TlvError as exc:
         t.fail(f"EF 0002 has no TLV header: {exc}")
+    data = bytearray()
     if size <= 256:
-        data = _hex(t, "00 B0 00 00 00", "READ BINARY the whole object")[:size]
+        data += _hex(t, "00 B0 00 00 00", "READ BINARY the whole object")[:size]
     else:
-        data = bytearray(head)
+        data += head
         while len(data) < size:
             n = min(256, size - len(data))
             data += _hex(t, f"00 B0 {len(data) >> 8:02X} {len(data) & 0xFF:02X} {n & 0xFF:02X}", f"READ BINARY at {len(data)}")
@@ -162,15 +164,16 @@ def flow_d(t: CaseContext) -> None:
 
 def _face_photo(t: CaseContext, *, extended: bool) -> None:
     _hex(t, "00 A4 02 0C 02 00 02", "SELECT EF 0002")
+    data = bytearray()
     if extended:
-        data = _hex(t, "00 B0 82 00 00 00 00", "READ BINARY SFI 02 with extended Le")
+        data += _hex(t, "00 B0 82 00 00 00 00", "READ BINARY SFI 02 with extended Le")
     else:
         head = _hex(t, "00 B0 00 00 07", "READ BINARY 7-byte header")
         try:
             size = tlv.total_size(head)
         except tlv.TlvError as exc:
             t.fail(f"the card face has no TLV header: {exc}")
-        data = bytearray(head)
+        data += head
         while len(data) < size:
             data += _hex(t, f"00 B0 {len(data) >> 8:02X} {len(data) & 0xFF:02X} 00", f"READ BINARY at {len(data)}")
     try:

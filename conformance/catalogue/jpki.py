@@ -10,6 +10,7 @@ import hashlib
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mynacard.codec.digest_info import of_message
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import (
     AUTH_PIN,
@@ -34,7 +35,6 @@ from mynacard.conformance.checks import (
     DataError,
     cert_signed_by,
     certificate,
-    digest_info,
     pkcs1_payload,
     rsa_public_key,
     verifies_pkcs1_sha256,
@@ -315,7 +315,7 @@ def sign_p1_00(t: CaseContext) -> None:
     4. The signature verifies as PKCS#1 v1.5 SHA-256 over the message with the certificate's key.
     """
     key = _auth_key_ready(t)
-    signature = _sign(t, 0x00, digest_info("sha256", MESSAGE), "COMPUTE DIGITAL SIGNATURE P1=00 SHA-256 DigestInfo")
+    signature = _sign(t, 0x00, of_message("sha256", MESSAGE), "COMPUTE DIGITAL SIGNATURE P1=00 SHA-256 DigestInfo")
     t.check(verifies_pkcs1_sha256(key, signature, MESSAGE), "the P1=00 signature does not verify with the auth certificate")
 
 
@@ -328,7 +328,7 @@ def sign_p1_00_other_hashes(t: CaseContext) -> None:
     """
     key = _auth_key_ready(t)
     for algorithm in ("sha1", "sha384", "sha512"):
-        info = digest_info(algorithm, MESSAGE)
+        info = of_message(algorithm, MESSAGE)
         signature = _sign(t, 0x00, info, f"COMPUTE DIGITAL SIGNATURE P1=00 {algorithm.upper()} DigestInfo")
         t.check(pkcs1_payload(key, signature) == info, f"the P1=00 signature over a {algorithm} DigestInfo does not open to it")
 
@@ -413,7 +413,7 @@ def sign_bad_p1(t: CaseContext) -> None:
     """
     _auth_key_ready(t)
     for p1 in (0x06, 0x80, 0xFF):
-        t.expect(apdus.compute_signature(digest_info("sha256", MESSAGE), p1=p1), f"COMPUTE DIGITAL SIGNATURE P1={p1:02X}",
+        t.expect(apdus.compute_signature(of_message("sha256", MESSAGE), p1=p1), f"COMPUTE DIGITAL SIGNATURE P1={p1:02X}",
                  0x6A86)
 
 
@@ -442,7 +442,7 @@ def sign_without_pin(t: CaseContext) -> None:
     3. `80 2A 00 97 …` and `80 2A 00 9A …` (keys by SFI) → 6982 each.
     """
     t.select(JPKI)
-    info = digest_info("sha256", MESSAGE)
+    info = of_message("sha256", MESSAGE)
     t.select_ef(EF_AUTH_KEY)
     t.expect(apdus.compute_signature(info), "sign with the auth key, no PIN", 0x6982)
     t.select_ef(EF_SIGN_KEY)
@@ -464,7 +464,7 @@ def sign_by_sfi(t: CaseContext) -> None:
     key = _public_key(t, EF_AUTH_CERT, "auth certificate (EF 000A)")
     t.select(JPKI)
     t.verify(AUTH_PIN, select=False, by_sfi=True)
-    signature = _sign(t, 0x00, digest_info("sha256", MESSAGE), "sign with key SFI 17", p2=0x80 | EF_AUTH_KEY)
+    signature = _sign(t, 0x00, of_message("sha256", MESSAGE), "sign with key SFI 17", p2=0x80 | EF_AUTH_KEY)
     t.check(verifies_pkcs1_sha256(key, signature, MESSAGE), "the signature by SFI does not verify with the auth certificate")
 
 
@@ -482,7 +482,7 @@ def sign_with_signing_key(t: CaseContext) -> None:
     key = cert.public_key()
     assert isinstance(key, rsa.RSAPublicKey)
     t.select_ef(EF_SIGN_KEY)
-    info = digest_info("sha256", MESSAGE)
+    info = of_message("sha256", MESSAGE)
     signature = _sign(t, 0x00, info, "sign with the signing key (EF 001A selected)")
     t.check(verifies_pkcs1_sha256(key, signature, MESSAGE), "the signing key's signature does not verify with EF 0001")
     by_sfi = _sign(t, 0x00, info, "sign with key SFI 1A", p2=0x80 | EF_SIGN_KEY)
@@ -495,14 +495,16 @@ def keys_kept_apart(t: CaseContext) -> None:
     """
     1. SELECT JPKI, VERIFY the auth PIN → 9000. SELECT EF 001A, sign → 6982. SELECT EF 0001,
        READ BINARY → 6982.
-    2. SELECT JPKI, VERIFY the signing password → 9000. SELECT EF 0017, sign → 6982.
+    2. Warm reset (re-selecting JPKI may keep the auth PIN verified, CI §12). SELECT JPKI, VERIFY
+       the signing password → 9000. SELECT EF 0017, sign → 6982.
     """
-    info = digest_info("sha256", MESSAGE)
+    info = of_message("sha256", MESSAGE)
     t.verify(AUTH_PIN)
     t.select_ef(EF_SIGN_KEY)
     t.expect(apdus.compute_signature(info), "sign with the signing key after the auth PIN only", 0x6982)
     t.select_ef(EF_SIGN_CERT)
     t.expect(apdus.read_binary(0, 4), "READ BINARY EF 0001 after the auth PIN only", 0x6982)
+    t.reset()
     t.verify(SIGN_PASSWORD)
     t.select_ef(EF_AUTH_KEY)
     t.expect(apdus.compute_signature(info), "sign with the auth key after the signing password only", 0x6982)
@@ -515,7 +517,7 @@ def status_cleared_on_select(t: CaseContext) -> None:
     1. SELECT JPKI, VERIFY the auth PIN → 9000, SELECT EF 0017, sign → 9000 (the PIN works).
     2. SELECT the 券面事項入力補助AP, SELECT JPKI, SELECT EF 0017, sign → 6982.
     """
-    info = digest_info("sha256", MESSAGE)
+    info = of_message("sha256", MESSAGE)
     t.verify(AUTH_PIN)
     t.select_ef(EF_AUTH_KEY)
     _sign(t, 0x00, info, "sign right after VERIFY")
@@ -532,7 +534,7 @@ def status_cleared_on_reset(t: CaseContext) -> None:
     1. SELECT JPKI, VERIFY the auth PIN → 9000, SELECT EF 0017, sign → 9000.
     2. Warm reset. SELECT JPKI, SELECT EF 0017, sign → 6982.
     """
-    info = digest_info("sha256", MESSAGE)
+    info = of_message("sha256", MESSAGE)
     t.verify(AUTH_PIN)
     t.select_ef(EF_AUTH_KEY)
     _sign(t, 0x00, info, "sign right after VERIFY")
@@ -550,7 +552,7 @@ def status_cleared_on_power(t: CaseContext) -> None:
     2. Robot: remove the card and insert it again.
     3. SELECT JPKI, SELECT EF 0017, sign → 6982.
     """
-    info = digest_info("sha256", MESSAGE)
+    info = of_message("sha256", MESSAGE)
     t.verify(AUTH_PIN)
     t.select_ef(EF_AUTH_KEY)
     _sign(t, 0x00, info, "sign right after VERIFY")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mynacard.codec import tlv
 from mynacard.conformance import apdus
 from mynacard.conformance.atr import AtrError, parse_atr
 from mynacard.conformance.card_map import COMMON, ISD_AID, JPKI
@@ -9,7 +10,6 @@ from mynacard.conformance.catalogue.registry import case
 from mynacard.conformance.checks import DataError, cv_certificate, verifies_pkcs1_sha256
 from mynacard.conformance.context import CaseContext
 from mynacard.conformance.model import Profile
-from mynacard.host import tlv
 
 MF, EXT = Profile.MF, Profile.EXTENDED_LENGTH
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from mynacard.conformance.card_map import PinRef
 from mynacard.conformance.clauses import CLAUSES
 from mynacard.conformance.context import CaseContext
-from mynacard.conformance.model import Case, Impact, Profile, Secret
+from mynacard.conformance.model import OBSERVED_BEHAVIOURS, Case, Impact, Profile, Secret
 
 CaseFunction = Callable[[CaseContext], None]
 
@@ -34,8 +34,9 @@ def case(
     touches: Iterable[PinRef] = (),
     blocks: Iterable[PinRef] = (),
     procedure: str | None = None,
+    observes: str | None = None,
 ) -> Callable[[CaseFunction], CaseFunction]:
-    """Register the decorated function as case `case_id`."""
+    """Register the decorated function as case `case_id` (an observation case with `observes`)."""
 
     def register(fn: CaseFunction) -> CaseFunction:
         add(Case(
@@ -50,6 +51,7 @@ def case(
             run=fn,
             touches=tuple(p.code for p in touches),
             blocks=tuple(p.label for p in blocks),
+            observes=observes,
         ))
         return fn
 
@@ -68,5 +70,11 @@ def add(new: Case) -> None:
         raise ValueError(f"case {new.id} names no profile")
     if new.impact.destructive and not new.needs and new.impact is not Impact.BLOCKS:
         raise ValueError(f"case {new.id} is destructive but needs no secret to restore the card")
+    if new.observes is not None:
+        if new.observes not in OBSERVED_BEHAVIOURS:
+            raise ValueError(f"case {new.id} observes {new.observes!r}, which is not a behaviour of CI §12 "
+                             f"({', '.join(OBSERVED_BEHAVIOURS)})")
+        if new.impact.destructive:
+            raise ValueError(f"observation case {new.id} must be read-only: one run on a real card settles it")
     _IDS.add(new.id)
     CATALOGUE.append(new)

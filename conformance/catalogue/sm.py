@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from mynacard.codec import secure_messaging as sm
 from mynacard.conformance import apdus
-from mynacard.conformance.card_map import JPKI, TEXT, TEXT_PIN
+from mynacard.conformance.card_map import JPKI, TEXT_PIN
 from mynacard.conformance.catalogue.registry import case
 from mynacard.conformance.checks import DataError, parse_single, rsa_from_90_91
 from mynacard.conformance.context import CaseContext

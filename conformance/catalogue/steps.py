@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from mynacard.conformance.checks import DataError, cv_certificate, key_id_shape_ok
+from mynacard.codec.cv import key_id_shape_ok
+from mynacard.conformance.card_map import Application
+from mynacard.conformance.checks import DataError, cv_certificate
 from mynacard.conformance.context import CaseContext
 
 
-def check_cv_certificate_ef(t: CaseContext, select_ap: bytes) -> None:
+def check_cv_certificate_ef(t: CaseContext, ap: Application) -> None:
     """EF 0004 of a 券面 AP is a `7F21` card-verifiable certificate of the CI §7.3 shape.
 
     Only the shape: the CA keys that would verify its signature are not on the card.
     """
-    t.select(select_ap)
+    t.select(ap)
     data = t.read_object(0x0004, "EF 0004 (CV certificate)")
     try:
         cert = cv_certificate(data, "EF 0004")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+from mynacard.codec.digest_info import of_message
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import TEXT, TEXT_CODE_A, TEXT_CODE_B, TEXT_PIN, PinRef
 from mynacard.conformance.catalogue.registry import case
@@ -13,7 +14,6 @@ from mynacard.conformance.checks import (
     DataError,
     children,
     cv_certificate,
-    digest_info,
     offset_table,
     parse_single,
     require_tags,
@@ -290,7 +290,7 @@ def ap_signature(t: CaseContext) -> None:
     3. The signature verifies as PKCS#1 v1.5 SHA-256 over the message (card presence, CI §7.1).
     """
     t.select(TEXT)
-    signature = t.expect(apdus.compute_signature(digest_info("sha256", MESSAGE), p2=0x00),
+    signature = t.expect(apdus.compute_signature(of_message("sha256", MESSAGE), p2=0x00),
                          "COMPUTE DIGITAL SIGNATURE 80 2A 00 00 with nothing verified").data
     t.check(len(signature) == 256, f"the AP signature is {len(signature)} bytes, expected 256")
     t.verify(TEXT_PIN)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 
+from mynacard.codec.digest_info import of_message
+from mynacard.codec.tlv import Tlv
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import TEXT_PIN, VISUAL, VISUAL_BIRTH, VISUAL_CODE_A, VISUAL_CODE_B, PinRef
 from mynacard.conformance.catalogue.registry import case
@@ -15,7 +17,6 @@ from mynacard.conformance.checks import (
     DataError,
     children,
     cv_certificate,
-    digest_info,
     offset_table,
     parse_single,
     pkcs1_payload,
@@ -25,7 +26,6 @@ from mynacard.conformance.checks import (
 )
 from mynacard.conformance.context import CaseContext
 from mynacard.conformance.model import Profile, Secret
-from mynacard.host.tlv import Tlv
 
 P = [Profile.VISUAL]
 MESSAGE = b"mynacard conformance: card-face challenge"
@@ -294,7 +294,7 @@ def card_key_signature(t: CaseContext) -> None:
     3. The signature verifies as PKCS#1 v1.5 SHA-256 over the message (card presence, jpki-system.md §7).
     """
     t.select(VISUAL)
-    signature = t.expect(apdus.compute_signature(digest_info("sha256", MESSAGE), p2=0x00),
+    signature = t.expect(apdus.compute_signature(of_message("sha256", MESSAGE), p2=0x00),
                          "COMPUTE DIGITAL SIGNATURE 80 2A 00 00 with nothing verified").data
     t.check(len(signature) == 256, f"the card-key signature is {len(signature)} bytes, expected 256")
     t.verify(VISUAL_CODE_B)

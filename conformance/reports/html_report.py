@@ -1,8 +1,9 @@
 """A self-contained HTML report: one file, inline CSS, no script, no external resource — it can be
 mailed to a customer or archived with a delivery as it is.
 
-Layout: the verdict and the card; a summary per profile; the retry counters at start and end;
-then every case with its clause, status, reason, notes and the (redacted) APDUs with timings.
+Layout: the verdict and the card; the observations (CI §12: what this card does where real cards
+disagree); a summary per profile; the retry counters at start and end; then every case with its
+clause, status, reason, notes and the (redacted) APDUs with timings.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;
 vertical-align:top}th{background:#f3f3f3}
 .PASSED{color:#11632b}.FAILED,.ERROR{color:#b00020;font-weight:bold}.SKIPPED{color:#8a6d00}
-.NA{color:#666}.verdict{font-size:1.3em;padding:.4em .8em;display:inline-block;border-radius:4px}
+.NA{color:#666}.OBSERVED{color:#1a4f8a;font-weight:bold}.verdict{font-size:1.3em;padding:.4em .8em;display:inline-block;border-radius:4px}
 .ok{background:#e5f4ea}.bad{background:#fbe5e8}
 details{margin:.2em 0}summary{cursor:pointer}
 pre{background:#f7f7f7;padding:.5em;overflow-x:auto;font-size:.85em;white-space:pre-wrap;word-break:break-all}
@@ -74,6 +75,16 @@ def render_html(report: RunReport) -> str:
     wrong_secrets = ("<h2>Wrong secrets</h2><ul>" + "".join(
         f"<li class='FAILED'>{escape(w[0].upper() + w[1:])}.</li>" for w in report.wrong_secrets) + "</ul>"
         if report.wrong_secrets else "")
+    observation_rows = "".join(
+        f'<tr><th>{escape(r.observation.behaviour)}</th><td class="OBSERVED">{escape(r.observation.value)}</td>'
+        f'<td><a href="#{escape(r.case_id)}">{escape(r.case_id)}</a></td><td>{escape(r.observation.detail)}</td></tr>'
+        for rows in report.observations().values() for r in rows if r.observation is not None)
+    observations = (
+        "<h2>Observations (CI §12)</h2><p>Behaviours the public sources disagree on: these cases never pass "
+        "or fail, they record what this card does. The value is the emulator option that behaves the same "
+        "(<code>mynacard emulate --behaviour KEY=VALUE</code>).</p>"
+        f"<table><tr><th>behaviour</th><th>this card</th><th>case</th><th>evidence</th></tr>{observation_rows}</table>"
+        if observation_rows else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>mynacard conformance report</title>
 <style>{CSS}</style></head><body>
@@ -89,6 +100,7 @@ def render_html(report: RunReport) -> str:
 {options}
 </table>
 {wrong_secrets}{f'<h2>Failures</h2><ul>{failing_list}</ul>' if failing else ''}
+{observations}
 <h2>Summary per profile</h2>
 <table><tr><th></th>{''.join(f'<th>{s}</th>' for s in statuses)}</tr>{summary_rows}{total_row}</table>
 <h2>Retry counters</h2>

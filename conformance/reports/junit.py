@@ -1,7 +1,9 @@
 """JUnit XML, the format every CI understands (GlobalTester produces it the same way, anchors.md §3.2).
 
 One <testsuite> per catalogue area, one <testcase> per case; NOT APPLICABLE and SKIPPED become
-<skipped> with the status in the message; the redacted APDU log is the case's <system-out>.
+<skipped> with the status in the message; the redacted APDU log is the case's <system-out>. An
+OBSERVED case (CI §12) neither passes nor fails in the card's favour or against it: it is a plain
+<testcase> whose <properties> carry the observation (`observed` = `reselect=keeps`).
 The run's own post-condition — retry counters unchanged in a non-destructive run — is a test
 case `RUN-COUNTERS` of its own, so a CI that reads only JUnit still fails on it; so is `RUN-SECRETS`,
 which fails with one sentence per key of the secrets file the card rejected.
@@ -30,7 +32,13 @@ def _testcase(parent: ET.Element, area: str, result: CaseResult) -> None:
         ET.SubElement(case, "error", message=result.reason, type="ERROR").text = result.reason
     elif result.status in (Status.SKIPPED, Status.NOT_APPLICABLE):
         ET.SubElement(case, "skipped", message=f"{result.status.value}: {result.reason}")
+    if result.observation is not None:
+        props = ET.SubElement(case, "properties")
+        ET.SubElement(props, "property", name="observed", value=str(result.observation))
+        ET.SubElement(props, "property", name="observation-detail", value=result.observation.detail)
     out = _log(result)
+    if result.observation is not None:
+        out = f"OBSERVED {result.observation}: {result.observation.detail}\n" + out
     if out:
         ET.SubElement(case, "system-out").text = out
 
@@ -48,9 +56,9 @@ def render_junit(report: RunReport) -> str:
             suite.set(key, f"{value:.4f}" if key == "time" else str(value))
             totals[key] += value
         props = ET.SubElement(suite, "properties")
-        for name, value in (("transport", report.transport), ("atr", report.atr), ("tool", report.tool),
-                            ("profiles", " ".join(report.profiles))):
-            ET.SubElement(props, "property", name=name, value=value)
+        for name, text in (("transport", report.transport), ("atr", report.atr), ("tool", report.tool),
+                           ("profiles", " ".join(report.profiles))):
+            ET.SubElement(props, "property", name=name, value=text)
         for r in rows:
             _testcase(suite, area, r)
     run = ET.SubElement(root, "testsuite", name="RUN", timestamp=report.started)

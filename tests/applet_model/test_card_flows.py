@@ -21,6 +21,8 @@ from mynacard.applet_model.card import Card
 from mynacard.applet_model.store import DirectoryStore
 from mynacard.ca.authority import load_test_authority
 from mynacard.main import main
+from mynacard.codec.digest_info import PREFIXES
+from mynacard.codec import tlv
 
 MY_NUMBER = "123456789018"
 AUTH_PIN, SIGN_PASSWORD, TEXT_PIN = "4321", "PASS2026", "5678"
@@ -31,7 +33,7 @@ TEXT = "00A4040C0AD3921000310001010408"
 VISUAL = "00A4040C0AD3921000310001010402"
 COMMON = "00A4040C0AD3921000310001010100"
 JUKI = "00A4040C0AD3921000310001010401"
-SHA256_DI = bytes.fromhex("3031300D060960864801650304020105000420")
+SHA256_DI = PREFIXES["sha256"]
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +83,7 @@ def verify_apdu(value: str, p2: str = "80") -> str:
 def read_sized(card: Card, header_len: int = 4) -> bytes:
     """Read the current EF as clients do: a header, the BER length, then 256-byte chunks (CI §13 A)."""
     head = ok(card, f"00B00000{header_len:02X}")
-    total = ber_total_length(head)
+    total = tlv.total_size(head)
     data = head
     while len(data) < total:
         n = min(256, total - len(data))
@@ -89,35 +91,9 @@ def read_sized(card: Card, header_len: int = 4) -> bytes:
     return data[:total]
 
 
-def ber_total_length(head: bytes) -> int:
-    """Length of the whole TLV from its first bytes (one- or two-byte tag)."""
-    i = 2 if head[0] & 0x1F == 0x1F else 1
-    first = head[i]
-    if first < 0x80:
-        return i + 1 + first
-    n = first & 0x7F
-    return i + 1 + n + int.from_bytes(head[i + 1:i + 1 + n], "big")
-
-
 def tlvs(data: bytes) -> dict[int, tuple[bytes, bytes]]:
-    """Parse consecutive BER-TLVs into tag → (value, whole TLV); stops at FF filler."""
-    out, i = {}, 0
-    while i < len(data) and data[i:i + 2] not in (b"\xff", b"\xff\xff"):
-        start = i
-        tag = data[i]
-        i += 1
-        if tag & 0x1F == 0x1F:
-            tag = (tag << 8) | data[i]
-            i += 1
-        length = data[i]
-        i += 1
-        if length & 0x80:
-            n = length & 0x7F
-            length = int.from_bytes(data[i:i + n], "big")
-            i += n
-        out[tag] = (data[i:i + length], data[start:i + length])
-        i += length
-    return out
+    """Consecutive BER-TLVs (codec) as tag → (value, whole TLV); FF filler ends them (CI §4)."""
+    return {element.tag: (element.value, element.encoded) for element in tlv.iter_tlvs(data)}
 
 
 def container(data: bytes) -> dict[int, tuple[bytes, bytes]]:
@@ -213,7 +189,7 @@ def test_flow_c_jsa_variant(card):
 def test_flow_d_reads_the_four_facts_with_the_offset_table(card):
     ok(card, TEXT, "00A4020C020011", verify_apdu(TEXT_PIN), "00A4020C020002")
     head = ok(card, "00B0000007")
-    data = head + ok(card, f"00B00007{ber_total_length(head) - 7:02X}")
+    data = head + ok(card, f"00B00007{tlv.total_size(head) - 7:02X}")
     facts = container(data)
     offsets = facts[0xDF21][0]
     assert len(offsets) == 8

@@ -14,15 +14,16 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from mynacard.applet_model.card import Card
-from mynacard.applet_model.profiles import DEFAULT_PROFILE
+from mynacard.applet_model.profiles import DEFAULT_PROFILE, apply_behaviours
 from mynacard.applet_model.store import MemoryStore
+from mynacard.codec.digest_info import PREFIXES
 
 JPKI = "00A4040C0AD392F000260100000001"
 TEXT = "00A4040C0AD3921000310001010408"
 VISUAL = "00A4040C0AD3921000310001010402"
 COMMON = "00A4040C0AD3921000310001010100"
 JUKI = "00A4040C0AD3921000310001010401"
-SHA256_DI = "3031300D060960864801650304020105000420"
+SHA256_DI = PREFIXES["sha256"].hex().upper()
 
 
 def ok(card, *apdus: str) -> bytes:
@@ -244,15 +245,18 @@ def test_verify_refusals(card):
     assert sw(card, "00200000") == 0x6A86
 
 
-def test_security_status_is_cleared_on_df_change_and_reset(card):
-    """CI §4: a verified PIN stops counting when any DF is selected (even the same) or on reset."""
+@pytest.mark.parametrize("reselect", ["keeps", "clears"])
+def test_security_status_is_cleared_on_df_change_and_reset(synthetic_image, reselect):
+    """CI §4: a verified PIN stops counting when another DF is selected or on reset; re-selecting
+    the same AP keeps or clears it as the profile says (CI §12, `reselect`)."""
+    card = Card.open(MemoryStore(synthetic_image), profile=apply_behaviours(DEFAULT_PROFILE, {"reselect": reselect}))
     sign = "802A0097" + "33" + SHA256_DI + "11" * 32 + "00"
     ok(card, JPKI, "00A4020C020018", "002000800431323334", sign)
     ok(card, TEXT, JPKI)
     assert sw(card, sign) == 0x6982
     ok(card, "00A4020C020018", "002000800431323334", JPKI)  # re-selecting the same AP
-    assert sw(card, sign) == 0x6982
-    ok(card, "00A4020C020018", "002000800431323334")
+    assert sw(card, sign) == (0x9000 if reselect == "keeps" else 0x6982)
+    ok(card, TEXT, JPKI, "00A4020C020018", "002000800431323334")
     card.reset()
     ok(card, JPKI)
     assert sw(card, sign) == 0x6982

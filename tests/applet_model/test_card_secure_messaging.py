@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from mynacard.applet_model.card import Card
 from mynacard.applet_model.errors import PowerLost
 from mynacard.applet_model.store import MemoryStore
+from mynacard.applet_model.profiles import DEFAULT_PROFILE, apply_behaviours
 
 JPKI = "00A4040C0AD392F000260100000001"
 TEXT = "00A4040C0AD3921000310001010408"
@@ -233,7 +234,6 @@ def test_an_answer_longer_than_le_is_refused(session):
     (lambda card: card.reset(), 0x6882),                                    # back at the MF
     (lambda card: (card.power_down(), card.power_up()), 0x6882),
     (lambda card: [run(card, apdu) for apdu in (JPKI, *OPEN_TEXT)], 0x69FC),  # DF change and back
-    (lambda card: run(card, TEXT), 0x69FC),                                  # re-SELECT of the AP
 ])
 def test_the_session_is_ram_state(session, leave, expected):
     """Lost on reset, power off and DF change, like the security status (CI §4, §11)."""
@@ -242,6 +242,22 @@ def test_the_session_is_ram_state(session, leave, expected):
     for apdu in OPEN_TEXT:
         assert sw(session.card, apdu) == 0x9000
     assert session.select(0x0005) == 0x69FC
+
+
+@pytest.mark.parametrize("reselect, expected", [("clears", 0x69FC), ("keeps", 0x9000)])
+def test_a_reselect_of_the_ap_ends_the_session_as_it_ends_the_security_status(synthetic_image, sm_key,
+                                                                             reselect, expected):
+    """The session goes with the security status: a re-SELECT of the text AP ends both on a card
+    that clears it there, and neither on one that keeps it (CI §12 `reselect`)."""
+    card = Card.open(MemoryStore(synthetic_image),
+                     profile=apply_behaviours(DEFAULT_PROFILE, {"reselect": reselect}))
+    card.power_up()
+    for apdu in OPEN_TEXT:
+        assert sw(card, apdu) == 0x9000
+    host = Host(card, sm_key)
+    assert host.open() == 0x9000
+    run(card, TEXT)
+    assert host.select(0x0005) == expected
 
 
 def test_the_session_is_lost_with_power(synthetic_image, sm_key):

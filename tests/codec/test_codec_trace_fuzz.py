@@ -282,7 +282,7 @@ def sequences(demo: Demo, random_runs: int) -> list[list[bytes | None]]:
     return runs
 
 
-def play(traced, commands: list[bytes | None], demo: Demo) -> tuple[int, set[tuple[str, int]]]:  # noqa: ANN001
+def play(traced, commands: list[bytes | None], demo: Demo) -> tuple[int, set[tuple[str, int]]]:
     """Send `commands` through `traced`; the number of exchanges and the protected EFs reached."""
     reached: set[tuple[str, int]] = set()
     exchanges = 0

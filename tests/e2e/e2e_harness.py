@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 from smartcard.CardConnection import CardConnection
 from smartcard.System import readers
+from mynacard.codec.digest_info import PREFIXES
+from mynacard.codec import tlv
 
 JPKI = "00A4040C0AD392F000260100000001"
 TEXT = "00A4040C0AD3921000310001010408"
 VISUAL = "00A4040C0AD3921000310001010402"
 COMMON = "00A4040C0AD3921000310001010100"
-SHA256_DIGEST_INFO = bytes.fromhex("3031300D060960864801650304020105000420")
+SHA256_DIGEST_INFO = PREFIXES["sha256"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class Client:
     def read_sized(self, header_len: int = 4) -> bytes:
         """Read the current EF the way OpenSC/MYNA do: header first, then 256-byte chunks (CI §13 A)."""
         head = self.ok(f"00B00000{header_len:02X}")
-        size = der_size(head)
+        size = tlv.total_size(head)
         out = head
         while len(out) < size:
             chunk = min(256, size - len(out))
@@ -101,48 +103,11 @@ class Client:
             self.connection.release()
 
 
-def der_size(head: bytes) -> int:
-    """Total size of the TLV starting at head (tag of one or two bytes, BER length)."""
-    i = 2 if head[0] & 0x1F == 0x1F else 1
-    first = head[i]
-    if first < 0x80:
-        return i + 1 + first
-    n = first & 0x7F
-    return i + 1 + n + int.from_bytes(head[i + 1 : i + 1 + n], "big")
-
-
 def tlv_children(value: bytes) -> dict[int, bytes]:
-    """The children of a constructed BER-TLV value (two-byte tags like DF21 included)."""
-    out: dict[int, bytes] = {}
-    i = 0
-    while i < len(value) and value[i] not in (0x00, 0xFF):
-        tag = value[i]
-        i += 1
-        if tag & 0x1F == 0x1F:
-            tag = (tag << 8) | value[i]
-            i += 1
-        length = value[i]
-        i += 1
-        if length & 0x80:
-            n = length & 0x7F
-            length = int.from_bytes(value[i : i + n], "big")
-            i += n
-        out[tag] = value[i : i + length]
-        i += length
-    return out
+    """The children of a constructed BER-TLV value (codec), by tag."""
+    return {element.tag: element.value for element in tlv.iter_tlvs(value)}
 
 
-def outer_value(tlv: bytes) -> bytes:
-    """The value of the outer TLV (`FF 20 …`, `FF 10 …`)."""
-    size = der_size(tlv)
-    header = size - _length_of_value(tlv)
-    return tlv[header:size]
-
-
-def _length_of_value(tlv: bytes) -> int:
-    i = 2 if tlv[0] & 0x1F == 0x1F else 1
-    first = tlv[i]
-    if first < 0x80:
-        return first
-    n = first & 0x7F
-    return int.from_bytes(tlv[i + 1 : i + 1 + n], "big")
+def outer_value(data: bytes) -> bytes:
+    """The value of the outer TLV (`FF 20 …`, `FF 10 …`); filler after it ignored."""
+    return tlv.parse(data).value

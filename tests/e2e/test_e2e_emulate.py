@@ -23,6 +23,19 @@ def mynacard(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*MYNACARD, *args], capture_output=True, text=True, timeout=60)
 
 
+def start_emulate(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """`mynacard emulate ARGS` running, and what it printed up to "Ctrl-C …" (start-up done)."""
+    process = subprocess.Popen([*MYNACARD, "emulate", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            break
+    return process, lines
+
+
 @pytest.fixture
 def two_cards(virtual_reader, tmp_path: Path):
     """`mynacard emulate` serving two copies of the demo card, next to the session's own slot."""
@@ -31,16 +44,9 @@ def two_cards(virtual_reader, tmp_path: Path):
     cards = [copy_card(packaged_demo_card(), tmp_path / name) for name in ("alice", "bob")]
     control = tmp_path / "ctl.sock"
     trace = tmp_path / "trace.log"
-    process = subprocess.Popen(
-        [*MYNACARD, "emulate", "--card", str(cards[0]), "--card", str(cards[1]),
-         "--trace", str(trace), "--control", str(control)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines = []
+    process, lines = start_emulate("--card", str(cards[0]), "--card", str(cards[1]),
+                                   "--trace", str(trace), "--control", str(control))
     try:
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("Ctrl-C"):
-                break
         readers = re.findall(r"in reader '([^']+)'", "".join(lines))
         assert len(readers) == 2, "".join(lines)
         yield process, readers, control, trace, lines
@@ -167,3 +173,27 @@ def test_pcsc_scan_style_listing_shows_the_reader(reader_name):
             break
         time.sleep(0.1)
     assert re.search(rf"Yes\s+{re.escape(reader_name)}$", listing, re.M), listing
+
+
+def test_emulate_behaviour_option_is_what_conformance_observes(virtual_reader, tmp_path: Path):
+    """`mynacard emulate --behaviour reselect=clears` serves a card the conformance observation
+    OBS-RESELECT-001 (run by `mynacard conformance --reader`, through pcscd) reports as `clears`."""
+    from mynacard.emulator.demo import copy_card, packaged_demo_card
+
+    card = copy_card(packaged_demo_card(), tmp_path / "card")
+    process, lines = start_emulate("--card", str(card), "--behaviour", "reselect=clears",
+                                   "--control", str(tmp_path / "ctl.sock"))
+    try:
+        assert "behaviours: reselect=clears\n" in lines, "".join(lines)
+        (reader,) = re.findall(r"in reader '([^']+)'", "".join(lines))
+        _wait_presence(reader, True)
+        secrets = Path(__file__).parents[2] / "emulator" / "demo_card" / "secrets.toml"
+        run = mynacard("conformance", "--reader", reader, "--secrets", str(secrets), "--only", "OBS-RESELECT-001",
+                       "--out", str(tmp_path / "report"))
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "reselect=clears: COMPUTE DIGITAL SIGNATURE after re-SELECT answered 6982" in run.stdout
+        assert "mynacard emulate --behaviour reselect=clears" in run.stdout
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(10)

@@ -26,6 +26,7 @@ from smartcard.System import readers
 
 from mynacard.applet_model.card import Card
 from mynacard.applet_model.store import DirectoryStore
+from mynacard.codec.digest_info import PREFIXES
 
 pytestmark = pytest.mark.e2e
 
@@ -41,7 +42,7 @@ vicc.os = Card.open(DirectoryStore(sys.argv[1]))
 vicc.run()
 """
 JPKI = "00A4040C0AD392F000260100000001"
-DIGEST_INFO_SHA256 = bytes.fromhex("3031300D060960864801650304020105000420")
+DIGEST_INFO_SHA256 = PREFIXES["sha256"]
 
 
 def _connect(reader_name: str, deadline: float):

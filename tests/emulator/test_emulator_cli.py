@@ -113,3 +113,31 @@ def test_control_without_a_running_emulator_says_so(capsys, monkeypatch, tmp_pat
     monkeypatch.setenv("MYNACARD_RUNTIME_DIR", str(tmp_path / "run"))
     status, _, err = run(capsys, "emulate", "control", "status")
     assert status == 1 and "no `mynacard emulate` is running" in err
+
+
+#: PYJ's signing flow: VERIFY the signing password, SELECT the JPKI AP again, sign (CI §12).
+SIGN_AFTER_RESELECT = ["00A4040C0AD392F000260100000001", "00A4020C02001B", "0020008006" + b"ABC123".hex(),
+                       "00A4040C0AD392F000260100000001", "00A4020C02001A",
+                       "802A008033" + "3031300D060960864801650304020105000420" + "11" * 32 + "00"]
+
+
+@pytest.mark.parametrize("side, last_sw", [("keeps", "9000"), ("clears", "6982")])
+def test_apdu_behaviour_option_serves_that_side(capsys, card_dir, side, last_sw):
+    """`mynacard apdu --behaviour reselect=…`: signing after a re-SELECT of the JPKI AP (CI §12)."""
+    image = (card_dir / "card.json").read_bytes()
+    assert main(["apdu", "--card", str(card_dir), "--raw", "--behaviour", f"reselect={side}",
+                 *SIGN_AFTER_RESELECT]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.endswith(last_sw) and len(last) == (4 + 2 * 256 if side == "keeps" else 4)
+    assert (card_dir / "card.json").read_bytes() == image  # served that way, not written into the card
+
+
+def test_behaviour_option_errors_and_help(capsys, card_dir):
+    assert main(["apdu", "--card", str(card_dir), "--behaviour", "reselect=maybe", "00A4000000"]) == 1
+    assert "behaviour reselect has no value 'maybe'; choose one of: keeps, clears." in capsys.readouterr().err
+    for command in (["emulate", "--help"], ["apdu", "--help"], ["card", "new", "--help"]):
+        with pytest.raises(SystemExit):
+            main(command)
+        out = capsys.readouterr().out
+        assert "--behaviour KEY=VALUE" in out and "reselect      keeps (default), clears" in out
+        assert "mf-7f21       present (default), absent" in out

@@ -53,3 +53,37 @@ def test_e2e_tests_skip_with_the_reason_when_pcscd_is_missing(tmp_path):
 def test_tests_using_pcscd_fixtures_are_marked_e2e(tmp_path):
     out = _run_pytest(tmp_path, SAMPLE, "-m", "not e2e")
     assert "1 passed, 1 deselected" in out
+
+
+BEHAVIOUR_SAMPLE = """
+    import pytest
+    from mynacard.emulator.pytest_plugin import behaviour_variants
+
+    SIGN = ["00A4040C0AD392F000260100000001", "00A4020C020018", "002000800431323334",
+            "00A4040C0AD392F000260100000001", "00A4020C020017",
+            "802A008033" + "3031300D060960864801650304020105000420" + "11" * 32 + "00"]
+
+    def last_sw(transport):
+        for apdu in SIGN:
+            answer = transport.transmit(bytes.fromhex(apdu))
+        return answer[-2:].hex()
+
+    def test_run_wide(inprocess_transport, card_behaviours):
+        print("SW", card_behaviours, last_sw(inprocess_transport))
+
+    @pytest.mark.parametrize("card_behaviours", behaviour_variants("reselect"))
+    def test_per_test(inprocess_transport, card_behaviours):
+        expected = "6982" if card_behaviours.get("reselect") == "clears" else "9000"
+        assert last_sw(inprocess_transport) == expected
+"""
+
+
+def test_card_behaviours_from_the_command_line_and_per_test(tmp_path):
+    """`pytest --mynacard-behaviour reselect=clears` gives every card that side; a test can
+    parametrise `card_behaviours` itself (behaviour_variants)."""
+    out = _run_pytest(tmp_path, BEHAVIOUR_SAMPLE, "-s", "--mynacard-behaviour", "reselect=clears")
+    assert "SW {'reselect': 'clears'} 6982" in out and "3 passed" in out
+    out = _run_pytest(tmp_path, BEHAVIOUR_SAMPLE, "-s")
+    assert "SW {} 9000" in out and "3 passed" in out
+    out = _run_pytest(tmp_path, BEHAVIOUR_SAMPLE, "--mynacard-behaviour", "reselect=perhaps")
+    assert "--mynacard-behaviour: behaviour reselect has no value 'perhaps'" in out

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from mynacard.emulator.pytest_plugin import parametrize_card_behaviours
+
 from mynacard.host.card import MyNumberCard
 from mynacard.host.trace import TracingTransport
 from mynacard.host.transport import open_transport
@@ -92,3 +94,15 @@ def reopen(card_dir: Path):
     yield open_again
     for c in opened:
         c.close()
+
+
+#: The CI §12 behaviours the host's card access depends on: re-SELECT of the same AP (the host
+#: never re-selects, and must work whether or not a card would clear a PIN on it) and the VERIFY
+#: query of a verified secret (63Cx or 9000). The host sends no GET DATA, so `atr-object` and
+#: `mf-7f21` are not its concern (conformance observes them).
+HOST_BEHAVIOURS = ("reselect", "verify-query")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses the emulated card runs against each side of each behaviour above."""
+    parametrize_card_behaviours(metafunc, HOST_BEHAVIOURS)

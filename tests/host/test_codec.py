@@ -1,10 +1,10 @@
-"""host's own APDU encoder, TLV parser, status words and secret formats (no card needed)."""
+"""host's own APDU encoder, status words and secret formats (no card needed); TLV and the My Number
+check digit are the codec's (tests/codec)."""
 
 from __future__ import annotations
 
 import pytest
 
-from mynacard.host import tlv
 from mynacard.host.apdu import Command, Response
 from mynacard.host.errors import PinFormatError
 from mynacard.host.pins import (
@@ -13,7 +13,6 @@ from mynacard.host.pins import (
     SIGN_PASSWORD,
     TEXT_CODE_A,
     TEXT_CODE_B,
-    my_number_is_valid,
     normalize,
 )
 from mynacard.host.sw import SW, describe, is_tries_left, tries_left
@@ -49,27 +48,6 @@ class TestApdu:
             Response.parse(b"\x90")
 
 
-class TestTlv:
-    def test_sizes_from_headers(self) -> None:
-        """CI §4: objects are sized from their header; FF 20 and 30 82 headers."""
-        assert tlv.total_size(bytes.fromhex("30820630")) == 0x630 + 4
-        assert tlv.total_size(bytes.fromhex("FF2065DF21")) == 0x65 + 3
-        assert tlv.total_size(bytes.fromhex("FF3082014B")) == 336
-
-    def test_multibyte_tags_and_filler(self) -> None:
-        data = bytes.fromhex("FF2008DF220141DF230132") + b"\xff" * 10
-        outer = tlv.parse(data)
-        assert outer.tag == 0xFF20
-        children = outer.children()
-        assert [c.tag for c in children] == [0xDF22, 0xDF23]
-        assert children[0].encoded == bytes.fromhex("DF220141")
-        assert list(tlv.iter_tlvs(bytes.fromhex("9001039100") + b"\xff\xff"))[0].value == b"\x03"
-
-    def test_truncated(self) -> None:
-        with pytest.raises(tlv.TlvError):
-            tlv.parse(bytes.fromhex("DF2205414243"))
-
-
 class TestStatusWords:
     def test_tries(self) -> None:
         assert is_tries_left(0x63C2) and tries_left(0x63C2) == 2
@@ -79,13 +57,6 @@ class TestStatusWords:
 
 
 class TestSecretFormats:
-    def test_my_number_check_digit(self) -> None:
-        """jpki-system.md §4.1 worked examples."""
-        assert my_number_is_valid("123456789018")
-        assert my_number_is_valid("123456789000")
-        assert my_number_is_valid("537686677188")
-        assert not my_number_is_valid("123456789017")
-
     def test_formats(self) -> None:
         assert normalize(AUTH_PIN, "１２３４") == b"1234"  # full-width digits are folded
         assert normalize(SIGN_PASSWORD, "abc123") == b"ABC123"  # the card stores upper case

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from smartcard import scard
 
-from mynacard.host import pcsc, tlv
+from mynacard.codec import tlv
+from mynacard.host import pcsc
 from mynacard.host.errors import (
     CardDataError,
     CardRemoved,

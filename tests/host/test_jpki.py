@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from mynacard.host.errors import SecurityStatusNotSatisfied
-from mynacard.host.jpki import HASH_ALGORITHMS, Certificate, Key, SignatureScheme
+from mynacard.codec.digest_info import HASH_NAMES
+from mynacard.host.jpki import Certificate, Key, SignatureScheme
 
 HASHES = {"sha1": hashes.SHA1(), "sha224": hashes.SHA224(), "sha256": hashes.SHA256(),
           "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
@@ -54,7 +55,7 @@ def test_token_info_and_availability(card) -> None:
     assert card.jpki.has_signing_certificate()
 
 
-@pytest.mark.parametrize("hash_name", HASH_ALGORITHMS)
+@pytest.mark.parametrize("hash_name", HASH_NAMES)
 def test_sign_with_both_keys_every_digest(card, demo, hash_name) -> None:
     """CI §6.2: P1=00 with a DigestInfo for SHA-1/224/256/384/512; both keys; the signature
     verifies as PKCS#1 v1.5 against the matching certificate."""

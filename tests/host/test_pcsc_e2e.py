@@ -32,6 +32,11 @@ from mynacard.host.trace import TracingTransport
 from mynacard.host.transport import open_transport
 from mynacard.main import main
 
+#: Reader events and presence do not depend on the card's CI §12 behaviours; the tests that verify
+#: PINs through pcscd name them with the marker (conftest.py: HOST_BEHAVIOURS).
+CARD_BEHAVIOURS = ()
+HOST_BEHAVIOURS = ("reselect", "verify-query")
+
 #: A JPKI contact ATR announces T=1 (CI §1, §1.1).
 T1 = "T=1"
 
@@ -66,6 +71,7 @@ def test_exclusive_transport_keeps_other_programs_away(reader_name) -> None:
         assert shared.atr[0] == 0x3B
 
 
+@pytest.mark.card_behaviours(*HOST_BEHAVIOURS)
 def test_full_read_through_pcscd(pcsc_card, demo) -> None:
     """Every AP through pcscd: certs, four facts, card face, common record, a signature."""
     jpki, text, visual = pcsc_card.jpki, pcsc_card.text, pcsc_card.visual
@@ -183,6 +189,7 @@ def test_wait_for_card(reader_card) -> None:
 # --- the CLI through pcscd -------------------------------------------------------------------------
 
 
+@pytest.mark.card_behaviours(*HOST_BEHAVIOURS)
 def test_cli_through_pcscd(capsys, reader_name, monkeypatch, demo, tmp_path) -> None:
     monkeypatch.setenv("MYNACARD_TEXT_PIN", demo.text_pin)
     monkeypatch.setenv("MYNACARD_CODE_B", demo.code_b)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mynacard.emulator.pytest_plugin import parametrize_card_behaviours
+
 from host_verify_pki import CV_ROOT_ID, Pki, build_pki, key
 from host_verify_cards import Demo
 from mynacard.host.trust import CVRoot, PinnedRoot, Purpose, Trust, TrustStore
@@ -55,3 +57,15 @@ def demo_image():
     from mynacard.emulator.demo import packaged_demo_card
 
     return DirectoryStore(packaged_demo_card()).load_image()
+
+
+#: The CI §12 behaviours the host's card access depends on: re-SELECT of the same AP (the host
+#: never re-selects, and must work whether or not a card would clear a PIN on it) and the VERIFY
+#: query of a verified secret (63Cx or 9000). The host sends no GET DATA, so `atr-object` and
+#: `mf-7f21` are not its concern (conformance observes them).
+HOST_BEHAVIOURS = ("reselect", "verify-query")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses the emulated card runs against each side of each behaviour above."""
+    parametrize_card_behaviours(metafunc, HOST_BEHAVIOURS)

@@ -22,7 +22,7 @@ class Demo:
     application: dict[str, str]
 
 
-def tamper(image, app: str, fid: int, change: Callable[[bytes], bytes]):  # noqa: ANN001, ANN201
+def tamper(image, app: str, fid: int, change: Callable[[bytes], bytes]):
     """A copy of `image` whose EF `fid` of `app` went through `change` (the original untouched)."""
     application = image.applications[app]
     files = {**application.files, fid: change(application.files[fid])}
@@ -34,7 +34,7 @@ def flip_at(index: int) -> Callable[[bytes], bytes]:
     return lambda data: data[:index] + bytes([data[index] ^ 0x01]) + data[index + 1:]
 
 
-def open_image(image) -> MyNumberCard:  # noqa: ANN001
+def open_image(image) -> MyNumberCard:
     """A host card over an in-process emulator card holding `image` (fresh counters)."""
     from mynacard.applet_model.card import Card
     from mynacard.applet_model.store import MemoryStore
@@ -45,7 +45,7 @@ def open_image(image) -> MyNumberCard:  # noqa: ANN001
     return card
 
 
-def write_image(image, directory: Path) -> Path:  # noqa: ANN001
+def write_image(image, directory: Path) -> Path:
     """The image as a card directory (what `--card DIR` opens)."""
     from mynacard.applet_model.store import DirectoryStore
 

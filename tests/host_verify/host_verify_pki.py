@@ -16,7 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo
 from cryptography.x509.oid import NameOID
 
-UTC = datetime.timezone.utc
+from mynacard.codec.digest_info import sha256_digest_info
+from mynacard.codec.tlv import encode as tlv
+
+UTC = datetime.UTC
 NOW = datetime.datetime.now(UTC).replace(microsecond=0)
 DAY = datetime.timedelta(days=1)
 YEAR = datetime.timedelta(days=365)
@@ -127,18 +130,6 @@ def build_pki() -> Pki:
 # --- 券面 records (CI §7–§8) -------------------------------------------------------------------
 
 
-def tlv(tag: int, value: bytes) -> bytes:
-    tag_bytes = tag.to_bytes((tag.bit_length() + 7) // 8 or 1, "big")
-    n = len(value)
-    if n < 0x80:
-        length = bytes([n])
-    elif n < 0x100:
-        length = bytes([0x81, n])
-    else:
-        length = bytes([0x82]) + n.to_bytes(2, "big")
-    return tag_bytes + length + value
-
-
 def card_key_encoding(public_key: rsa.RSAPublicKey) -> bytes:
     n = public_key.public_numbers()
     return tlv(0x90, n.e.to_bytes(3, "big")) + tlv(0x91, n.n.to_bytes(256, "big"))
@@ -193,11 +184,6 @@ def text_ap(my_number: str, name: str, address: str, birth: str, sex: str) -> Te
     ap_key = tlv(0xDF51, card_key_encoding(key("text-ap").public_key()))
     ef7 = tlv(0xFF50, ap_key + tlv(0xDF52, sign_sha256("text-issuer", ap_key)))
     return TextAp(ef1, ef2, ef3, cv_certificate(CV_ROOT_ID, "cv-root", TEXT_ISSUER_ID, "text-issuer"), ef7)
-
-
-def sha256_digest_info(digest: bytes) -> bytes:
-    inner = bytes.fromhex("300d06096086480165030402010500") + bytes([0x04, len(digest)]) + digest
-    return bytes([0x30, len(inner)]) + inner
 
 
 @dataclass

@@ -17,7 +17,7 @@ from cryptography.x509 import ocsp
 
 from host_verify_pki import key
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 @dataclass

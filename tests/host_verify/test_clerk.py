@@ -13,7 +13,7 @@ from PIL import Image
 
 from host_verify_cards import flip_at, open_image, tamper
 from host_verify_pki import key
-from mynacard.host.clerk import Application, ClerkSecrets, Status, mask_my_number, run_clerk_check
+from mynacard.host.clerk import ApplicationForm, ClerkSecrets, Status, mask_my_number, run_clerk_check
 from mynacard.host.pins import TEXT_CODE_B
 from mynacard.host.records import CardFace
 from mynacard.host.revocation import RevocationConfig
@@ -26,7 +26,7 @@ def check(image, demo, *, secrets=None, application=None, **kwargs):
     kwargs.setdefault("trust", default_trust(trust_test_authority=True))
     card = open_image(image)
     try:
-        return run_clerk_check(card, Application.from_mapping(application or demo.application),
+        return run_clerk_check(card, ApplicationForm.from_mapping(application or demo.application),
                                secrets or ClerkSecrets(code_b=demo.code_b, text_pin=demo.text_pin), **kwargs)
     finally:
         card.close()
@@ -146,7 +146,7 @@ def test_a_wrong_code_b_is_not_tried_on_the_other_ap(demo_image, demo):
     wrong = demo.code_b[:-1] + str((int(demo.code_b[-1]) + 1) % 10)
     card = open_image(demo_image)
     before = card.pins.tries_left(TEXT_CODE_B)
-    report = run_clerk_check(card, Application.from_mapping(demo.application), ClerkSecrets(code_b=wrong))
+    report = run_clerk_check(card, ApplicationForm.from_mapping(demo.application), ClerkSecrets(code_b=wrong))
     assert report.check("card.face_read").status is Status.FAILED
     assert "tries left" in report.check("card.face_read").reason
     assert report.check("text.read").status is Status.SKIPPED
@@ -154,7 +154,7 @@ def test_a_wrong_code_b_is_not_tried_on_the_other_ap(demo_image, demo):
 
 
 def test_an_expired_card(demo_image, demo):
-    later = datetime.datetime(2037, 1, 1, tzinfo=datetime.timezone.utc)
+    later = datetime.datetime(2037, 1, 1, tzinfo=datetime.UTC)
     report = check(demo_image, demo, at=later)
     assert report.check("face.not_expired").status is Status.FAILED
     assert report.check("certificates.auth").status is Status.FAILED
@@ -172,7 +172,7 @@ def test_the_library_default_refuses_the_test_card(demo_image, demo):
     """run_clerk_check without `trust`: J-LIS only, for the X.509 chain and both CV anchors."""
     card = open_image(demo_image)
     try:
-        report = run_clerk_check(card, Application.from_mapping(demo.application),
+        report = run_clerk_check(card, ApplicationForm.from_mapping(demo.application),
                                  ClerkSecrets(code_b=demo.code_b, text_pin=demo.text_pin))
     finally:
         card.close()

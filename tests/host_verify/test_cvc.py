@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo
 
 from host_verify_pki import CV_ROOT_ID, card_key_encoding, cv_certificate, key, key_id, text_ap, tlv, visual_ap
+from mynacard.codec.cv import key_id_text
 from mynacard.host import cvc
 from mynacard.host.cvc import RecordInvalid
 from mynacard.host.errors import CardDataError
@@ -54,7 +55,7 @@ def issuer_key(trust, ef0004: bytes):
 def test_cv_certificate_verifies_against_the_pinned_root(trust, text):
     cert = CvCertificate.parse(text.ef0004, "the CV certificate")
     assert cert.issuer_key_id == CV_ROOT_ID
-    assert cvc.key_id_text(cert.subject_key_id) == "9100033/001"
+    assert key_id_text(cert.subject_key_id) == "9100033/001"
     assert cvc.verify_cv_certificate(cert, trust.cv_roots, "x").label == "cv-test"
 
 

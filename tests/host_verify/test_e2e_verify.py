@@ -11,7 +11,7 @@ import pytest
 
 from host_verify_cards import flip_at, tamper, write_image
 from mynacard.host.card import MyNumberCard
-from mynacard.host.clerk import Application, ClerkSecrets, run_clerk_check
+from mynacard.host.clerk import ApplicationForm, ClerkSecrets, run_clerk_check
 from mynacard.host.transport import open_transport
 from mynacard.host.trust import default_trust, roots_directory
 from mynacard.main import main
@@ -29,7 +29,7 @@ def env(monkeypatch):
 def test_clerk_check_through_pcscd(reader_name, demo):
     with MyNumberCard(open_transport(f"pcsc:{reader_name}")) as card:
         card.detect()
-        report = run_clerk_check(card, Application.from_mapping(demo.application),
+        report = run_clerk_check(card, ApplicationForm.from_mapping(demo.application),
                                  ClerkSecrets(code_b=demo.code_b, text_pin=demo.text_pin),
                                  trust=default_trust(trust_test_authority=True))
     assert report.passed, report.render()

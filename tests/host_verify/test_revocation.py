@@ -38,7 +38,7 @@ def fresh(responder):
 
 
 def ocsp_check(pki, url, at=None):
-    return check_ocsp(pki.sign_cert, pki.sign_root_new, url, at=at or datetime.datetime.now(datetime.timezone.utc))
+    return check_ocsp(pki.sign_cert, pki.sign_root_new, url, at=at or datetime.datetime.now(datetime.UTC))
 
 
 def delegated_responder(pki, *, eku=True, issuer_key="sign-root-2"):
@@ -138,7 +138,7 @@ def test_replayed_response_fails_closed(pki, fresh):
 
 
 def crl_check(pki, source, at=None):
-    return check_crl(pki.sign_cert, pki.sign_root_new, source, at=at or datetime.datetime.now(datetime.timezone.utc))
+    return check_crl(pki.sign_cert, pki.sign_root_new, source, at=at or datetime.datetime.now(datetime.UTC))
 
 
 def test_crl_good_and_revoked(pki, tmp_path):

@@ -61,7 +61,7 @@ def test_verifies_against_the_signing_store(pki, trust, signature):
     assert result.signer.certificate == pki.sign_cert
     assert result.signer.root.label == "sign-test-new"
     assert result.digest_algorithm == "sha256"
-    assert abs(result.signing_time - datetime.datetime.now(datetime.timezone.utc)) < datetime.timedelta(minutes=5)
+    assert abs(result.signing_time - datetime.datetime.now(datetime.UTC)) < datetime.timedelta(minutes=5)
 
 
 def test_pem_input_is_accepted(trust, signature):

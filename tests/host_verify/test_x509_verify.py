@@ -105,5 +105,5 @@ def test_real_jlis_roots_do_not_accept_test_certificates(pki):
 
 
 def test_check_time_defaults_to_now(pki, trust):
-    before = datetime.datetime.now(datetime.timezone.utc)
+    before = datetime.datetime.now(datetime.UTC)
     assert verify_certificate(pki.sign_cert, trust.signing).checked_at >= before

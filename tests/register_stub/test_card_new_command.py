@@ -206,3 +206,18 @@ def test_the_installed_command_works(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "60041220362468" in result.stdout
     assert DirectoryStore(card_dir).load_image().applications["jpki"].keys["sign"].key_size == 2048
+
+
+def test_behaviours_are_written_into_the_card(tmp_path: Path, capsys) -> None:
+    """`--behaviour KEY=VALUE` (CI §12): the card image keeps the side it was made with."""
+    status, out, _ = run(capsys, str(tmp_path / "card"), "--behaviour", "reselect=clears",
+                         "--behaviour", "mf-7f21=absent")
+    assert status == 0
+    assert "behaviours   reselect=clears, verify-query=retries, atr-object=mf, mf-7f21=absent" in out
+    profile = DirectoryStore(tmp_path / "card").load_image().profile
+    assert (profile.reselect_same_ap, profile.mf_7f21) == ("clears", False)
+    with pytest.raises(SystemExit) as exit_info:
+        run(capsys, str(tmp_path / "other"), "--behaviour", "reselect")
+    assert exit_info.value.code == 2
+    assert "'reselect' is not KEY=VALUE" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()

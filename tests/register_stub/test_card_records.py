@@ -19,9 +19,11 @@ from mynacard.applet_model.image import CardImage
 from mynacard.applet_model.store import DirectoryStore, MemoryStore
 from mynacard.ca.authority import Authority
 
-from register_stub_helpers import SERIAL, read_template, read_tlv
+from mynacard.codec import tlv
+from mynacard.codec.digest_info import PREFIXES
+from register_stub_helpers import SERIAL, read_template
 
-SHA256_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
+SHA256_PREFIX = PREFIXES["sha256"]
 
 
 def _sha256(data: bytes) -> bytes:
@@ -86,7 +88,7 @@ def test_text_attributes_file_and_offset_table(image: CardImage) -> None:
     with U+3000; DF23 address with full-width digits; DF24 YYYYMMDD; DF25 sex}."""
     data = image.applications["text"].files[0x0002]
     outer, children = read_template(data)
-    assert outer.tag == 0xFF20 and len(outer.raw) == len(data)
+    assert outer.tag == 0xFF20 and len(outer.encoded) == len(data)
     table, *fields = children
     assert table.tag == 0xDF21 and len(table.value) == 8
     offsets = [int.from_bytes(table.value[i : i + 2], "big") for i in range(0, 8, 2)]
@@ -108,12 +110,12 @@ def test_text_integrity_record(image: CardImage, text_record_key: rsa.RSAPublicK
     assert (df31.tag, df32.tag, df33.tag) == (0xDF31, 0xDF32, 0xDF33)
     assert df31.value == _sha256(text[0x0001])
     attributes = text[0x0002]
-    table = read_tlv(attributes, 3)
-    assert df32.value == _sha256(attributes[3 + len(table.raw) :])
-    _verify(text_record_key, df33.value, df31.raw + df32.raw)
-    altered = df32.raw[:-1] + bytes([df32.raw[-1] ^ 1])
+    table = tlv.parse_one(attributes, 3)[0]
+    assert df32.value == _sha256(attributes[3 + len(table.encoded) :])
+    _verify(text_record_key, df33.value, df31.encoded + df32.encoded)
+    altered = df32.encoded[:-1] + bytes([df32.encoded[-1] ^ 1])
     with pytest.raises(InvalidSignature):
-        _verify(text_record_key, df33.value, df31.raw + altered)
+        _verify(text_record_key, df33.value, df31.encoded + altered)
 
 
 def test_text_basic_info(image: CardImage) -> None:
@@ -124,22 +126,22 @@ def test_text_basic_info(image: CardImage) -> None:
     assert (df41.tag, df41.value) == (0xDF41, bytes.fromhex("01030E01"))
     assert df42.tag == 0xDF42 and df42.value == b"9000034\x08\x05001\x00\x00\x00\x00"
     assert df43.tag == 0xDF43 and len(df43.value) == 128 and df43.value[32:] == b"\xff" * 96
-    assert df43.raw[:4] == bytes.fromhex("DF438180")
+    assert df43.encoded[:4] == bytes.fromhex("DF438180")
 
 
 def test_text_sm_key_and_signed_ap_key(image: CardImage, text_record_key: rsa.RSAPublicKey) -> None:
     """CI §7.1 EF 0006: A1 {90 e, 91 n} = the `sm` key; EF 0007: FF 50 82 02 13 {DF51 the `ap`
     key (the one 80 2A 00 00 signs with); DF52 issuer signature over the DF51 TLV}."""
     text = image.applications["text"]
-    sm = read_tlv(text.files[0x0006])
-    assert sm.raw[:4] == bytes.fromhex("A1820109")
+    sm = tlv.parse(text.files[0x0006])
+    assert sm.encoded[:4] == bytes.fromhex("A1820109")
     assert _same(_card_key(sm.value), text.keys["sm"].public_key())
     signed = text.files[0x0007]
     assert signed[:5] == bytes.fromhex("FF50820213") and len(signed) == 536
     _, (df51, df52) = read_template(signed)
-    assert df51.raw[:5] == bytes.fromhex("DF51820109") and df52.raw[:5] == bytes.fromhex("DF52820100")
+    assert df51.encoded[:5] == bytes.fromhex("DF51820109") and df52.encoded[:5] == bytes.fromhex("DF52820100")
     assert _same(_card_key(df51.value), text.keys["ap"].public_key())
-    _verify(text_record_key, df52.value, df51.raw)
+    _verify(text_record_key, df52.value, df51.encoded)
     assert not _same(text.keys["ap"].public_key(), text.keys["sm"].public_key())
 
 
@@ -167,7 +169,7 @@ def test_visual_age_record(image: CardImage, visual_record_key: rsa.RSAPublicKey
     assert (df11.tag, df11.value) == (0xDF11, b"19850412")
     assert df12.tag == 0xDF12 and _same(_card_key(df12.value), visual.keys["card"].public_key())
     assert df13.tag == 0xDF13
-    _verify(visual_record_key, df13.value, df11.raw + df12.raw)
+    _verify(visual_record_key, df13.value, df11.encoded + df12.encoded)
 
 
 def test_visual_card_face_layout(image: CardImage) -> None:
@@ -176,7 +178,7 @@ def test_visual_card_face_layout(image: CardImage) -> None:
     visual = image.applications["visual"]
     data = visual.files[0x0002]
     outer, (table, *fields) = read_template(data)
-    assert data[:3] == b"\xff\x20\x82" and len(outer.raw) == len(data)
+    assert data[:3] == b"\xff\x20\x82" and len(outer.encoded) == len(data)
     assert [f.tag for f in fields] == list(range(0xDF22, 0xDF2B))
     offsets = [int.from_bytes(table.value[i : i + 2], "big") for i in range(0, len(table.value), 2)]
     assert table.tag == 0xDF21 and offsets == [f.offset for f in fields]
@@ -195,7 +197,7 @@ def test_visual_card_face_signature_coverage(image: CardImage, visual_record_key
     """CI §8.1: DF28 = PKCS#1 v1.5 over ONE DigestInfo `30 71 … 04 60` holding SHA-256(DF22+DF23+
     DF24 TLVs) ‖ SHA-256(DF25+DF26) ‖ SHA-256(DF27); DF29 and DF2A are not covered."""
     _, (_, *fields) = read_template(image.applications["visual"].files[0x0002])
-    raw = {f.tag: f.raw for f in fields}
+    raw = {f.tag: f.encoded for f in fields}
     assert [f.tag for f in fields[6:]] == [0xDF28, 0xDF29, 0xDF2A]  # expiry, code after the signature
     signature = fields[6].value
     recovered = visual_record_key.recover_data_from_signature(signature, padding.PKCS1v15(), None)
@@ -213,7 +215,7 @@ def test_visual_basic_info(image: CardImage) -> None:
     (5 ASCII digits); DF35 16-byte key ID + 256 bytes}."""
     data = image.applications["visual"].files[0x0003]
     outer, fields = read_template(data)
-    assert data[:5] == bytes.fromhex("FF3082013B") and len(outer.raw) == len(data) == 320
+    assert data[:5] == bytes.fromhex("FF3082013B") and len(outer.encoded) == len(data) == 320
     by_tag = {f.tag: f.value for f in fields}
     assert [f.tag for f in fields] == [0xDF31, 0xDF32, 0xDF33, 0xDF34, 0xDF35]
     assert by_tag[0xDF31] == bytes.fromhex("06030E01")
@@ -230,7 +232,7 @@ def test_visual_my_number_image_record(image: CardImage, visual_record_key: rsa.
     picture = Image.open(io.BytesIO(df41.value))
     assert (df41.tag, picture.mode, picture.size) == (0xDF41, "1", (72, 12))
     assert _same(_card_key(df42.value), visual.keys["card"].public_key())
-    _verify(visual_record_key, df43.value, df41.raw + df42.raw)
+    _verify(visual_record_key, df43.value, df41.encoded + df42.encoded)
 
 
 def test_visual_secrets(image: CardImage) -> None:
@@ -310,7 +312,7 @@ def test_mf_objects_chain_to_the_mf_root(image: CardImage, authority: Authority)
     assert _same(card_key, image.applications["common"].keys["internal-auth"].public_key())
     assert mf[0x0042] == b"9000020\x08\x05001\x00\x00\x00\x00"
     assert (mf[0x0045], mf[0x00F0], mf[0x00F2]) == (SERIAL.encode(), b"13101", b"20360412")
-    assert read_tlv(mf[0x0066]).tag == 0x73
+    assert tlv.parse(mf[0x0066]).tag == 0x73
 
 
 def test_image_round_trips_through_a_directory(image: CardImage, tmp_path) -> None:
