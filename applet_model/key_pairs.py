@@ -14,9 +14,9 @@ exactly a copied card, which the clerk check must detect (tests/host_verify), so
 must be able to hold one.
 
 The card model interprets no EF, so an EF that holds no certificate (empty, filler, a test
-pattern) declares nothing and is not checked. An X.509 certificate is recognised by its DER
-SEQUENCE header; the key of a CV certificate by the card's RSA key encoding
-`90 03 01 00 01 91 82 01 00 <n>` (CI §7.3).
+pattern) declares nothing and is not checked. A certificate is recognised by its first bytes — an
+X.509 certificate by its DER SEQUENCE `30`, CV certificate contents by their body tag `5F 4E` — and
+then it must be readable and be for the key. The layouts are read by the codec (tlv, cv).
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mynacard.applet_model.errors import ImageError
+from mynacard.codec import cv, tlv
+from mynacard.codec.errors import CodecError
 
-#: The start of an RSA-2048 public key with exponent 65537 in the card's own encoding (CI §7.3).
-_CARD_KEY_HEADER = bytes.fromhex("900301000191820100")
-_MODULUS_SIZE = 256
+#: How an X.509 certificate (a DER SEQUENCE) and CV certificate contents (CI §7.3, §10) begin.
+_X509_START = b"\x30"
+_CV_CONTENTS_START = tlv.encode_tag(cv.TAG_BODY)
 
 #: (application, key) → (application, EF) where its X.509 certificate lives.
 CERTIFICATES: Mapping[tuple[str, str], tuple[str, int]] = {
@@ -44,53 +46,28 @@ CV_CERTIFICATES: Mapping[tuple[str, str], int] = {
 }
 
 
-def card_key_encoding(key: rsa.RSAPublicKey) -> bytes:
-    """The public key as the card writes it: `90 <e> 91 82 01 00 <n>` (CI §7.3)."""
-    numbers = key.public_numbers()
-    exponent = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
-    return bytes((0x90, len(exponent))) + exponent + b"\x91\x82\x01\x00" + numbers.n.to_bytes(_MODULUS_SIZE, "big")
-
-
-def declared_card_keys(content: bytes) -> set[bytes]:
-    """Every RSA-2048 public key (exponent 65537) that `content` shows in the card's encoding."""
-    found: set[bytes] = set()
-    start = content.find(_CARD_KEY_HEADER)
-    while start >= 0:
-        end = start + len(_CARD_KEY_HEADER) + _MODULUS_SIZE
-        if end <= len(content):
-            found.add(content[start:end])
-        start = content.find(_CARD_KEY_HEADER, start + 1)
-    return found
-
-
 def check_certificate(key: rsa.RSAPrivateKey, content: bytes, what: str, where: str) -> None:
-    """Raise ImageError unless `content` holds no certificate or one for `key`."""
-    if not content.startswith(b"\x30"):
+    """Raise ImageError unless `content` holds no X.509 certificate or one for `key`."""
+    if not content.startswith(_X509_START):
         return  # no certificate in this EF (not issued, or a placeholder)
     try:
-        certificate = x509.load_der_x509_certificate(content[:_der_size(content)])
+        # EFs are padded after the object (CI §4): the DER header says how much is certificate.
+        certificate = x509.load_der_x509_certificate(content[:tlv.total_size(content)])
         public = certificate.public_key()
-    except ValueError:
+    except ValueError:  # the codec's TlvError is one too
         raise ImageError(f"{where} starts like a certificate but is not a readable X.509 certificate") from None
     if not isinstance(public, rsa.RSAPublicKey) or public.public_numbers() != key.public_key().public_numbers():
         raise ImageError(f"{what} does not match the certificate in {where}: the certificate is for another key")
 
 
 def check_cv_certificate(key: rsa.RSAPrivateKey, content: bytes, what: str, where: str) -> None:
-    """Raise ImageError if `content` certifies a card key and it is not `key`'s public half."""
-    declared = declared_card_keys(content)
-    if declared and card_key_encoding(key.public_key()) not in declared:
+    """Raise ImageError unless `content` holds no CV certificate contents or ones for `key`."""
+    if not content.startswith(_CV_CONTENTS_START):
+        return
+    try:
+        certified = cv.parse_contents(content).key
+    except CodecError:
+        raise ImageError(f"{where} starts like a CV certificate but is not a readable one (CI §7.3)") from None
+    numbers = key.public_key().public_numbers()
+    if (certified.exponent, certified.modulus) != (numbers.e, numbers.n):
         raise ImageError(f"{what} does not match the CV certificate in {where}: the certificate is for another key")
-
-
-def _der_size(content: bytes) -> int:
-    """Size of the DER object at the start of `content` (EFs are padded after it, CI §4)."""
-    if len(content) < 2:
-        return len(content)
-    first = content[1]
-    if first < 0x80:
-        return 2 + first
-    count = first & 0x7F
-    if count == 0 or count > 4 or len(content) < 2 + count:
-        return len(content)
-    return 2 + count + int.from_bytes(content[2:2 + count], "big")

@@ -63,6 +63,12 @@ def test_something_that_starts_like_a_certificate_must_be_one(demo_image):
         with_file(demo_image, "jpki", 0x000A, b"\x30\x82\x01\x00" + bytes(256)).validate()
 
 
+def test_something_that_starts_like_cv_certificate_contents_must_be_them(demo_image):
+    broken = replace(demo_image, mf_objects={**demo_image.mf_objects, 0x7F21: b"\x5f\x4e\x82\x01\x29" + bytes(40)})
+    with pytest.raises(ImageError, match=r"files/mf-7F21\.bin starts like a CV certificate but is not a readable"):
+        broken.validate()
+
+
 def test_a_certificate_followed_by_filler_is_read_by_its_der_length(demo_image):
     der = demo_image.applications["jpki"].files[0x000A]
     with_file(demo_image, "jpki", 0x000A, der + b"\xff" * 32).validate()
