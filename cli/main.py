@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mynacard.emulator.commands",
     "mynacard.host.commands",
     "mynacard.conformance.commands",
+    "mynacard.terminal.commands",
 )
 
 #: The subcommands of a group, as `CommandRoot.group` hands them out.

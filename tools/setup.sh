@@ -3,7 +3,8 @@
 #   - the Debian packages mynacard uses (pcscd + vsmartcard's vpcd for the virtual reader,
 #     vsmartcard's vicc for the compatibility test, OpenSC as an independent client, the PC/SC headers pyscard builds against, a Japanese font
 #     for the card face, the compiler and venv support pyscard's build needs; poppler's pdfsig and
-#     NSS's certutil as the independent validator of PAdES signatures);
+#     NSS's certutil as the independent validator of PAdES signatures; for the kiosk: CUPS with the
+#     cups-pdf printer, Debian's chromium for the browser tests, espeak-ng);
 #   - a virtual environment in .venv with mynacard installed (editable) with its test and dev
 #     tools and the pdf extra (pyHanko, for PAdES), every version pinned by requirements.lock (pip
 #     constraints; tools/update-lock.sh re-resolves it after a dependency change in pyproject.toml).
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard libpcsclite-dev opensc opensc-pkcs11 pcsc-tools
   fonts-ipafont-gothic openssl gcc python3-venv python3-dev procps poppler-utils libnss3-tools
+  cups cups-client printer-driver-cups-pdf chromium espeak-ng
 )
 
 missing=()
