@@ -78,7 +78,7 @@ def counters(card: Path) -> dict[str, int]:
     script = [a for s in SECRETS for a in (*s.select(), "00200080")]
     answers = apdu(card, *script)[2::3]
     assert all(sw & 0xFFF0 == 0x63C0 for sw in answers), [f"{sw:04X}" for sw in answers]
-    return {s.name: sw & 0x0F for s, sw in zip(SECRETS, answers)}
+    return {s.name: sw & 0x0F for s, sw in zip(SECRETS, answers, strict=True)}
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_six_apdu_processes_and_the_served_card_spend_one_counter_per_secret(ser
     def record(sws: list[int]) -> None:
         with lock:
             every_sw.extend(sws)
-            for secret, sw in zip(slots, sws):
+            for secret, sw in zip(slots, sws, strict=True):
                 if secret is not None:
                     answers[secret.name].append(sw)
 
