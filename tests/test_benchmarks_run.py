@@ -30,6 +30,7 @@ CASES = [
     ("bench_trace.py", ["--rounds", "2"], ["host trace", "redaction policy alone"]),
     ("bench_pades.py", ["--runs", "1"], ["PAdES B-B through pcscd", "ratio to CMS", "CMS detached signature"]),
     ("bench_kiosk.py", ["--kiosks", "3", "--rounds", "1"], ["p99", "ratio p99"]),
+    ("bench_counter_lock.py", ["--rounds", "2"], ["wrong VERIFY", "READ BINARY", "ratio"]),
 ]
 
 
