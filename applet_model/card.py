@@ -25,7 +25,8 @@ class Card:
         if profile is not None:
             image.profile = profile
         self.store = store
-        self._os = CardOS(image, store, store.load_state(), random_bytes)
+        with store.transaction() as state:  # also clears what a torn write left behind
+            self._os = CardOS(image, store, state, random_bytes)
         self._lock = threading.Lock()
         self._power_lost = False
 
@@ -72,7 +73,8 @@ class Card:
 
     def _restart(self) -> None:
         if self._power_lost:  # the chip forgets what it had in RAM; the store holds what survived
-            self._os.state = self.store.load_state()
+            with self.store.transaction() as state:
+                self._os.state = state
             self._power_lost = False
         self._os.reset_session()
 

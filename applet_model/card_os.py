@@ -260,7 +260,11 @@ class CardOS:
         return self.image.applications[self._app.name].pins.get(secret.name)
 
     def _save(self, state: CardState) -> None:
-        """Write the state through the store, then adopt it (a torn write leaves the old one)."""
+        """Write the state through the store, then adopt it (a torn write leaves the old one).
+
+        Only called inside `store.transaction()`, with `self.state` just re-read under its lock:
+        what is written is what is stored now plus this command's change, never an older copy.
+        """
         self.store.save_state(state)
         self.state = state
 
@@ -269,24 +273,28 @@ class CardOS:
             raise CommandRefused(SW.INCORRECT_P1_P2)
         secret = self._secret(cmd.p2)
         key = secret_key(self._app.name, secret.name)
-        tries = self.state.tries[key]
         if not cmd.data:  # the query: tries left, never consuming one (CI §2, §3)
             if secret.name in self.verified and self.profile.verify_query_after_success == "ok":
                 return b""
-            raise CommandRefused(SW.tries_left(tries))
-        if tries == 0:
-            raise CommandRefused(SW.AUTHENTICATION_METHOD_BLOCKED)
-        # The try is spent and stored before the value is even compared (DESIGN.md).
-        spent = self.state.copy()
-        spent.tries[key] = tries - 1
-        self._save(spent)
-        reference = self._reference(secret)
-        if reference is not None and reference.matches(cmd.data):
-            restored = self.state.copy()
-            restored.tries[key] = secret.max_tries
-            self._save(restored)
-            self.verified.add(secret.name)
-            return b""
+            self.state = self.store.load_state()  # another process may have spent tries since
+            raise CommandRefused(SW.tries_left(self.state.tries[key]))
+        # One chip, one counter: the counter is re-read under the store's lock, and the try is
+        # spent and stored before the value is even compared (DESIGN.md).
+        with self.store.transaction() as current:
+            self.state = current
+            tries = current.tries[key]
+            if tries == 0:
+                raise CommandRefused(SW.AUTHENTICATION_METHOD_BLOCKED)
+            spent = current.copy()
+            spent.tries[key] = tries - 1
+            self._save(spent)
+            reference = self._reference(secret)
+            if reference is not None and reference.matches(cmd.data):
+                restored = spent.copy()
+                restored.tries[key] = secret.max_tries
+                self._save(restored)
+                self.verified.add(secret.name)
+                return b""
         self.verified.discard(secret.name)  # a wrong value also ends an earlier verification (our choice)
         raise CommandRefused(SW.tries_left(tries - 1))
 
@@ -300,9 +308,11 @@ class CardOS:
             raise CommandRefused(SW.WRONG_LENGTH)
         if not secret.format.accepts(cmd.data):
             raise CommandRefused(SW.INCORRECT_DATA)  # (our choice) the new value breaks the format
-        changed = self.state.copy()
-        changed.changed[secret_key(self._app.name, secret.name)] = PinReference.create(cmd.data)
-        self._save(changed)
+        reference = PinReference.create(cmd.data)
+        with self.store.transaction() as current:  # keeps counters another process spent
+            changed = current.copy()
+            changed.changed[secret_key(self._app.name, secret.name)] = reference
+            self._save(changed)
         return b""
 
     def _change_reference_data(self, cmd: CommandAPDU) -> bytes:

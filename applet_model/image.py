@@ -29,6 +29,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from mynacard.applet_model.aps import APPLICATIONS
 from mynacard.applet_model.errors import ImageError
 from mynacard.applet_model.files import ApplicationDecl, RecordEF, TransparentEF
+from mynacard.applet_model.key_pairs import (
+    CERTIFICATES,
+    CV_CERTIFICATES,
+    check_certificate,
+    check_cv_certificate,
+)
 from mynacard.applet_model.profiles import BEHAVIOURS, PROFILES, Profile
 from mynacard.applet_model.secrets import PinReference
 
@@ -77,6 +83,17 @@ class CardImage:
                 raise ImageError(f"MF data object {tag:04X} is not one the card holds (CI §10)")
         if not 2 <= len(self.profile.atr) <= 33:
             raise ImageError(f"profile {self.profile.name}: an ATR of {len(self.profile.atr)} bytes is impossible")
+        self._validate_key_pairs()
+
+    def _validate_key_pairs(self) -> None:
+        """Every private key belongs to the certificate the image holds for it (key_pairs.py)."""
+        for (app, key_name), (cert_app, fid) in CERTIFICATES.items():
+            check_certificate(self.applications[app].keys[key_name],
+                              self.applications[cert_app].files.get(fid, b""),
+                              f"the private key {_key_file(app, key_name)}", _ef_file(cert_app, fid))
+        for (app, key_name), tag in CV_CERTIFICATES.items():
+            check_cv_certificate(self.applications[app].keys[key_name], self.mf_objects.get(tag, b""),
+                                 f"the private key {_key_file(app, key_name)}", _ef_file("mf", tag))
 
     # -- serialisation -------------------------------------------------------------------------
 
@@ -98,13 +115,13 @@ class CardImage:
             for key_name, key in sorted(app.keys.items()):
                 pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                         serialization.NoEncryption())
-                path = f"keys/{name}-{key_name}.pem"
+                path = _key_file(name, key_name)
                 out[path] = pem
                 keys[key_name] = {"file": path, "sha256": hashlib.sha256(pem).hexdigest()}
             apps[name] = {
                 "aid": decl.aid.hex().upper(),
                 "title": decl.title,
-                "files": {f"{fid:04X}": content(f"files/{name}-{fid:04X}.bin", data)
+                "files": {f"{fid:04X}": content(_ef_file(name, fid), data)
                           for fid, data in sorted(app.files.items())},
                 "records": {f"{fid:04X}": [content(f"files/{name}-{fid:04X}-{i + 1}.bin", r)
                                            for i, r in enumerate(recs)]
@@ -117,7 +134,7 @@ class CardImage:
             "version": VERSION,
             "profile": _profile_to_json(self.profile),
             "metadata": dict(self.metadata),
-            "mf": {f"{tag:04X}": content(f"files/mf-{tag:04X}.bin", data)
+            "mf": {f"{tag:04X}": content(_ef_file("mf", tag), data)
                    for tag, data in sorted(self.mf_objects.items())},
             "applications": apps,
         }
@@ -165,6 +182,16 @@ class CardImage:
         image = cls(profile, apps, mf, {str(k): str(v) for k, v in metadata.items()})
         image.validate()
         return image
+
+
+def _key_file(app: str, key: str) -> str:
+    """How the image names a key file (to_files), so a message points at the file to look at."""
+    return f"keys/{app}-{key}.pem"
+
+
+def _ef_file(app: str, fid: int) -> str:
+    """How the image names an EF's content (`files/jpki-000A.bin`), inline or not."""
+    return f"files/{app}-{fid:04X}.bin"
 
 
 def _validate_application(decl: ApplicationDecl, app: ApplicationImage) -> None:
@@ -225,20 +252,31 @@ class _Loader:
     def __init__(self, read: Callable[[str], bytes]) -> None:
         self._read = read
 
-    def _file(self, entry: Mapping[str, Any], what: str) -> bytes:
+    def _file(self, entry: Mapping[str, Any], what: str, *, sized: bool = True) -> bytes:
+        """The file `entry` names, checked against its SHA-256 and (for EF contents) its size.
+
+        Both are required: without them an edited or replaced file would load silently. Key
+        entries carry only the hash (never written with a size; the hash fixes it anyway).
+        """
         path = entry.get("file")
         if not isinstance(path, str) or "/" not in path or ".." in path.split("/") or path.startswith("/"):
             raise ImageError(f"{what}: {path!r} is not a file inside the image directory")
+        size = entry.get("size")
+        if sized and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise ImageError(f"card.json gives no valid size for {path} ({what}); every file's size and "
+                             "SHA-256 are required so that an edited file cannot load unnoticed")
+        digest = entry.get("sha256")
+        if not isinstance(digest, str) or len(digest) != 64 or digest.strip("0123456789abcdef"):
+            raise ImageError(f"card.json gives no valid SHA-256 for {path} ({what}); every file's "
+                             "SHA-256 is required so that an edited file cannot load unnoticed")
         try:
             data = self._read(path)
         except FileNotFoundError:
             raise ImageError(f"{path} ({what}) is missing from the image") from None
-        size = entry.get("size")
-        if size is not None and size != len(data):
+        if sized and size != len(data):
             raise ImageError(f"{path} ({what}) has {len(data)} bytes where card.json says {size}: "
                              "the file is truncated or was replaced")
-        digest = entry.get("sha256")
-        if digest is not None and hashlib.sha256(data).hexdigest() != digest:
+        if hashlib.sha256(data).hexdigest() != digest:
             raise ImageError(f"{path} ({what}) does not match its SHA-256 in card.json: the file is "
                              "corrupt or was edited without re-writing the image")
         return data
@@ -256,7 +294,7 @@ class _Loader:
     def key(self, entry: object, what: str) -> rsa.RSAPrivateKey:
         if not isinstance(entry, dict):
             raise ImageError(f"card.json: {what} must be an object with 'file'")
-        pem = self._file(entry, what)
+        pem = self._file(entry, what, sized=False)
         try:
             # The key was checked when the image was written and its SHA-256 was just compared, so
             # the slow RSA consistency check (~50 ms a key) would only delay every insertion.

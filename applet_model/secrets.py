@@ -18,6 +18,11 @@ UPPER_ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 #: PBKDF2 rounds: enough that a card image does not show its PINs at a glance, cheap enough that
 #: a conformance run with hundreds of VERIFYs stays fast. The image is not a security boundary.
 PBKDF2_ROUNDS = 1000
+#: The iteration counts a card image may declare (docs/card-image.md). The image is read before a
+#: VERIFY compares anything, so a count far beyond the range (10⁹ would stall a VERIFY for minutes
+#: after its try is spent) is refused when the reference is read, before any derivation.
+PBKDF2_ROUNDS_MIN = 1000
+PBKDF2_ROUNDS_MAX = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,13 @@ class PinReference:
     digest: bytes
     rounds: int = PBKDF2_ROUNDS
 
+    def __post_init__(self) -> None:
+        if not PBKDF2_ROUNDS_MIN <= self.rounds <= PBKDF2_ROUNDS_MAX:
+            raise ValueError(f"PBKDF2 iteration count {self.rounds} is outside "
+                             f"{PBKDF2_ROUNDS_MIN}–{PBKDF2_ROUNDS_MAX}")
+        if len(self.salt) < 8 or len(self.digest) != 32:
+            raise ValueError("pbkdf2-sha256 reference has an impossible salt or digest length")
+
     @classmethod
     def create(cls, value: str | bytes) -> PinReference:
         raw = value.encode("ascii") if isinstance(value, str) else value
@@ -86,11 +98,14 @@ class PinReference:
         parts = text.split("$") if isinstance(text, str) else []
         if len(parts) != 4 or parts[0] != "pbkdf2-sha256":
             raise ValueError("not a pbkdf2-sha256 reference")
-        rounds = int(parts[1])
-        salt, digest = bytes.fromhex(parts[2]), bytes.fromhex(parts[3])
-        if rounds < 1 or len(salt) < 8 or len(digest) != 32:
-            raise ValueError("pbkdf2-sha256 reference has impossible parameters")
-        return cls(salt, digest, rounds)
+        if not parts[1].isascii() or not parts[1].isdigit() or len(parts[1]) > 12:
+            raise ValueError(f"PBKDF2 iteration count {parts[1][:20]!r} is not a number in "
+                             f"{PBKDF2_ROUNDS_MIN}–{PBKDF2_ROUNDS_MAX}")
+        try:
+            salt, digest = bytes.fromhex(parts[2]), bytes.fromhex(parts[3])
+        except ValueError:
+            raise ValueError("pbkdf2-sha256 reference has a salt or digest that is not hex") from None
+        return cls(salt, digest, int(parts[1]))
 
     def __repr__(self) -> str:  # never show reference data in a traceback or a log line
         return "PinReference(…)"

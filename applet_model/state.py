@@ -72,8 +72,10 @@ class CardState:
         changed = doc.get("changed", {})
         if not isinstance(changed, dict) or not set(changed) <= set(fresh.tries):
             raise ImageError("state.json: 'changed' names secrets the card does not have")
-        try:
-            refs = {k: PinReference.from_text(v) for k, v in changed.items()}
-        except (ValueError, TypeError):
-            raise ImageError("state.json: a changed secret's reference data is unreadable") from None
+        refs = {}
+        for name, text in changed.items():
+            try:
+                refs[name] = PinReference.from_text(text)
+            except (ValueError, TypeError) as exc:
+                raise ImageError(f"state.json: the changed reference data of {name} is unreadable ({exc})") from None
         return cls(dict(tries), refs)

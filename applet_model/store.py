@@ -1,10 +1,16 @@
 """Where a card keeps its image and state: the one place the card model touches storage.
 
 The card OS only sees the `CardStore` protocol, injected when the card is opened. `DirectoryStore`
-is a card image directory (image.py, state.py) written atomically: a temporary file in the same
-directory, fsync, rename over the old file, fsync of the directory — so after a crash a file is
-either the old or the new version, never a mixture. `MemoryStore` keeps everything in memory for
-tests and tools that must not touch the disk.
+is a card image directory (image.py, state.py) written atomically: a temporary file of its own
+name in the same directory, fsync, rename over the old file, fsync of the directory — so after a
+crash a file is either the old or the new version, never a mixture. `MemoryStore` keeps
+everything in memory for tests and tools that must not touch the disk.
+
+A real card is one chip with one counter per secret, whoever talks to it. Several processes may
+open one card directory (`mynacard emulate` serving it while `mynacard apdu` uses it), so every
+change of the state is a transaction (`transaction()`): an exclusive OS lock (flock) on the card
+directory, the state re-read from disk under it, the decision taken on what was read, the result
+written, the lock released. A process's in-memory state is never written over a newer one.
 
 Both can simulate tearing (`inject_torn_write`): the next state write is cut short as if the card
 lost power half-way, and `PowerLost` is raised instead of returning.
@@ -13,7 +19,11 @@ lost power half-way, and `PowerLost` is raised instead of returning.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import secrets
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -30,6 +40,10 @@ class CardStore(Protocol):
 
     def load_state(self) -> CardState: ...
 
+    def transaction(self) -> contextlib.AbstractContextManager[CardState]:
+        """Exclusive use of the state: yields it as stored now; `save_state` only inside."""
+        ...
+
     def save_state(self, state: CardState) -> None: ...
 
     def inject_torn_write(self) -> None: ...
@@ -41,6 +55,10 @@ class DirectoryStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._tear_next = False
+        #: Threads of one process share the store; the flock is taken once per transaction.
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._lock_fd: int | None = None
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], image: CardImage, *, overwrite: bool = False) -> DirectoryStore:
@@ -101,27 +119,91 @@ class DirectoryStore:
         _fsync_dir(self.path)
 
     def load_state(self) -> CardState:
-        for stale in self.path.glob(f"*{_TMP_SUFFIX}"):  # left by a torn write: never trusted
-            with contextlib.suppress(OSError):
-                stale.unlink()
+        """The state as stored now (a rename is atomic, so no lock is needed to read it)."""
+        where = self.path / STATE_FILE
         try:
-            raw = self._read(STATE_FILE)
+            raw = where.read_bytes()
         except FileNotFoundError:
-            raise ImageError(f"{self.path / STATE_FILE} is missing: the card's retry counters are lost, "
+            raise ImageError(f"{where} is missing: the card's retry counters are lost, "
                              "and starting again from full counters would give tries back") from None
+        except IsADirectoryError:
+            raise ImageError(f"{where} is a directory where the card's retry counters belong; "
+                             "refusing to guess them") from None
+        except PermissionError:
+            raise ImageError(f"cannot read {where}: permission denied") from None
+        except OSError as exc:
+            raise ImageError(f"cannot read {where}: {exc.strerror or exc}") from None
         return CardState.from_bytes(raw)
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[CardState]:
+        """Hold the card directory's flock and yield the state read under it.
+
+        Every process that changes this directory's state does so inside a transaction, so a
+        read-decrement-write of one can never interleave with another's: tries spent in two
+        processes add up, as on the one chip.
+        """
+        with self._locked():
+            state = self.load_state()
+            if self._depth == 1:  # a refused state.json leaves the directory as it was
+                self._remove_stale_temporaries()
+            yield state
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._depth == 0:
+                self._lock_fd = self._acquire()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._release()
+
+    def _release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the only descriptor releases the flock
+            self._lock_fd = None
+
+    def _acquire(self) -> int:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            raise ImageError(f"cannot open the card directory {self.path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _remove_stale_temporaries(self) -> None:
+        """Temporary files left by a torn write are never trusted. Only removed under the lock:
+        outside it they may be another process's write in progress."""
+        for stale in self.path.glob(f"*{_TMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
     def save_state(self, state: CardState) -> None:
-        data = state.to_bytes()
-        dest = self.path / STATE_FILE
-        tmp = dest.with_name(dest.name + _TMP_SUFFIX)
-        if self._tear_next:
-            self._tear_next = False
-            _write_synced(tmp, data[: len(data) // 2], 0o644)
-            raise PowerLost("state write torn")
-        _write_synced(tmp, data, 0o644)
-        os.replace(tmp, dest)
-        _fsync_dir(self.path)
+        """Write `state` atomically; called inside `transaction()` (the lock is taken if it is not)."""
+        with self._locked():
+            data = state.to_bytes()
+            dest = self.path / STATE_FILE
+            tmp = dest.with_name(f"{dest.name}.{os.getpid()}-{secrets.token_hex(4)}{_TMP_SUFFIX}")
+            if self._tear_next:
+                self._tear_next = False
+                _write_synced(tmp, data[: len(data) // 2], 0o644)
+                raise PowerLost("state write torn")
+            try:
+                _write_synced(tmp, data, 0o644)
+                os.replace(tmp, dest)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
+            _fsync_dir(self.path)
 
     def inject_torn_write(self) -> None:
         self._tear_next = True
@@ -138,6 +220,7 @@ class MemoryStore:
         self._image = image
         self.state = (state or CardState.fresh()).copy()
         self._tear_next = False
+        self._lock = threading.RLock()
 
     def load_image(self) -> CardImage:
         return self._image
@@ -145,11 +228,17 @@ class MemoryStore:
     def load_state(self) -> CardState:
         return self.state.copy()
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[CardState]:
+        with self._lock:
+            yield self.state.copy()
+
     def save_state(self, state: CardState) -> None:
-        if self._tear_next:
-            self._tear_next = False
-            raise PowerLost("state write torn")
-        self.state = state.copy()
+        with self._lock:
+            if self._tear_next:
+                self._tear_next = False
+                raise PowerLost("state write torn")
+            self.state = state.copy()
 
     def inject_torn_write(self) -> None:
         self._tear_next = True

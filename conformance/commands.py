@@ -33,9 +33,15 @@ HELP = """\
 Run the conformance catalogue (docs/conformance-catalogue.md) against a My Number Card in a PC/SC
 reader, or against the emulator, and write JUnit XML, HTML and JSON reports.
 
-Safe by default: without --allow-destructive nothing spends a try or changes the card; every retry
-counter is read (VERIFY query only) at the start and the end and must be unchanged. Secrets come
-from a file (--secrets; format in docs/conformance.md) and are never printed.
+Without --allow-destructive no case sends a wrong value, changes a secret or blocks a key, and a
+correct VERIFY is sent only while its counter is at its maximum (it would otherwise reset it).
+Every retry counter is read (VERIFY query only) at the start and the end and must be unchanged.
+
+One thing no run can avoid: a supplied secret is checked only by sending it, so a WRONG value in
+the secrets file costs one try of its key — once: the secret is never sent again in the run, every
+later case needing it is SKIPPED, and the run names the key of the file and the tries left (in the
+terminal and in every report) and exits 1. Secrets come from a file (--secrets; format in
+docs/conformance.md) and are never printed.
 
 examples:
   mynacard conformance --emulator                        the demo card, its secrets known
@@ -63,7 +69,9 @@ def register(root: CommandRoot) -> None:
                         help="with --emulator: serve the card with this side of a behaviour real cards "
                              "disagree on (CI §12), e.g. reselect=clears; repeatable (`mynacard emulate "
                              "--help` lists them); the observation cases (area OBS) report it")
-    parser.add_argument("--secrets", metavar="FILE", type=Path, help="the vendor's test secrets (JSON or TOML)")
+    parser.add_argument("--secrets", metavar="FILE", type=Path,
+                        help="the vendor's test secrets (JSON or TOML); a wrong one costs one try of its "
+                        "key, is not sent again, and is named in the report")
     parser.add_argument("--profile", metavar="P", action="append", default=[],
                         help="run only cases of these profiles (repeat or comma-separate): "
                         "CORE, MF, JPKI, TEXT, VISUAL, COMMON, JUKI, CONTACT, CONTACTLESS, EXTENDED-LENGTH, SM")
@@ -267,6 +275,8 @@ def _print_summary(report) -> None:  # noqa: ANN001
     for profile, row in report.summary().items():
         print(f"  {profile:<16} " + "  ".join(f"{k} {v}" for k, v in row.items() if v))
     print("  " + "  ".join(f"{k} {v}" for k, v in counts.items()) + f"  ({report.duration_ms / 1000:.1f} s)")
+    for sentence in report.wrong_secrets:
+        print(f"WRONG SECRET: {sentence}.", file=sys.stderr)
     _print_observations(report)
     if report.counters_unchanged is True:
         print(f"retry counters: all {len(report.counters_start)} unchanged (read with the VERIFY query at start and end)")

@@ -5,8 +5,10 @@ Cases are written against `CaseContext` only: `t.select(JPKI)`, `t.expect(apdu, 
 case can break them by accident:
 
 - a correct VERIFY in a read-only case is sent only when the counter is at its maximum (a correct
-  VERIFY resets it, which would change the card), and a supplied secret the card rejects is never
-  tried again in the run;
+  VERIFY resets it, which would change the card);
+- a supplied secret the card rejects has cost one try — a PIN cannot be checked without spending
+  one — and is never sent again in the run: every later case needing it is SKIPPED with the
+  reason, and the report names the wrong key of the secrets file and the tries left;
 - a wrong VERIFY is refused in read-only cases, and the last try is never spent except by a case
   whose declared impact is BLOCKS.
 """
@@ -64,8 +66,8 @@ class Session:
     profiles: set[Profile] = field(default_factory=set)
     #: Retry counters read at the start of the run, by PinRef.code (None: no 63Cx answer).
     counters_at_start: dict[str, int | None] = field(default_factory=dict)
-    #: Secrets the card refused this run: never sent again.
-    rejected: set[Secret] = field(default_factory=set)
+    #: Secrets the card refused this run (never sent again), with the sentence the report shows.
+    rejected: dict[Secret, str] = field(default_factory=dict)
 
     def max_tries(self, pin: PinRef) -> int | None:
         """Stated by a source, else by the secrets file, else assumed to be the count found at start."""
@@ -74,6 +76,22 @@ class Session:
         if pin.secret is not None and pin.secret.value in self.secrets.max_tries:
             return self.secrets.max_tries[pin.secret.value]
         return self.counters_at_start.get(pin.code)
+
+    def reject(self, pin: PinRef, sw: int) -> str:
+        """Record that the card refused the supplied value for `pin`; returns the report's sentence."""
+        assert pin.secret is not None
+        secret = pin.secret
+        if is_tries_left(sw):
+            left = tries_left(sw)
+            maximum = self.max_tries(pin)
+            of = f" of {maximum}" if maximum is not None else ""
+            state = f"which now has {left}{of} tries left" if left else "which is now BLOCKED (0 tries left)"
+        else:
+            state = "which is blocked" if sw == 0x6984 else "refusing it"
+        sentence = (f"the secrets file's '{secret.value}' ({secret.label}) is wrong: the card answered "
+                    f"{sw:04X} to it at {pin}, {state}; it was not sent again in this run")
+        self.rejected.setdefault(secret, sentence)
+        return sentence
 
 
 class CaseContext:
@@ -203,7 +221,8 @@ class CaseContext:
         if value is None:
             self.skip(f"needs the {secret.label} in the secrets file ('{secret.value}')")
         if secret in self.session.rejected:
-            self.skip(f"the card rejected the supplied {secret.label} earlier in this run")
+            self.skip(f"the card rejected the secrets file's '{secret.value}' ({secret.label}) earlier in this "
+                      "run; it is not sent again")
         return value
 
     def query(self, pin: PinRef, *, select: bool = True, by_sfi: bool = False, label: str = "") -> int:
@@ -227,7 +246,7 @@ class CaseContext:
     def verify(self, pin: PinRef, *, select: bool = True, by_sfi: bool = False) -> None:
         """A correct VERIFY with the supplied secret, under the safety rules of this module."""
         assert pin.secret is not None, f"{pin} has no secret to verify"
-        value = self.secret(pin.secret)
+        self.secret(pin.secret)  # SKIPPED before anything is sent if it is missing or was rejected
         tries = self.query(pin, select=select, by_sfi=by_sfi)
         if tries == 0:
             self.skip(f"{pin} is blocked on this card")
@@ -236,17 +255,20 @@ class CaseContext:
             self.skip(f"{pin} has {tries} of {maximum} tries left and a correct VERIFY would reset the counter, "
                       "which a non-destructive run must not do; run with --allow-destructive")
         p2 = pin.sfi_p2 if by_sfi else 0x80
-        response = self.send(apdus.verify(p2, value), f"VERIFY {pin} with the supplied value"
-                             + (f" (P2={p2:02X})" if by_sfi else ""))
+        self.verify_supplied(pin, f"VERIFY {pin} with the supplied value" + (f" (P2={p2:02X})" if by_sfi else ""),
+                             p2=p2)
+
+    def verify_supplied(self, pin: PinRef, label: str, *, p2: int = 0x80) -> Response:
+        """VERIFY with the supplied value, the EF already selected. A rejection is recorded for
+        the whole run (at most one try per wrong secret) and fails the case with the sentence."""
+        assert pin.secret is not None, f"{pin} has no secret to verify"
+        response = self.send(apdus.verify(p2, self.secret(pin.secret)), label)
         if response.sw == SW_OK:
-            return
+            return response
         if is_tries_left(response.sw) or response.sw == 0x6984:
-            self.session.rejected.add(pin.secret)
-            raise CaseFailed(
-                f"the card rejected the supplied {pin.secret.label} for {pin} ({describe(response.sw)}); "
-                "check the secrets file — it is not sent again in this run",
-                command=self.session.recorder.log[-1].command, expected="9000", actual=f"{response.sw:04X}")
-        self.fail_sw(f"VERIFY {pin}", (SW_OK,), response.sw)
+            raise CaseFailed(self.session.reject(pin, response.sw), command=self.session.recorder.log[-1].command,
+                             expected="9000", actual=f"{response.sw:04X}")
+        self.fail_sw(label, (SW_OK,), response.sw)
 
     def verify_wrong(self, pin: PinRef, label: str = "", *, select: bool = False) -> Response:
         """One VERIFY with a wrong value of the right format; spends a try (destructive cases only)."""

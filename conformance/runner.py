@@ -8,6 +8,9 @@ The order of a run:
    block keys, so that no case finds its secret blocked by an earlier one. Each case starts from a
    warm reset. The counters a destructive case touches are read before it and restored after it;
 4. read every counter again. In a non-destructive run any difference fails the run, loudly.
+
+A supplied secret the card rejects fails the run too, whatever else passed: the report names the
+key of the secrets file and the tries its counter has left (`wrong_secrets`).
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class RunReport:
     results: list[CaseResult]
     tool: str = f"mynacard {__version__}"
     setup: list[Exchange] = field(default_factory=list)
+    #: One sentence per key of the secrets file the card rejected: which key, tries left.
+    wrong_secrets: list[str] = field(default_factory=list)
 
     @property
     def counter_changes(self) -> list[str]:
@@ -83,7 +88,7 @@ class RunReport:
     @property
     def ok(self) -> bool:
         failed = any(r.status in (Status.FAILED, Status.ERROR) for r in self.results)
-        return not failed and self.counters_unchanged is not False
+        return not failed and self.counters_unchanged is not False and not self.wrong_secrets
 
     def observations(self) -> dict[str, list[CaseResult]]:
         """The observation cases that observed something, by behaviour (CI §12)."""
@@ -121,6 +126,7 @@ class RunReport:
             "options": self.options,
             "counters": {"start": self.counters_start, "end": self.counters_end,
                          "unchanged": self.counters_unchanged},
+            "wrong_secrets": self.wrong_secrets,
             "counts": self.counts(),
             "summary": self.summary(),
             "setup": [e.to_json() for e in self.setup],
@@ -133,6 +139,7 @@ class RunReport:
             raise ValueError("this is not a mynacard conformance JSON report")
         counters = raw["counters"]
         assert isinstance(counters, dict)
+        wrong = raw.get("wrong_secrets", [])
         return cls(
             transport=str(raw["transport"]),
             atr=str(raw["atr"]),
@@ -146,6 +153,7 @@ class RunReport:
             results=[CaseResult.from_json(r) for r in raw["results"]],
             tool=str(raw.get("tool", "")),
             setup=[Exchange.from_json(e) for e in raw.get("setup", [])],
+            wrong_secrets=[str(w) for w in wrong] if isinstance(wrong, list) else [],
         )
 
 
@@ -232,6 +240,7 @@ class Runner:
             counters_unchanged=unchanged,
             results=results,
             setup=setup,
+            wrong_secrets=list(session.rejected.values()),
         )
 
     def _describe_options(self) -> dict[str, object]:
@@ -311,7 +320,9 @@ class Runner:
             return Status.SKIPPED, "needs " + ", ".join(f"the {s.label} ('{s.value}')" for s in absent) + " in the secrets file"
         rejected = [s for s in case.needs if s in session.rejected]
         if rejected:
-            return Status.SKIPPED, "the card rejected the supplied " + ", ".join(s.label for s in rejected) + " earlier in this run"
+            return Status.SKIPPED, ("the card rejected the secrets file's "
+                                    + ", ".join(f"'{s.value}' ({s.label})" for s in rejected)
+                                    + " earlier in this run; it is not sent again")
         return None
 
     def _restore(self, session: Session, context: CaseContext, before: dict[str, int | None],
@@ -328,7 +339,7 @@ class Runner:
                 if value is not None and now > 0 and pin.secret not in session.rejected:
                     sw = self.recorder.exchange(apdus.verify(0x80, value), f"post-condition: VERIFY {pin} (restore)").sw
                     if sw != 0x9000:
-                        session.rejected.add(pin.secret)  # type: ignore[arg-type]
+                        session.reject(pin, sw)
                     now = _query(self.recorder, pin, f"post-condition: {pin} after restoring")
                 if now is not None and now < was:
                     if result.status is Status.PASSED:

@@ -68,7 +68,9 @@ Send APDUs to a card image in-process (no reader, no pcscd) and print each respo
 and status word. Each HEX argument is one whole command APDU (spaces and colons allowed inside
 quotes). The card is powered up once for all of them, so a VERIFY holds for the commands after
 it in the same call; retry counters are written to the card directory, so they persist between
-calls exactly as on a card. PIN data is masked in the echo of the commands.
+calls exactly as on a card, and are shared with every other process using the directory at the
+same time (`mynacard emulate --card DIR`, other `mynacard apdu` calls), as on the one chip. PIN
+data is masked in the echo of the commands.
 
 examples:
   mynacard apdu --card ./mycard 00A4040C0AD392F000260100000001

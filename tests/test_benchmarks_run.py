@@ -31,6 +31,7 @@ CASES = [
     ("bench_pades.py", ["--runs", "1"], ["PAdES B-B through pcscd", "ratio to CMS", "CMS detached signature"]),
     ("bench_kiosk.py", ["--kiosks", "3", "--rounds", "1"], ["p99", "ratio p99"]),
     ("bench_centre_pdf.py", ["--runs", "1"], ["baseline", "household of six", "ratio"]),
+    ("bench_counter_lock.py", ["--rounds", "2"], ["wrong VERIFY", "READ BINARY", "ratio"]),
 ]
 
 

@@ -60,7 +60,7 @@ def _restore_by_verify(t: CaseContext, pin: PinRef) -> None:
     """A correct VERIFY after selecting the AP again: the counter goes back to its maximum."""
     t.select(pin.app)
     t.select_ef(pin.fid)
-    t.expect(apdus.verify(0x80, t.secret(pin.secret)), f"VERIFY {pin} with the supplied value (restores the counter)")  # type: ignore[arg-type]
+    t.verify_supplied(pin, f"VERIFY {pin} with the supplied value (restores the counter)")
 
 
 def query_case(pin: PinRef, case_id: str) -> None:

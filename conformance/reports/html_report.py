@@ -72,6 +72,9 @@ def render_html(report: RunReport) -> str:
     failing_list = "".join(
         f'<li><a href="#{escape(r.case_id)}">{escape(r.case_id)}</a> {escape(r.reason)}</li>' for r in failing)
     cases = "\n".join(_case(r) for r in report.results)
+    wrong_secrets = ("<h2>Wrong secrets</h2><ul>" + "".join(
+        f"<li class='FAILED'>{escape(w[0].upper() + w[1:])}.</li>" for w in report.wrong_secrets) + "</ul>"
+        if report.wrong_secrets else "")
     observation_rows = "".join(
         f'<tr><th>{escape(r.observation.behaviour)}</th><td class="OBSERVED">{escape(r.observation.value)}</td>'
         f'<td><a href="#{escape(r.case_id)}">{escape(r.case_id)}</a></td><td>{escape(r.observation.detail)}</td></tr>'
@@ -96,7 +99,7 @@ def render_html(report: RunReport) -> str:
 <tr><th>Tool</th><td>{escape(report.tool)}</td></tr>
 {options}
 </table>
-{f'<h2>Failures</h2><ul>{failing_list}</ul>' if failing else ''}
+{wrong_secrets}{f'<h2>Failures</h2><ul>{failing_list}</ul>' if failing else ''}
 {observations}
 <h2>Summary per profile</h2>
 <table><tr><th></th>{''.join(f'<th>{s}</th>' for s in statuses)}</tr>{summary_rows}{total_row}</table>

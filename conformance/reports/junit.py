@@ -5,7 +5,8 @@ One <testsuite> per catalogue area, one <testcase> per case; NOT APPLICABLE and 
 OBSERVED case (CI §12) neither passes nor fails in the card's favour or against it: it is a plain
 <testcase> whose <properties> carry the observation (`observed` = `reselect=keeps`).
 The run's own post-condition — retry counters unchanged in a non-destructive run — is a test
-case `RUN-COUNTERS` of its own, so a CI that reads only JUnit still fails on it.
+case `RUN-COUNTERS` of its own, so a CI that reads only JUnit still fails on it; so is `RUN-SECRETS`,
+which fails with one sentence per key of the secrets file the card rejected.
 """
 
 from __future__ import annotations
@@ -73,12 +74,18 @@ def render_junit(report: RunReport) -> str:
         failures = 1
     elif report.counters_unchanged is None:
         ET.SubElement(check, "skipped", message="destructive cases ran: counters were expected to change")
-    run.set("tests", "1")
+    secrets = ET.SubElement(run, "testcase", classname="mynacard.conformance.RUN",
+                            name="RUN-SECRETS every supplied secret is accepted by the card", time="0")
+    if report.wrong_secrets:
+        message = " ".join(f"{w[0].upper()}{w[1:]}." for w in report.wrong_secrets)
+        ET.SubElement(secrets, "failure", message=message, type="FAILED").text = message
+        failures += 1
+    run.set("tests", "2")
     run.set("failures", str(failures))
     run.set("errors", "0")
     run.set("skipped", "1" if report.counters_unchanged is None else "0")
     run.set("time", "0")
-    totals["tests"] += 1
+    totals["tests"] += 2
     totals["failures"] += failures
     totals["skipped"] += 1 if report.counters_unchanged is None else 0
     for key, value in totals.items():

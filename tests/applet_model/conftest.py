@@ -16,6 +16,7 @@ from mynacard.applet_model.image import ApplicationImage, CardImage
 from mynacard.applet_model.profiles import DEFAULT_PROFILE
 from mynacard.applet_model.secrets import PinReference
 from mynacard.applet_model.store import MemoryStore
+from mynacard.codec import cv
 
 SECRETS = {
     "jpki": {"auth-pin": "1234", "sign-password": "ABC123"},
@@ -46,7 +47,10 @@ def synthetic_image(synthetic_keys) -> CardImage:
         image.keys = {k.name: synthetic_keys[f"{app.name}/{k.name}"] for k in app.keys}
         image.pins = {n: PinReference.create(v) for n, v in SECRETS[app.name].items()}
         apps[app.name] = image
-    mf = {0x0042: bytes(16), 0x00F0: b"13221", 0x00F8: bytes(range(256)) * 2, 0x7F21: b"\x5f\x4e" + bytes(100)}
+    # 7F21 certifies the common AP's key (CI §10; applet_model/key_pairs.py checks the pair).
+    internal = synthetic_keys["common/internal-auth"].public_key().public_numbers()
+    cv_contents = cv.encode_contents(bytes(32) + cv.encode_rsa_key(internal.e, internal.n, 256), bytes(256))
+    mf = {0x0042: bytes(16), 0x00F0: b"13221", 0x00F8: bytes(range(256)) * 2, 0x7F21: cv_contents}
     return CardImage(DEFAULT_PROFILE, apps, mf, {"purpose": "card OS tests"})
 
 

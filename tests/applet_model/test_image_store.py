@@ -14,6 +14,7 @@ from mynacard.applet_model.errors import ImageError, PowerLost
 from mynacard.applet_model.image import CardImage
 from mynacard.applet_model.store import DirectoryStore
 
+HUGE_COUNT = "pbkdf2-sha256$1000000000$" + "00" * 16 + "$" + "00" * 32
 JPKI_AUTH_PIN = ("00A4040C0AD392F000260100000001", "00A4020C020018")
 
 
@@ -160,6 +161,25 @@ def _damage(card_dir, how):
         os.unlink(card_dir / "state.json")
     elif how == "corrupt state":
         (card_dir / "state.json").write_text('{"format": "mynacard-card-state", "vers')
+    elif how == "state is a directory":
+        os.unlink(card_dir / "state.json")
+        os.mkdir(card_dir / "state.json")
+    elif how in ("hash removed", "size removed"):
+        doc = json.loads((card_dir / "card.json").read_text())
+        doc["applications"]["visual"]["files"]["0002"].pop("sha256" if how == "hash removed" else "size")
+        (card_dir / "card.json").write_text(json.dumps(doc))
+    elif how == "key hash removed":
+        doc = json.loads((card_dir / "card.json").read_text())
+        doc["applications"]["jpki"]["keys"]["sign"].pop("sha256")
+        (card_dir / "card.json").write_text(json.dumps(doc))
+    elif how == "huge PBKDF2 count":
+        doc = json.loads((card_dir / "card.json").read_text())
+        doc["applications"]["text"]["secrets"]["code-a"] = HUGE_COUNT
+        (card_dir / "card.json").write_text(json.dumps(doc))
+    elif how == "small PBKDF2 count in state":
+        doc = json.loads((card_dir / "state.json").read_text())
+        doc["changed"]["text/pin"] = HUGE_COUNT.replace("$1000000000$", "$1$")
+        (card_dir / "state.json").write_text(json.dumps(doc))
     elif how == "impossible counter":
         doc = json.loads((card_dir / "state.json").read_text())
         doc["tries"]["jpki/auth-pin"] = 9
@@ -176,11 +196,19 @@ def _damage(card_dir, how):
     ("missing state", r"state\.json is missing"),
     ("corrupt state", r"state\.json is corrupt"),
     ("impossible counter", r"jpki/auth-pin = 9 is impossible"),
+    ("state is a directory", r"state\.json is a directory where the card's retry counters belong"),
+    ("hash removed", r"no valid SHA-256 for files/visual-0002\.bin"),
+    ("size removed", r"no valid size for files/visual-0002\.bin"),
+    ("key hash removed", r"no valid SHA-256 for keys/jpki-sign\.pem"),
+    ("huge PBKDF2 count", r"'code-a' is unreadable \(PBKDF2 iteration count 1000000000 is outside"),
+    ("small PBKDF2 count in state", r"text/pin is unreadable \(PBKDF2 iteration count 1 is outside"),
 ])
 def test_a_damaged_image_is_refused_with_a_sentence_naming_the_problem(card_dir, how, message):
     _damage(card_dir, how)
+    before = sorted((str(p), p.read_bytes() if p.is_file() else None) for p in card_dir.rglob("*"))
     with pytest.raises(ImageError, match=message):
         Card.open(DirectoryStore(card_dir))
+    assert sorted((str(p), p.read_bytes() if p.is_file() else None) for p in card_dir.rglob("*")) == before
 
 
 def test_not_a_card_directory(tmp_path):

@@ -73,7 +73,7 @@ def test_full_catalogue_destructive_through_pcscd(reader_card, tmp_path: Path, d
     assert {k for k, v in not_passed.items() if v[0] == "NOT APPLICABLE"} == {"CORE-ATR-002"}  # SM claimed, passed
     junit = ET.parse(tmp_path / "conformance.xml").getroot()
     assert junit.get("failures") == "0" and junit.get("errors") == "0"
-    assert int(junit.get("tests")) == len(report.results) + 1
+    assert int(junit.get("tests")) == len(report.results) + 2  # + RUN-COUNTERS, RUN-SECRETS
     robot_cases = [r for r in report.results if r.case_id in ("JPKI-STATE-003", "JPKI-PIN-006", "JPKI-PIN-008")]
     assert all(any(e.command == "(POWER-CYCLE)" for e in r.exchanges) for r in robot_cases)
 

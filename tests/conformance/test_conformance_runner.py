@@ -113,10 +113,11 @@ def test_a_wrong_supplied_secret_fails_once_and_is_never_sent_again(inprocess_tr
     report = Runner(inprocess_transport, RunOptions(
         secrets=wrong, only=("JPKI-SIG-001", "JPKI-SIG-002", "FLOW-B-001"))).run()
     statuses = [r.status for r in report.results]
-    assert statuses[0] is Status.FAILED and "rejected the supplied" in report.results[0].reason
+    assert statuses[0] is Status.FAILED and "'auth-pin'" in report.results[0].reason
     assert statuses[1:] == [Status.SKIPPED, Status.SKIPPED]
     assert report.counters_end["auth"] == 2  # exactly one try spent, and the run says so
     assert report.counters_unchanged is False and not report.ok
+    assert report.wrong_secrets == [report.results[0].reason]
 
 
 def test_selection_by_id_and_profile(inprocess_transport: InProcessTransport) -> None:
@@ -137,12 +138,13 @@ def test_reports_junit_html_json(tmp_path: Path, inprocess_transport: InProcessT
     assert [p.name for p in paths] == ["r.json", "r.xml", "r.html"]
     junit = ET.parse(tmp_path / "r.xml").getroot()
     cases = {c.get("name").split()[0]: c for c in junit.iter("testcase")}
-    assert set(cases) == {"FLOW-C-001", "FLOW-E-001", "JPKI-SIG-001", "CORE-ATR-002", "JPKI-PIN-003", "RUN-COUNTERS"}
+    assert set(cases) == {"FLOW-C-001", "FLOW-E-001", "JPKI-SIG-001", "CORE-ATR-002", "JPKI-PIN-003", "RUN-COUNTERS",
+                          "RUN-SECRETS"}
     assert cases["CORE-ATR-002"].find("skipped").get("message").startswith("NOT APPLICABLE")
     assert cases["JPKI-PIN-003"].find("skipped").get("message").startswith("SKIPPED")
     assert "80 2A" in cases["JPKI-SIG-001"].find("system-out").text or "802A" in cases["JPKI-SIG-001"].find("system-out").text
-    assert cases["RUN-COUNTERS"].find("failure") is None
-    assert junit.get("failures") == "0" and junit.get("tests") == "6"
+    assert cases["RUN-COUNTERS"].find("failure") is None and cases["RUN-SECRETS"].find("failure") is None
+    assert junit.get("failures") == "0" and junit.get("tests") == "7"
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<script" not in html and "http" not in html.replace("http-equiv", "")
     assert all(i in html for i in ("FLOW-C-001", "JPKI-SIG-001", "Summary per profile", "Retry counters"))
