@@ -81,47 +81,60 @@ class Page:
     verify_url: str
 
 
+def _sheets(people: list[list[tuple[str, str]]], height: float) -> list[list[list[tuple[str, str]]]]:
+    """The tables of each page: a table that would reach the footer's space starts a new page."""
+    sheets: list[list[list[tuple[str, str]]]] = [[]]
+    y = height - TOP
+    for person in people:
+        if sheets[-1] and y - ROW * len(person) < FOOTER:
+            sheets.append([])
+            y = height - TOP
+        sheets[-1].append(person)
+        y -= ROW * len(person) + GAP
+    return sheets
+
+
 def render(page: Page) -> tuple[bytes, int]:
-    """The PDF and its page count (a large household runs onto further pages)."""
+    """The PDF and its page count (a large household runs onto further pages, numbered n/N)."""
     font = _font()
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=A4, invariant=True, pageCompression=1)
     canvas.setTitle(page.title)
     canvas.setAuthor(f"{page.municipality} (mynacard issuance centre)")
     width, height = A4
-    pages = 1
-    y = _head(canvas, font, page, width, height)
-    for person in page.people:
-        if y - ROW * len(person) < FOOTER:
-            _verification(canvas, font, page)
-            canvas.showPage()
-            pages += 1
-            y = _head(canvas, font, page, width, height)
-        y = _person(canvas, font, person, y, width)
-    canvas.setFont(font, 10.5)
-    canvas.drawString(20 * mm, y - 8 * mm, page.attestation)
-    canvas.drawString(20 * mm, y - 16 * mm, wareki(page.issued_on))
-    canvas.setFont(font, 14)
-    canvas.drawRightString(width - 45 * mm, y - 30 * mm, f"{page.municipality.split('（')[0]}　{page.head}")
-    _seal(canvas, font, page.head, width - 40 * mm, y - 38 * mm)
-    _verification(canvas, font, page)
-    canvas.showPage()
+    sheets = _sheets(page.people, height)
+    for number, tables in enumerate(sheets, start=1):
+        y = _head(canvas, font, page, width, height, f"{number}/{len(sheets)}")
+        for person in tables:
+            y = _person(canvas, font, person, y, width)
+        if number == len(sheets):
+            canvas.setFont(font, 10.5)
+            canvas.drawString(20 * mm, y - 8 * mm, page.attestation)
+            canvas.drawString(20 * mm, y - 16 * mm, wareki(page.issued_on))
+            canvas.setFont(font, 14)
+            canvas.drawRightString(width - 45 * mm, y - 30 * mm, f"{page.municipality.split('（')[0]}　{page.head}")
+            _seal(canvas, font, page.head, width - 40 * mm, y - 38 * mm)
+        _verification(canvas, font, page)
+        canvas.showPage()
     canvas.save()
-    return out.getvalue(), pages
+    return out.getvalue(), len(sheets)
 
 
-#: Height of a table row, and the space kept free at the foot of a page (attestation, seal, QR).
+#: Height of a table row, the gap after a table, where the first table starts (from the top), and
+#: the space kept free at the foot of a page (attestation, seal, QR).
 ROW = 8 * mm
+GAP = 6 * mm
+TOP = 45 * mm
 FOOTER = 95 * mm
 
 
-def _head(canvas: Canvas, font: str, page: Page, width: float, height: float) -> float:
+def _head(canvas: Canvas, font: str, page: Page, width: float, height: float, number: str) -> float:
     _deterrent(canvas, font, width, height)
     canvas.setFont(font, 20)
     canvas.drawCentredString(width / 2, height - 30 * mm, page.title)
     canvas.setFont(font, 9)
-    canvas.drawRightString(width - 15 * mm, height - 18 * mm, f"交付番号 {page.transaction_id}")
-    return height - 45 * mm
+    canvas.drawRightString(width - 15 * mm, height - 18 * mm, f"交付番号 {page.transaction_id}　{number}")
+    return height - TOP
 
 
 def _person(canvas: Canvas, font: str, rows: list[tuple[str, str]], y: float, width: float) -> float:
@@ -138,7 +151,7 @@ def _person(canvas: Canvas, font: str, rows: list[tuple[str, str]], y: float, wi
         canvas.setFont(font, 11)
         canvas.drawString(left + label_width, top - 5.5 * mm, value)
     canvas.line(left + label_width - 3 * mm, y, left + label_width - 3 * mm, y - row_height * len(rows))
-    return y - row_height * len(rows) - 6 * mm
+    return y - row_height * len(rows) - GAP
 
 
 @cache
