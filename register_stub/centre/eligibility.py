@@ -7,6 +7,7 @@ Read through the register's own store (records, events), never from the CA's tab
   restrictions a clerk records at the centre (`PUT /centre/v1/restrictions/{code}/{kind}`);
 - `move_in_today`: the day a 転入届 (or any address notice) is recorded, when the kiosk-side
   data may not be complete yet;
+- `under_15`: the kiosk serves residents aged 15 and over (§6.2, "Users");
 - `name_too_long`: the name or the address over the print layout's character limits (the real
   system's limits are not published; these are this centre's, sized for its A4 layout).
 """
@@ -26,6 +27,7 @@ from mynacard.register_stub.models import Resident, ResidentVersion
 RESTRICTIONS = ("support_measure", "gaiji_pending")
 #: Characters of 氏名 (family + given) and of the address this centre's layout prints.
 NAME_LIMIT = 20
+MINIMUM_AGE = 15
 ADDRESS_LIMIT = 60
 
 
@@ -67,6 +69,9 @@ def refusal(session: Session, record: records.RecordOut, today: date) -> str | N
             return kind
     if today in (current.became_resident_on, current.notice_date):
         return "move_in_today"
+    born = current.birth_date
+    if today.year - born.year - ((today.month, today.day) < (born.month, born.day)) < MINIMUM_AGE:
+        return "under_15"
     if len(current.family_name) + len(current.given_name) > NAME_LIMIT:
         return "name_too_long"
     if len(current.address) > ADDRESS_LIMIT:

@@ -174,6 +174,15 @@ def test_moved_out_and_deceased_residents_are_refused(services: Services, admin:
     assert dead.value.refused and dead.value.code in ("certificate_revoked", "card_not_active")
 
 
+def test_residents_under_15_are_refused(services: Services, admin: httpx.Client, tmp_path: Path) -> None:
+    from mynacard.register_stub.schemas import today_in_japan
+
+    born = f"{today_in_japan().year - 10}-01-01"  # 9 or 10 years old: an auth-only card (§1.2)
+    code = birth(admin, given="子", born=born)["resident_code"]
+    card_dir = write_card(issue_card(admin, code), tmp_path / "child")
+    assert sign_in(centre_of(services), card_dir).eligibility.reason == "under_15"
+
+
 def test_long_names_are_refused(services: Services, admin: httpx.Client, tmp_path: Path) -> None:
     code = birth(admin, family="寿限無寿限無五劫の擦", given="海砂利水魚の水行末雲来")["resident_code"]
     card_dir = write_card(issue_card(admin, code), tmp_path / "long")
