@@ -75,7 +75,7 @@ def check_request(request: Request, place: offers.Municipality, foreign: bool) -
     document = offers.DOCUMENTS[request.document]
     if request.scope not in document.scopes:
         raise ApiError(400, "bad_scope", f"{document.title_en} has no scope {request.scope!r}.")
-    allowed = {o for o in document.options if not (foreign and o == offers.HONSEKI)}
+    allowed = set(offers.allowed_options(document, foreign))
     unknown = [o for o in request.options if o not in allowed]
     if unknown:
         raise ApiError(400, "bad_option", f"{document.title_en} cannot include {unknown[0]!r} for this resident.")
@@ -95,6 +95,20 @@ def _member_rows(member: Member, options: tuple[str, ...], honseki: tuple[str | 
         rows += [("本籍", honseki[0] or ""), ("筆頭者", honseki[1] or "")]
     if offers.MY_NUMBER in options:
         rows.append(("個人番号", member.my_number or ""))
+    return rows
+
+
+def _foreign_rows(current: VersionOut, options: tuple[str, ...]) -> list[tuple[str, str]]:
+    items = current.foreign
+    assert items is not None
+    rows = []
+    if offers.NATIONALITY in options:
+        rows.append(("国籍・地域", items.nationality or ""))
+    if offers.RESIDENCE_CARD in options:
+        rows.append(("在留カード等の番号", items.residence_card_number or ""))
+    if offers.RESIDENCE_STATUS in options:
+        rows += [("在留資格", items.residence_status or ""), ("在留期間", items.period_of_stay or ""),
+                 ("在留期間の満了の日", pdf.wareki(items.stay_expires_on) if items.stay_expires_on else "")]
     return rows
 
 
@@ -127,6 +141,8 @@ def build_page(session: Session, facts: ResidentFacts, request: Request, documen
             common.append(("世帯主", f"{head.family_name}　{head.given_name}" if head else ""))
         honseki = None if facts.foreign else (current.honseki, current.hittosha)
         people = [common, *(_member_rows(m, request.options, honseki) for m in members)]
+        if facts.foreign and current.foreign is not None and request.scope == offers.SELF:
+            people[-1] += _foreign_rows(current, request.options)
         attestation = "この写しは、住民票の原本と相違ないことを証明する。"
     return pdf.Page(document.title_ja, people, attestation, place.name, place.head, datetime.now(JST).date(),
                     request.transaction_id, code, verify_url)

@@ -14,6 +14,9 @@ from mynacard.register_stub.municipalities import PREFECTURES
 JUMINHYO, KISAI = "juminhyo", "kisai"
 SELF, HOUSEHOLD = "self", "household"
 HEAD_RELATION, HONSEKI, MY_NUMBER = "head_relation", "honseki", "my_number"
+#: A foreign resident's own items (住基法 30条の45), printable on request (§6.2).
+NATIONALITY, RESIDENCE_CARD, RESIDENCE_STATUS = "nationality", "residence_card", "residence_status"
+FOREIGN_OPTIONS = (NATIONALITY, RESIDENCE_CARD, RESIDENCE_STATUS)
 
 SCOPES = {
     SELF: ("本人のみ", "Myself only"),
@@ -23,6 +26,9 @@ OPTIONS = {
     HEAD_RELATION: ("世帯主・続柄", "Head of household and relationship"),
     HONSEKI: ("本籍・筆頭者", "Registered domicile"),
     MY_NUMBER: ("個人番号", "My Number"),
+    NATIONALITY: ("国籍・地域", "Nationality or region"),
+    RESIDENCE_CARD: ("在留カード等の番号", "Residence card number"),
+    RESIDENCE_STATUS: ("在留資格・在留期間", "Status and period of stay"),
 }
 
 
@@ -37,7 +43,7 @@ class Document:
 
 DOCUMENTS = {
     JUMINHYO: Document(JUMINHYO, "住民票の写し", "Certificate of residence", (SELF, HOUSEHOLD),
-                       (HEAD_RELATION, HONSEKI, MY_NUMBER)),
+                       (HEAD_RELATION, HONSEKI, MY_NUMBER, *FOREIGN_OPTIONS)),
     KISAI: Document(KISAI, "住民票記載事項証明書", "Certificate of residence items", (SELF,), ()),
 }
 
@@ -70,12 +76,18 @@ def municipality(code: str) -> Municipality:
     return Municipality(code, f"{prefecture}（団体コード{code}）", "市区町村長", dict(DEFAULT_FEES))
 
 
+def allowed_options(document: Document, foreign: bool) -> list[str]:
+    """A foreign resident has no 本籍 (30条の45); the foreign items are for foreign residents only."""
+    return [o for o in document.options if (o == HONSEKI and not foreign) or (o in FOREIGN_OPTIONS and foreign)
+            or o not in (HONSEKI, *FOREIGN_OPTIONS)]
+
+
 def offers(place: Municipality, foreign: bool) -> list[dict[str, object]]:
     """The offer list of the Centre API for a resident of `place`."""
     out: list[dict[str, object]] = []
     for code, fee in place.fees.items():
         document = DOCUMENTS[code]
-        options = [o for o in document.options if not (foreign and o == HONSEKI)]  # no 本籍 (30条の45)
+        options = allowed_options(document, foreign)
         out.append({
             "code": code, "title_ja": document.title_ja, "title_en": document.title_en, "fee": fee,
             "scopes": [{"code": s, "title_ja": SCOPES[s][0], "title_en": SCOPES[s][1]} for s in document.scopes],

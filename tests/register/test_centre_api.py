@@ -255,3 +255,26 @@ def test_no_status_answer_no_session(services: Services, resident: dict[str, obj
         "kiosk_id": KIOSK, "challenge_id": challenge["challenge_id"], "hash": "sha256",
         "signature": base64.b64encode(signature).decode(), "certificate": base64.b64encode(certificate).decode()})
     assert answer.status_code == 503 and answer.json()["error"] == "status_unavailable"
+
+
+def test_a_foreign_resident_gets_their_own_items_and_no_honseki(services: Services, admin: httpx.Client,
+                                                                tmp_path: Path) -> None:
+    code = birth(admin, family="SMITH", given="ANNA", born="1990-09-09", sex="2", foreign={
+        "nationality": "英国", "category": "中長期在留者", "residence_status": "技術・人文知識・国際業務",
+        "period_of_stay": "5年", "stay_expires_on": "2030-04-01", "residence_card_number": "AB12345678CD",
+        "became_foreign_resident_on": "2020-04-01"})["resident_code"]
+    card_dir = write_card(issue_card(admin, code), tmp_path / "foreign")
+    centre = centre_of(services)
+    session = sign_in(centre, card_dir)
+    [juminhyo] = [d for d in session.documents if d.code == "juminhyo"]
+    assert [o.code for o in juminhyo.options] == ["head_relation", "my_number", "nationality", "residence_card",
+                                                  "residence_status"]
+    with pytest.raises(CentreError) as honseki:
+        centre.request_document(KIOSK, session.session_id, "kiosk-centre-foreign-1",
+                                Selection("juminhyo", "self", ("honseki",), 1))
+    assert honseki.value.code == "bad_option"
+    document = centre.request_document(KIOSK, session.session_id, "kiosk-centre-foreign-2",
+                                       Selection("juminhyo", "self", ("nationality", "residence_status"), 1))
+    flat = re.sub(r"\s+", "", pdf_text(document.pdf, tmp_path))
+    assert "国籍・地域英国" in flat and "在留資格技術・人文知識・国際業務" in flat and "在留期間5年" in flat
+    assert "AB12345678CD" not in flat  # not asked for
