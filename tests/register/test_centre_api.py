@@ -114,6 +114,13 @@ def test_options_print_what_they_ask_for(services: Services, resident: dict[str,
         centre.request_document(KIOSK, session.session_id, "kiosk-centre-test-0004",
                                 Selection("juminhyo", "self", ("resident_code",), 1))
     assert bad.value.code == "bad_option"
+    with pytest.raises(CentreError) as wrong_amount:
+        centre.settle(KIOSK, session.session_id, "kiosk-centre-test-0003", 100)
+    assert wrong_amount.value.code == "wrong_amount"
+    centre.settle(KIOSK, session.session_id, "kiosk-centre-test-0003", 200)
+    centre.cancel(KIOSK, session.session_id, "kiosk-centre-test-0003", "media_jam")  # refunded after settle
+    voided = httpx.get(f"{services.base}/centre/v1/verify/{document.verification_code}").json()
+    assert voided["status"] == "cancelled"
     kisai = centre.request_document(KIOSK, session.session_id, "kiosk-centre-test-0005", Selection("kisai", "self", (), 1))
     flat = re.sub(r"\s+", "", pdf_text(kisai.pdf, tmp_path))
     assert "住民票記載事項証明書" in flat and "交付花子" in flat and "住民票に記載されていることを証明する" in flat
