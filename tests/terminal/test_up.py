@@ -1,7 +1,7 @@
 """`mynacard up` as a user runs it: a subprocess with a fresh data directory; once it prints its
 URLs, one complete issuance over the kiosk's WebSocket API with the demo card in its virtual
 reader (pcscd + vpcd), checked at the centre; then SIGTERM, a clean exit and no process left.
-A second run reuses the data directory (same resident, same card)."""
+A second run reuses the data directory (same resident, same card) and stops on Ctrl-C (SIGINT)."""
 
 from __future__ import annotations
 
@@ -53,10 +53,10 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def stop(process: subprocess.Popen[str]) -> str:
+def stop(process: subprocess.Popen[str], how: signal.Signals = signal.SIGTERM) -> str:
     children = children_of(process.pid)
     assert len(children) == 3  # serve, emulate, kiosk
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(how)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 0, out
     for pid in children:
@@ -147,5 +147,5 @@ def test_up_serves_a_complete_issuance_and_stops_cleanly(tmp_path: Path, termina
     state = json.loads((data / "up.json").read_text())
 
     process, _ = start(data, port, kiosk_port)  # a rerun reuses the resident and the card
-    stop(process)
+    assert "mynacard up: stopped" in stop(process, signal.SIGINT)  # Ctrl-C
     assert json.loads((data / "up.json").read_text()) == state
