@@ -285,3 +285,20 @@ def test_a_foreign_resident_gets_their_own_items_and_no_honseki(services: Servic
     flat = re.sub(r"\s+", "", pdf_text(document.pdf, tmp_path))
     assert "国籍・地域英国" in flat and "在留資格技術・人文知識・国際業務" in flat and "在留期間5年" in flat
     assert "AB12345678CD" not in flat  # not asked for
+
+
+def test_deleted_records_answer_deceased_or_moved_out(services: Services, resident: dict[str, object]) -> None:
+    """The refusal itself, for a record whose card still passes (the revocation not yet delivered)."""
+    from mynacard.register_stub import records
+    from mynacard.register_stub.centre.eligibility import refusal
+    from mynacard.register_stub.schemas import today_in_japan
+
+    assert services.runtime is not None
+    with services.runtime.store.reader() as session:
+        record = records.record_out(session, str(resident["resident_code"]), with_number=False)
+        cases = {(status, reason): refusal(session, record.model_copy(update={"status": status, "deleted_reason": reason}),
+                                           today_in_japan())
+                 for status, reason in (("deleted", "death"), ("deleted", "emigration"), ("moving-out", None),
+                                        ("active", None))}
+    assert cases == {("deleted", "death"): "deceased", ("deleted", "emigration"): "moved_out",
+                     ("moving-out", None): "moved_out", ("active", None): None}
