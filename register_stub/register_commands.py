@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mynacard.errors import UserError
 from mynacard.main import CommandRoot
 
 if TYPE_CHECKING:
@@ -64,8 +65,8 @@ EVENT_FIELDS = ("address", "planned_date", "destination", "moved_in_on", "munici
                 "period_of_stay", "stay_expires_on", "residence_card_number")
 
 
-class CommandError(Exception):
-    """A refusal to print as one line."""
+class CommandError(UserError):
+    """A refusal of the register command, printed by the root handler as one sentence."""
 
 
 def register(root: CommandRoot) -> None:
@@ -255,11 +256,7 @@ def _call(args: argparse.Namespace, method: str, path: str, *, json: object = No
 
 
 def _run(func: Callable[[argparse.Namespace], object], args: argparse.Namespace) -> int:
-    try:
-        result = func(args)
-    except CommandError as exc:
-        print(f"mynacard register: {exc}", file=sys.stderr)
-        return 1
+    result = func(args)
     if result is not None:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0

@@ -70,7 +70,7 @@ def register(root: CommandRoot) -> None:
 def run_kiosk(args: argparse.Namespace) -> int:
     import sys
 
-    from mynacard.terminal.launch import KioskOptions, LaunchError, serve_forever
+    from mynacard.terminal.launch import KioskOptions, serve_forever
 
     token = os.environ.get("MYNACARD_CENTRE_TOKEN", "")
     if args.centre_token_file is not None:
@@ -84,8 +84,4 @@ def run_kiosk(args: argparse.Namespace) -> int:
                            centre_token=token, printer=args.printer, host=args.host,
                            port=args.port, config=args.config, data_dir=args.data_dir,
                            voice=args.voice, player=args.player.split() if args.player else None)
-    try:
-        return serve_forever(options)
-    except LaunchError as exc:
-        print(f"mynacard kiosk: {exc}", file=sys.stderr)
-        return 2
+    return serve_forever(options)

@@ -9,6 +9,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from mynacard.errors import UsageError
 from mynacard.terminal.centre_client import HttpCentre
 from mynacard.terminal.config import ConfigError, KioskConfig, load_config
 from mynacard.terminal.payment import SimulatedAcceptor
@@ -19,8 +20,9 @@ from mynacard.terminal.server import KioskServer
 from mynacard.terminal.voice import EspeakVoice, SilentVoice, Voice
 
 
-class LaunchError(Exception):
-    """Something the operator must fix before the kiosk can start (one sentence)."""
+class LaunchError(UsageError):
+    """Something the operator must fix before the kiosk can start (one sentence; exit status 2
+    through the root handler)."""
 
 
 @dataclass(frozen=True)
