@@ -220,17 +220,8 @@ class ReaderCard:
         return self.slot.reader
 
     def insert(self) -> None:
-        from mynacard.emulator.pcsc_state import wait_for_presence
-
         self.slot.insert()
-        if not wait_for_presence(self.reader, True, PRESENCE_TIMEOUT):
-            # Known emulator defect (open): after a card is pulled in the middle of a command,
-            # pcscd now and then misses the next insertion into that slot. Taking the card out
-            # and putting it in once more is seen; a second miss still fails the test.
-            self.slot.remove()
-            wait_for_presence(self.reader, False, PRESENCE_TIMEOUT)
-            self.slot.insert()
-            self.wait_present()
+        self.wait_present()
 
     def wait_present(self) -> None:
         from mynacard.emulator.pcsc_state import wait_for_presence

@@ -6,6 +6,13 @@ thread answers vpcd's frames; control requests (insert/remove/reset/faults) come
 thread. The card lock makes a removal wait for the answer of a command in progress, so a normal
 removal never cuts a command in half — only the `remove` fault and a torn write do that.
 
+A change is over only once pcscd's polling thread has registered it: `insert` returns after
+pcscd counted the insertion, and after a removal the slot stays empty — vpcd finds nobody to
+accept — until pcscd counted the removal. Otherwise a card pulled in the middle of a command and
+put back within one 400 ms poll is never reported: the client's failed power-down marks the reader
+empty, the poller never saw the card go, so it takes the next card for the old one and announces
+nothing (docs/emulator.md, "Why a slot waits for pcscd").
+
 If pcscd goes away while a card is inserted (vpcd closes the connection without our asking), the
 slot keeps the card and reconnects as soon as pcscd listens again, like a card that stays in a
 reader while the daemon restarts.
@@ -23,6 +30,7 @@ from mynacard.codec.redaction import RedactionPolicy
 from mynacard.emulator.cards import CardSource, LoadedCard
 from mynacard.emulator.errors import EmulatorError, SlotBusy
 from mynacard.emulator.faults import Fault, FaultPlan
+from mynacard.emulator.pcsc_state import PcscdEvents, ReaderEvents
 from mynacard.emulator.trace import ApduTracer
 from mynacard.emulator.vpcd import (
     GET_ATR,
@@ -41,6 +49,10 @@ FIRST_POLL_TIMEOUT = 3.0
 
 #: Pause between two connection attempts while pcscd is away.
 RECONNECT_PAUSE = 0.1
+
+#: How long to wait for pcscd's poller to register an insertion or removal (5 polls): past it the
+#: slot goes on and logs a warning (pcscd stuck, or a reader pcscd does not know by our name).
+SEEN_TIMEOUT = 2.0
 
 # Why the serving of one connection ended.
 _VPCD_CLOSED = "vpcd closed the connection"
@@ -62,12 +74,15 @@ class VirtualSlot:
         tracer: ApduTracer | None = None,
         connect: Callable[[], VpcdSocket] | None = None,
         on_event: Callable[[VirtualSlot, str], None] | None = None,
+        pcscd_events: PcscdEvents | None = None,
     ) -> None:
         self.reader = reader
         self.port = port
         self.source = source
         self.faults = FaultPlan()
         self._connect = connect or (lambda: VpcdSocket.connect(host, port))
+        #: pcscd's view of the reader; a slot on an injected connection (a fake vpcd) has no pcscd.
+        self._pcscd = pcscd_events if pcscd_events is not None or connect is not None else PcscdEvents()
         self.tracer = tracer
         self._on_event = on_event
         #: Guards the card and the connection (the serving thread takes it per command).
@@ -80,6 +95,8 @@ class VirtualSlot:
         self._stop = threading.Event()
         self._polled = threading.Event()
         self._connect_error: OSError | None = None
+        #: pcscd's view just before this card's removal, taken by whoever ends the connection.
+        self._before_removal: ReaderEvents | None = None
         self._redaction = RedactionPolicy()
         #: "empty", "connecting", "inserted" or "waiting for pcscd".
         self.state = "empty"
@@ -107,9 +124,11 @@ class VirtualSlot:
             if self.inserted:
                 raise SlotBusy(f"there is already a card in {self.reader}; remove it first.")
         if self._thread is not None:
-            self._thread.join()  # the last card's thread is past its last act; let it end
+            self._thread.join()  # the last card's thread waits until pcscd saw it go; let it end
+        before = self._pcscd_snapshot()
         with self._lock:
             self._card = self.source.load()
+            self._before_removal = None
             self._stop = threading.Event()
             self._polled.clear()
             self._connect_error = None
@@ -131,6 +150,8 @@ class VirtualSlot:
                 f"{self.reader} did not talk to the card within {timeout:g} s: another program "
                 "probably holds this slot (vpcd serves one card per slot); choose another with --slot."
             )
+        if wait and before is not None:
+            self._await_pcscd(before.counter, "insertion")
 
     def remove(self, timeout: float = 5.0) -> bool:
         """Take the card out (after the answer to a command in progress); False if it was empty."""
@@ -140,6 +161,7 @@ class VirtualSlot:
                 return False
             self._stop.set()
             if self._conn is not None:
+                self._before_removal = self._pcscd_snapshot()
                 self._conn.shutdown()
         thread.join(timeout)
         return True
@@ -246,11 +268,25 @@ class VirtualSlot:
                 self._event("pcscd closed the reader; the card stays in and waits for pcscd to come back")
                 again = True
                 continue
+            if ended in (_PULLED, _POWER_LOST):  # a fault ended it: remove() did not look at pcscd
+                self._before_removal = self._pcscd_snapshot()
             # Say it is out before vpcd can see EOF, so whoever watches vpcd finds the slot empty.
             self._finish(ended)
             conn.close()
+            before = self._before_removal
+            if before is not None and before.present:
+                self._await_pcscd(before.counter, "removal")
             return
         self._finish(_REMOVED)
+
+    def _pcscd_snapshot(self) -> ReaderEvents | None:
+        return None if self._pcscd is None else self._pcscd.snapshot(self.reader)
+
+    def _await_pcscd(self, counter: int, change: str) -> None:
+        """Wait until pcscd's poller registered the change (its event counter left `counter`)."""
+        assert self._pcscd is not None
+        if not self._pcscd.wait_for_change(self.reader, counter, SEEN_TIMEOUT):
+            log.warning("pcscd did not register the %s in %s within %g s", change, self.reader, SEEN_TIMEOUT)
 
     def _finish(self, ended: str) -> None:
         with self._lock:

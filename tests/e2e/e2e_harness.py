@@ -6,6 +6,8 @@ documents. Nothing reaches into the emulator except through the plugin's fixture
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 
 from smartcard.CardConnection import CardConnection
@@ -18,6 +20,7 @@ TEXT = "00A4040C0AD3921000310001010408"
 VISUAL = "00A4040C0AD3921000310001010402"
 COMMON = "00A4040C0AD3921000310001010100"
 SHA256_DIGEST_INFO = PREFIXES["sha256"]
+MYNACARD = [sys.executable, "-m", "mynacard"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +114,16 @@ def tlv_children(value: bytes) -> dict[int, bytes]:
 def outer_value(data: bytes) -> bytes:
     """The value of the outer TLV (`FF 20 …`, `FF 10 …`); filler after it ignored."""
     return tlv.parse(data).value
+
+
+def start_emulate(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """`mynacard emulate ARGS` running, and what it printed up to "Ctrl-C …" (start-up done)."""
+    process = subprocess.Popen([*MYNACARD, "emulate", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    lines = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            break
+    return process, lines

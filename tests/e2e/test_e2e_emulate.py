@@ -7,33 +7,18 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from smartcard.Exceptions import CardConnectionException, NoCardException
 
-from e2e_harness import JPKI, Client
+from e2e_harness import JPKI, MYNACARD, Client, start_emulate
 
-MYNACARD = [sys.executable, "-m", "mynacard"]
 
 
 def mynacard(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*MYNACARD, *args], capture_output=True, text=True, timeout=60)
-
-
-def start_emulate(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
-    """`mynacard emulate ARGS` running, and what it printed up to "Ctrl-C …" (start-up done)."""
-    process = subprocess.Popen([*MYNACARD, "emulate", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    lines = []
-    assert process.stdout is not None
-    for line in process.stdout:
-        lines.append(line)
-        if line.startswith("Ctrl-C"):
-            break
-    return process, lines
 
 
 @pytest.fixture
