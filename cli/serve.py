@@ -117,10 +117,12 @@ def build_app(config: ServiceConfig) -> tuple[FastPathDispatcher, list[str]]:
     """The root ASGI app with every available service mounted; returns it and the mounted prefixes."""
     from fastapi import FastAPI
 
+    from mynacard.service import health
     from mynacard.service.fast_paths import FastPathDispatcher, declared
 
     root = FastAPI(title="mynacard services", docs_url=None, redoc_url=None, openapi_url=None)
     mounted: list[str] = []
+    apps: dict[str, FastAPI] = {}
     fast: dict[str, Asgi] = {}
     for prefix, module_name in MOUNTS:
         try:
@@ -135,6 +137,8 @@ def build_app(config: ServiceConfig) -> tuple[FastPathDispatcher, list[str]]:
         root.mount(prefix, app)
         fast.update({prefix + path: handler for path, handler in declared(app).items()})
         mounted.append(prefix)
+        apps[prefix] = app
+    health.install(root, apps)
     return FastPathDispatcher(root, fast), mounted
 
 
