@@ -9,14 +9,17 @@ land one at a time. On first start the tokens every caller needs are made and wr
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mynacard.errors import UserError
 from mynacard.main import CommandRoot
 
 if TYPE_CHECKING:
@@ -114,10 +117,12 @@ def build_app(config: ServiceConfig) -> tuple[FastPathDispatcher, list[str]]:
     """The root ASGI app with every available service mounted; returns it and the mounted prefixes."""
     from fastapi import FastAPI
 
+    from mynacard.service import health
     from mynacard.service.fast_paths import FastPathDispatcher, declared
 
     root = FastAPI(title="mynacard services", docs_url=None, redoc_url=None, openapi_url=None)
     mounted: list[str] = []
+    apps: dict[str, FastAPI] = {}
     fast: dict[str, Asgi] = {}
     for prefix, module_name in MOUNTS:
         try:
@@ -132,7 +137,32 @@ def build_app(config: ServiceConfig) -> tuple[FastPathDispatcher, list[str]]:
         root.mount(prefix, app)
         fast.update({prefix + path: handler for path, handler in declared(app).items()})
         mounted.append(prefix)
+        apps[prefix] = app
+    health.install(root, apps)
     return FastPathDispatcher(root, fast), mounted
+
+
+class PortUnavailableError(UserError):
+    """The port `mynacard serve` was asked for cannot be listened on (another server holds it)."""
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to HOST:PORT and already listening, so the URLs printed after it are live:
+    a script that reads them can connect at once (the kernel queues until uvicorn accepts), and a
+    busy port is reported before anything claims the server is up."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be listened on ({exc.strerror})"
+        raise PortUnavailableError(f"port {port} on {host} {reason}; stop the server that holds it "
+                                   "or choose another with --port") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -148,6 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServiceConfig(data_dir=data_dir, public_base_url=public, database_urls=urls,
                            tokens=ensure_tokens(data_dir), ocsp_refresh_seconds=args.ocsp_refresh,
                            ocsp_validity_minutes=args.ocsp_validity, crl_refresh_minutes=args.crl_refresh)
+    sock = listening_socket(args.host, args.port)  # before anything is printed or loaded: a busy port fails fast
     try:
         app, mounted = build_app(config)
     except ValueError as exc:  # AuthorityError and the services' own refusals: one sentence, no traceback
@@ -168,5 +199,6 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"  {ca_id} CA: OCSP {public}/ca/ocsp/{ca_id}   CRL {public}/ca/crl/{ca_id}.crl")
     print(f"  API tokens: {data_dir / TOKENS_FILE}")
     sys.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server.run(sockets=[sock])
     return 0
