@@ -16,7 +16,7 @@ DEBIAN_PACKAGES=(
   pcscd vsmartcard-vpcd vsmartcard-vpicc python3-virtualsmartcard libpcsclite-dev opensc opensc-pkcs11 pcsc-tools
   fonts-ipafont-gothic openssl gcc python3-venv python3-dev procps poppler-utils libnss3-tools
   cups cups-client printer-driver-cups-pdf chromium espeak-ng
-  wrk postgresql zbar-tools
+  wrk postgresql zbar-tools nginx
 )
 
 missing=()
