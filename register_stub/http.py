@@ -30,6 +30,7 @@ from mynacard.register_stub.errors_api import Invalid, NotFound
 from mynacard.register_stub.models import Household, Resident, ResidentVersion, Revocation
 from mynacard.register_stub.runtime import RegisterRuntime
 from mynacard.register_stub.schemas import Cause, NewRecordEvent, RecordEvent, Strict, today_in_japan
+from mynacard.register_stub.window_api import build_window_router
 from mynacard.service.auth import Caller, bearer_token, require_role
 from mynacard.service.config import ServiceConfig
 from mynacard.service.errors import ApiError, error_response, install_error_handlers
@@ -148,6 +149,8 @@ def create_app(config: ServiceConfig, runtime: RegisterRuntime | None = None, *,
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.state.runtime = runtime
     app.include_router(build_router(runtime))
+    app.include_router(build_window_router(
+        runtime, lambda *roles: require_role(lambda: runtime.store.token_reader, *roles), ADMIN, (ADMIN, CLERK)))
     return app
 
 
@@ -283,7 +286,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
         return HouseholdOut(id=row.id, municipality_code=row.municipality_code, members=members)
 
     @router.get("/residents/{code}/access-records", response_model=list[records.AccessOut], tags=["access records"])
-    def access_records(code: Code, purpose: Purpose, caller: Admin, session: Db,
+    def access_records(code: Code, purpose: Purpose, caller: Staff, session: Db,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[records.AccessOut]:
         records.resident(session, code)
         out = [records.access_out(r) for r in records_about(session, code, limit)]
