@@ -286,7 +286,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
         return HouseholdOut(id=row.id, municipality_code=row.municipality_code, members=members)
 
     @router.get("/residents/{code}/access-records", response_model=list[records.AccessOut], tags=["access records"])
-    def access_records(code: Code, purpose: Purpose, caller: Staff, session: Db,
+    def access_records(code: Code, purpose: Purpose, caller: Admin, session: Db,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[records.AccessOut]:
         records.resident(session, code)
         out = [records.access_out(r) for r in records_about(session, code, limit)]
