@@ -254,7 +254,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
             raise NotFound("no current record holds this My Number")
         return LookupOut(resident_code=resident.resident_code, status=resident.status)
 
-    @router.post("/method2", response_model=method2.Method2Answer, tags=["method2"],
+    @router.post("/method2", response_model=method2.Method2Answer, tags=["method2"], response_model_exclude_none=True,
                  summary="方法2: My Number + four facts → match / no-match / which items differ")
     def method2_query(body: method2.Method2Query, caller: Staff) -> method2.Method2Answer:
         return method2.query(rt.store, caller, body)

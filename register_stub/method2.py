@@ -35,6 +35,7 @@ class Method2Query(Strict):
     sex: str = Field(min_length=1, max_length=10, description="1/2/3, 男/女, M/F")
     address: str = Field(min_length=1, max_length=300)
     purpose: str = Field(min_length=1, max_length=200, description="why the clerk asks (the procedure)")
+    show_access_record: bool = Field(default=False, description="answer with the access record written (the window shows it)")
 
     def __repr__(self) -> str:
         return "Method2Query(…)"
@@ -102,8 +103,9 @@ def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method
     at = datetime.now(UTC)
     with store.transaction() as session:
         record_id = record_access(session, caller, code, "method2-query", request.purpose, items, answer.result, at)
-    answer.access_record = RecordedAccess(id=record_id, at=at, actor=caller.name, action="method2-query",
-                                          purpose=request.purpose, items=items, outcome=answer.result)
+    if request.show_access_record:
+        answer.access_record = RecordedAccess(id=record_id, at=at, actor=caller.name, action="method2-query",
+                                              purpose=request.purpose, items=items, outcome=answer.result)
     return answer
 
 

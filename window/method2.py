@@ -68,7 +68,7 @@ def query(request: Request, session: Annotated[ClerkSession, Depends(current_ses
         return screen_page(request, session, NAV.ja, NAV.en, form_html(kept), status_kind="error", http_status=422,
                            status=f"{'・'.join(missing)}を入力してください。 Fill in every item of the form.")
     try:
-        answer = session.register.post("/method2", body)
+        answer = session.register.post("/method2", {**body, "show_access_record": True})
     except RegisterError as exc:
         return screen_page(request, session, NAV.ja, NAV.en, form_html(kept), status=exc.sentence,
                            status_kind="error", http_status=422 if exc.status == 422 else 502)
