@@ -34,7 +34,7 @@ class WindowConfig:
 
     @property
     def resolved_ocsp_url(self) -> str:
-        return self.ocsp_url or f"{self.origin}/ca/ocsp"
+        return self.ocsp_url or f"{self.origin}/ca/ocsp/auth"
 
     @property
     def resolved_centre_url(self) -> str:

@@ -92,6 +92,7 @@ def login(window: WindowServer, clerk_token: str) -> Callable[[Any], Any]:
 def page(browser: Any, login: Callable[[Any], Any]) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="ja-JP")
     new = context.new_page()
+    new.set_default_timeout(15000)
     login(new)
     yield new
     context.close()
