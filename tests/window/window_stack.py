@@ -15,10 +15,10 @@ import uvicorn
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "register"))
 
-from register_server import Services, birth, free_port, issue_card, write_card  # noqa: E402
+from register_server import Services, birth, free_port, issue_card, write_card
 
-from mynacard.window.app import create_app  # noqa: E402
-from mynacard.window.config import WindowConfig  # noqa: E402
+from mynacard.window.app import create_app
+from mynacard.window.config import WindowConfig
 
 __all__ = ["RegisteredCard", "Services", "WindowServer", "free_port", "register_resident"]
 
