@@ -255,7 +255,11 @@ def run(request: Request, session: Clerk, fields: Fields) -> HTMLResponse:
         return screen_page(request, session, NAV.ja, NAV.en, _result_html(config, report, tries, None),
                            status=f"確認結果を記録できませんでした：{exc.sentence}", status_kind="error", http_status=502)
     wrong_b = _wrong_code_b(report)
-    sentence = (wrong_b or (ALL_PASSED if report.passed else
+    if wrong_b:  # the clerk types it again (after checking the card); the form comes back
+        del state["report"]
+        body = _trust_banner(config) + _tries_html(tries) + _entry_html(kept)
+        return screen_page(request, session, NAV.ja, NAV.en, body, status=wrong_b, status_kind="error", http_status=422)
+    sentence = ((ALL_PASSED if report.passed else
                             f"不合格の確認があります：{', '.join(failed)}。 Failed: {', '.join(failed)}."))
     return screen_page(request, session, NAV.ja, NAV.en, _result_html(config, report, tries, None),
                        status=sentence, status_kind="ok" if report.passed else "error")
