@@ -12,11 +12,12 @@ same access-record table, with item names and outcomes only, never values.
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from mynacard.codec.resident_code import is_valid as is_resident_code
-from mynacard.register_stub.access import record_access
+from mynacard.register_stub import records
+from mynacard.register_stub.access import record_access, records_about
 from mynacard.register_stub.errors_api import Invalid
 from mynacard.register_stub.runtime import RegisterRuntime
 from mynacard.register_stub.schemas import Strict
@@ -82,5 +83,18 @@ def build_window_router(rt: RegisterRuntime, role: Callable[..., Callable[[Reque
         with rt.store.transaction() as session:
             record_access(session, caller, body.resident_code, body.action, body.purpose, body.items, body.outcome)
         return AuditOut(recorded=True)
+
+    @router.get("/window/residents/{code}/access-records", response_model=list[records.AccessOut],
+                summary="A resident's access records, for the resident at the window (the reading is recorded)")
+    def access_records(code: Annotated[str, Path(pattern=r"^[0-9]{11}$")],
+                       purpose: Annotated[str, Query(min_length=1, max_length=200)], caller: Staff,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[records.AccessOut]:
+        if not is_resident_code(code):
+            raise Invalid("the 住民票コード has a wrong check digit")
+        with rt.store.transaction() as session:
+            records.resident(session, code)  # 404 for an unknown resident
+            out = [records.access_out(r) for r in records_about(session, code, limit)]
+            record_access(session, caller, code, "read-access-records", purpose, "access records")
+        return out
 
     return router

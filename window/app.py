@@ -77,7 +77,8 @@ def create_app(config: WindowConfig) -> FastAPI:
             client.close()
             return _login_page("This token is not a clerk's; log in with your own clerk token "
                                "(`mynacard register clerk add NAME`). / 担当者用のトークンではありません。", "error", 403)
-        session = app.state.sessions.open(who["name"], who["role"], client)
+        centre = RegisterClient(config.resolved_centre_url, fields.get("token", ""))
+        session = app.state.sessions.open(who["name"], who["role"], client, centre)
         response = RedirectResponse(home, status_code=303, headers=SECURITY_HEADERS)
         response.set_cookie(COOKIE, session.id, httponly=True, samesite="strict", path="/",
                             secure=False)  # served on 127.0.0.1 over plain HTTP

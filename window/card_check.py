@@ -259,8 +259,8 @@ def run(request: Request, session: Clerk, fields: Fields) -> HTMLResponse:
         del state["report"]
         body = _trust_banner(config) + _tries_html(tries) + _entry_html(kept)
         return screen_page(request, session, NAV.ja, NAV.en, body, status=wrong_b, status_kind="error", http_status=422)
-    sentence = ((ALL_PASSED if report.passed else
-                            f"不合格の確認があります：{', '.join(failed)}。 Failed: {', '.join(failed)}."))
+    sentence = (ALL_PASSED if report.passed else
+                            f"不合格の確認があります：{', '.join(failed)}。 Failed: {', '.join(failed)}.")
     return screen_page(request, session, NAV.ja, NAV.en, _result_html(config, report, tries, None),
                        status=sentence, status_kind="ok" if report.passed else "error")
 

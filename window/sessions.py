@@ -42,9 +42,16 @@ class ClerkSession:
     clerk: str
     role: str
     register: RegisterClient
+    #: The issuance centre (住民票の写し), with the same clerk token.
+    centre: RegisterClient
     expires_at: float
     #: Per-screen scratch state (e.g. the card check in progress); cleared at logout/expiry.
     state: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def close(self) -> None:
+        self.state.clear()
+        self.register.close()
+        self.centre.close()
 
 
 class SessionStore:
@@ -54,8 +61,8 @@ class SessionStore:
         self._sessions: dict[str, ClerkSession] = {}
         self._lock = threading.Lock()
 
-    def open(self, clerk: str, role: str, register: RegisterClient) -> ClerkSession:
-        session = ClerkSession(secrets.token_urlsafe(32), clerk, role, register, self.clock() + self.seconds)
+    def open(self, clerk: str, role: str, register: RegisterClient, centre: RegisterClient) -> ClerkSession:
+        session = ClerkSession(secrets.token_urlsafe(32), clerk, role, register, centre, self.clock() + self.seconds)
         with self._lock:
             self._sessions[session.id] = session
         return session
@@ -68,7 +75,7 @@ class SessionStore:
             if session is None or session.expires_at <= now:
                 dropped = self._sessions.pop(session_id, None)
                 if dropped is not None:
-                    dropped.register.close()
+                    dropped.close()
                 raise SessionExpired()
             session.expires_at = now + self.seconds
             return session
@@ -77,7 +84,7 @@ class SessionStore:
         with self._lock:
             session = self._sessions.pop(session_id, None)
         if session is not None:
-            session.register.close()
+            session.close()
 
     def expire_all(self) -> None:
         """Make every session expired now (tests of the expired-session path; an operator's lock)."""

@@ -1,5 +1,6 @@
 // Progressive help only: every screen works without it. Moves focus to the status line when it
-// says something (so a screen reader reads the sentence), else to the first field with autofocus.
+// says something (so a screen reader reads the sentence). A form being sent is marked busy and a
+// second press is ignored (buttons are not disabled: a disabled submitter would drop its value).
 // Nothing is ever written to browser storage.
 document.addEventListener("DOMContentLoaded", () => {
   const status = document.getElementById("status");
@@ -8,8 +9,11 @@ document.addEventListener("DOMContentLoaded", () => {
     status.focus();
   }
   document.querySelectorAll("form[data-busy]").forEach((form) => {
-    form.addEventListener("submit", () => {
-      form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; });
+    form.addEventListener("submit", (event) => {
+      if (form.getAttribute("aria-busy") === "true") {
+        event.preventDefault();
+        return;
+      }
       form.setAttribute("aria-busy", "true");
     });
   });
