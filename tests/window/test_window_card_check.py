@@ -19,6 +19,7 @@ import pytest
 
 from conftest import CLERK_NAME, axe_serious
 from window_stack import register_resident
+from mynacard.emulator.echo_card import EchoCard
 from mynacard.host.normalize import era_yymmdd
 from mynacard.register_stub import demo_values as demo
 
@@ -163,20 +164,8 @@ def test_a_wrong_code_b_shows_the_tries_and_is_not_tried_again(page, window, rea
     assert axe_serious(page) == []
 
 
-class _NotAMyNumberCard:
-    """A card that knows no JPKI AID (a transit or bank card): every SELECT answers 6A82."""
-
-    def getATR(self) -> bytes:  # noqa: N802
-        return bytes.fromhex("3BE000FF8131FE4514")
-
-    def powerUp(self) -> None:  # noqa: N802
-        pass
-
-    def powerDown(self) -> None:  # noqa: N802
-        pass
-
-    def reset(self) -> None:
-        pass
+class _NotAMyNumberCard(EchoCard):
+    """A card that knows no JPKI AID (a transit or bank card): every command answers 6A82."""
 
     def execute(self, msg: bytes) -> bytes:
         return bytes.fromhex("6A82")

@@ -32,10 +32,42 @@ def test_unknown_token_is_refused_in_one_sentence(browser, window, login, shot) 
     context.close()
 
 
-def test_expired_session_says_so_and_changes_nothing(page, window, shot) -> None:
-    window.app.state.sessions.expire_all()
+def test_expired_session_says_so_and_changes_nothing(page, window, registered_demo, admin, shot) -> None:
     page.goto(f"{window.url}/method2")
+    page.get_by_label("個人番号").fill(registered_demo.my_number)
+    for label, value in (("氏名", "見本花子"), ("生年月日", "1985-04-12"), ("性別", "女"), ("住所", "東京都千代田区見本町1-2-3")):
+        page.get_by_label(label).fill(value)
+    def records() -> list:
+        rows = admin.get(f"/v1/residents/{registered_demo.resident_code}/access-records", params={"purpose": "test"}).json()
+        return [r["id"] for r in rows if r["action"] == "method2-query"]
+
+    before = records()
+    window.app.state.sessions.expire_all()  # the clerk left the counter; the form is sent afterwards
+    page.get_by_role("button", name="照会する").click()
     alert = page.get_by_role("alert").inner_text()
     assert "セッションの有効期限が切れました" in alert and "nothing was changed" in alert
     assert page.get_by_label("担当者トークン").is_visible()
+    assert records() == before  # no 方法2 query was made
+    assert page.context.cookies() == []  # the dead session id is dropped
     shot(page, "session-expired")
+    assert axe_serious(page) == []
+
+
+def test_the_screens_work_from_the_keyboard(browser, window, clerk_token) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{window.url}/login")
+    page.keyboard.type(clerk_token)  # the token field has the focus
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{window.url}/check")
+    seen = []
+    for _ in range(12):  # skip link, log out, then the screens
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("document.activeElement.textContent").strip())
+        if page.evaluate("document.activeElement.textContent").startswith("方法2"):
+            break
+    assert seen[0].startswith("本文へ")  # the skip link comes first
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{window.url}/method2")
+    assert page.evaluate("document.activeElement.tagName") in ("BODY", "INPUT")
+    context.close()
