@@ -57,7 +57,11 @@ def check_status(page, check_id: str) -> str:
     return page.locator(f'tr[data-check="{check_id}"] td').first.get_attribute("class")
 
 
-def test_the_demo_card_passes_and_the_photo_answer_is_audited(page, window, reader_card, registered_demo, admin, shot):
+def test_the_demo_card_passes_and_the_photo_answer_is_audited(page, window, reader_card, registered_demo, admin, shot,
+                                                               caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)  # every logger of this process, the window's threads included
     read_card(page, window)
     tries = page.locator("#tries")
     assert "10 / 10" in tries.locator('tr[data-secret="visual-code-b"]').inner_text()
@@ -87,6 +91,8 @@ def test_the_demo_card_passes_and_the_photo_answer_is_audited(page, window, read
     assert mine["window-card-check"]["outcome"] == "passed"
     assert mine["window-photo-check"]["outcome"] == "photo-matches"
     assert registered_demo.my_number not in str(rows)
+    logged = caplog.text
+    assert logged and registered_demo.my_number not in logged and code_b(registered_demo.card) not in logged
 
 
 def edit_four_facts(source: Path, target: Path) -> Path:
