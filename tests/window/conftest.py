@@ -22,14 +22,13 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from window_stack import RegisteredCard, Services, WindowServer, free_port, register_resident
+from window_stack import CLERK_NAME, RegisteredCard, Services, WindowServer, free_port, register_resident
 from mynacard.window.config import WindowConfig
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTEFACTS = Path(__file__).resolve().parents[2] / "out" / "window"
-CLERK_NAME = "窓口 花子"
 
 
 @pytest.fixture(scope="session")
@@ -108,15 +107,6 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
         return path
 
     return take
-
-
-def axe_serious(page: Any) -> list[str]:
-    """axe-core violations of impact serious or critical on the page (ids and first target)."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [f"{v['id']}: {v['nodes'][0]['target']}" for v in results.response["violations"]
-            if v.get("impact") in ("serious", "critical")]
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLERK_NAME, axe_serious
-from window_stack import register_resident
+from window_stack import CLERK_NAME, axe_serious, register_resident
 from mynacard.emulator.echo_card import EchoCard
 from mynacard.host.normalize import era_yymmdd
 from mynacard.register_stub import demo_values as demo

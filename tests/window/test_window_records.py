@@ -8,7 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import CLERK_NAME, axe_serious
+from window_stack import CLERK_NAME, axe_serious
 from mynacard.register_stub import demo_values as demo
 
 pytestmark = pytest.mark.e2e

@@ -5,7 +5,7 @@ storage, no-store on every page)."""
 
 from __future__ import annotations
 
-from conftest import CLERK_NAME, axe_serious
+from window_stack import CLERK_NAME, axe_serious
 
 pytestmark = [__import__("pytest").mark.e2e]
 

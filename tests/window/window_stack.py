@@ -20,7 +20,10 @@ from register_server import Services, birth, free_port, issue_card, write_card
 from mynacard.window.app import create_app
 from mynacard.window.config import WindowConfig
 
-__all__ = ["RegisteredCard", "Services", "WindowServer", "free_port", "register_resident"]
+__all__ = ["CLERK_NAME", "RegisteredCard", "Services", "WindowServer", "axe_serious", "free_port", "register_resident"]
+
+#: The clerk the shared `clerk_token` fixture logs in as.
+CLERK_NAME = "窓口 花子"
 
 
 @dataclass(frozen=True)
@@ -73,3 +76,12 @@ class WindowServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(10)
+
+
+def axe_serious(page: Any) -> list[str]:
+    """axe-core violations of impact serious or critical on the page (ids and first target)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']}: {v['nodes'][0]['target']}" for v in results.response["violations"]
+            if v.get("impact") in ("serious", "critical")]
