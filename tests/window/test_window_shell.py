@@ -56,8 +56,14 @@ def test_expired_session_says_so_and_changes_nothing(page, window, registered_de
 def test_the_screens_work_from_the_keyboard(browser, window, clerk_token) -> None:
     context = browser.new_context()
     page = context.new_page()
+    page.set_default_timeout(15000)
     page.goto(f"{window.url}/login")
-    page.keyboard.type(clerk_token)  # the token field has the focus
+    for _ in range(5):  # Tab to the token field (skip link first, or autofocus already there)
+        if page.evaluate("document.activeElement.id") == "token":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "token"
+    page.keyboard.type(clerk_token)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{window.url}/check")
     seen = []
