@@ -219,6 +219,16 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
         rt.wake_worker()
         return out
 
+    @router.post("/residents/{code}/events/preview", response_model=records.PreviewOut, tags=["events"],
+                 summary="What an event would do (its revocations, by §5) without recording it")
+    def preview(code: Code, event: Annotated[RecordEvent, Body()], caller: Staff) -> records.PreviewOut:
+        with rt.store.rehearsal() as session:  # the very code that records it, rolled back
+            done = events.record_event(session, caller, code, event)
+            out = records.preview_out(session, done.event)
+        with rt.store.transaction() as session:
+            record_access(session, caller, code, f"preview:{event.kind}", event.cause, "certificates")
+        return out
+
     @router.get("/residents/{code}/events", response_model=list[records.EventOut], tags=["events"])
     def list_events(code: Code, purpose: Purpose, caller: Staff, session: Db) -> list[records.EventOut]:
         out = records.events_of(session, code)
