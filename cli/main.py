@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mynacard.ca.commands",
     "mynacard.register_stub.register_commands",
     "mynacard.terminal.commands",
+    "mynacard.window.commands",
     "mynacard.up",
 )
 

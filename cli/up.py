@@ -3,7 +3,10 @@
 It runs three processes of its own and stops them in reverse order on Ctrl-C or SIGTERM:
 1. `mynacard serve` (CA service, register, issuance centre; SQLite in the data directory);
 2. `mynacard emulate` with the demo resident's card in a virtual reader (pcscd + vpcd);
-3. `mynacard kiosk` on that reader, talking to the centre with the kiosk token.
+3. `mynacard kiosk` on that reader, talking to the centre with the kiosk token;
+4. `mynacard window` (the clerk's window) on the same reader, with a demo clerk's named token
+   (DATA/window-clerk.token) to log in with; it trusts the test authority, as the demo card is
+   one of its cards.
 
 Before 2, the demo resident (見本 花子, the values of `register_stub/demo_values.py`) is put on
 the register and a card is issued to her THROUGH the register, so its certificates come from the
@@ -37,7 +40,8 @@ DESCRIPTION = """\
 Start the whole mynacard system and keep it running until Ctrl-C: the back-office services
 (`mynacard serve`: CA, register, issuance centre), the demo resident 見本 花子 registered with a
 card issued through the register, that card in a virtual PC/SC reader (`mynacard emulate`), and
-the convenience-store kiosk (`mynacard kiosk`) with its web UI, wired to the centre.
+the convenience-store kiosk (`mynacard kiosk`) with its web UI, wired to the centre, and the
+clerk's window (`mynacard window`) with a demo clerk's token.
 
 Everything lives in --data DIR (default ~/.local/share/mynacard/up): databases, CA keys, tokens,
 the demo card image and logs/. A rerun reuses it; delete it for a fresh start.
@@ -46,7 +50,7 @@ the demo card image and logs/. A rerun reuses it; delete it for a fresh start.
 EPILOG = """\
 examples:
   mynacard up                                 then open the printed kiosk URL; auth PIN 1234
-  mynacard up --data ./demo --port 8570 --kiosk-port 8865
+  mynacard up --data ./demo --port 8570 --kiosk-port 8865 --window-port 8880
 while it runs (from another terminal):
   mynacard emulate control remove --control DATA/emulator.sock    take the card off the reader
   mynacard emulate control insert --control DATA/emulator.sock    put it back
@@ -74,12 +78,13 @@ class UpError(Exception):
 def register(root: CommandRoot) -> None:
     from mynacard.service.config import DEFAULT_HOST, DEFAULT_PORT
 
-    up = root.command("up", help="start everything: services, demo card in a reader, kiosk UI",
+    up = root.command("up", help="start everything: services, demo card in a reader, kiosk UI, clerk's window",
                       description=DESCRIPTION, epilog=EPILOG)
     up.add_argument("--data", type=Path, metavar="DIR", help="data directory (default ~/.local/share/mynacard/up)")
     up.add_argument("--host", default=DEFAULT_HOST, help=f"address of both servers (default {DEFAULT_HOST})")
     up.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"services port (default {DEFAULT_PORT})")
     up.add_argument("--kiosk-port", type=int, default=8765, help="kiosk UI port (default 8765)")
+    up.add_argument("--window-port", type=int, default=8780, help="clerk's window port (default 8780)")
     up.set_defaults(func=_up)
 
 
@@ -212,6 +217,27 @@ def demo_card(data_dir: Path, base_url: str, tokens: dict[str, str]) -> tuple[st
     return code, card_dir
 
 
+DEMO_CLERK = "窓口 デモ"
+CLERK_TOKEN_FILE = "window-clerk.token"
+
+
+def demo_clerk(data_dir: Path, base_url: str, tokens: dict[str, str]) -> Path:
+    """The demo clerk's named token (made once, `mynacard register clerk add`), in a 0600 file."""
+    import httpx
+
+    from mynacard.service.files import write_atomically
+
+    path = data_dir / CLERK_TOKEN_FILE
+    if path.is_file():
+        return path
+    answer = httpx.post(f"{base_url}/register/v1/clerks", json={"name": DEMO_CLERK}, timeout=30,
+                        headers={"Authorization": f"Bearer {tokens['register-admin']}"})
+    if answer.status_code != 201:
+        raise UpError(f"the register did not make the demo clerk's token: {answer.json().get('detail')}")
+    write_atomically(path, (answer.json()["token"] + "\n").encode(), 0o600)
+    return path
+
+
 class Stop(Exception):
     """Ctrl-C or SIGTERM."""
 
@@ -259,10 +285,18 @@ def _up(args: argparse.Namespace) -> int:
         children.append(kiosk)
         ready = kiosk.wait_for(lambda text: "ready: open " in text, "serving its UI")
         kiosk_url = ready.split("ready: open ", 1)[1].split()[0]
+        clerk_token = demo_clerk(data_dir, base, tokens)
+        window = Child.start("mynacard window", _mynacard(
+            "window", "--reader", reader, "--register-url", f"{base}/register", "--trust-test-authority",
+            "--host", args.host, "--port", str(args.window_port)), logs / "window.log")
+        children.append(window)
+        window_url = f"http://{args.host}:{args.window_port}/"
+        _wait_http(f"{window_url}health", window)
         from mynacard.register_stub.person import DEMO_PINS
 
         print(f"""mynacard up: running (Ctrl-C stops everything)
   kiosk UI:   {kiosk_url}   (integrator WebSocket: {kiosk_url.replace('http', 'ws', 1)}ws)
+  window:     {window_url}   (clerk's window; log in with the token in {clerk_token})
   services:   {base}/ca/  {base}/register/  {base}/centre/   (tokens: {data_dir / 'tokens.json'})
   demo card:  見本 花子 in reader {reader!r}; auth PIN {DEMO_PINS.auth_pin}
   the card:   mynacard emulate control remove --control {control}   (and `insert` to put it back)

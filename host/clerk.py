@@ -171,6 +171,8 @@ class ClerkReport:
     #: Whose withheld anchors a certificate chained to (e.g. {"test"} without the opt-in).
     untrusted_origins: set[str] = field(default_factory=set)
     test_authority_trusted: bool = False
+    #: The chip's name and address images (PNG) from the card face, for display beside the photo.
+    face_images: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[Check]:
@@ -318,9 +320,10 @@ class _ClerkCheck:
         self._text()
         self._application()
         self._certificates()
+        images = {"name": self.face.name_png, "address": self.face.address_png} if self.face else {}
         return ClerkReport(self.card.name, self.at, self.checks, self.chip, self.application,
                            self.photo_png, self.trust_origins, self.untrusted_origins,
-                           self.trust.test_authority_trusted)
+                           self.trust.test_authority_trusted, images)
 
     # --- 券面事項確認AP ---------------------------------------------------------------------------
 

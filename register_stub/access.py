@@ -26,12 +26,15 @@ def record_access(
     purpose: str,
     items: str,
     outcome: str = "ok",
-) -> None:
-    """Insert the record now (a Core insert: no ORM bookkeeping on the hot path of every read)."""
-    session.execute(table(AccessRecord).insert().values(
-        resident_code=resident_code, at=datetime.now(UTC), actor=caller.name, role=caller.role, action=action,
+    at: datetime | None = None,
+) -> int:
+    """Insert the record now (a Core insert: no ORM bookkeeping on the hot path of every read);
+    its id, for callers that show the record they wrote (the window's 方法2 screen)."""
+    records = table(AccessRecord)
+    return int(session.execute(records.insert().values(
+        resident_code=resident_code, at=at or datetime.now(UTC), actor=caller.name, role=caller.role, action=action,
         purpose=purpose, items=items, outcome=outcome,
-    ))
+    ).returning(records.c.id)).scalar_one())
 
 
 def records_about(session: Session, resident_code: str, limit: int = 100, before_id: int | None = None) -> list[AccessRecord]:

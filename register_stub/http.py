@@ -30,6 +30,7 @@ from mynacard.register_stub.errors_api import Invalid, NotFound
 from mynacard.register_stub.models import Household, Resident, ResidentVersion, Revocation
 from mynacard.register_stub.runtime import RegisterRuntime
 from mynacard.register_stub.schemas import Cause, NewRecordEvent, RecordEvent, Strict, today_in_japan
+from mynacard.register_stub.window_api import build_window_router
 from mynacard.service.auth import Caller, bearer_token, require_role
 from mynacard.service.config import ServiceConfig
 from mynacard.service.errors import ApiError, error_response, install_error_handlers
@@ -148,6 +149,8 @@ def create_app(config: ServiceConfig, runtime: RegisterRuntime | None = None, *,
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.state.runtime = runtime
     app.include_router(build_router(runtime))
+    app.include_router(build_window_router(
+        runtime, lambda *roles: require_role(lambda: runtime.store.token_reader, *roles), ADMIN, (ADMIN, CLERK)))
     return app
 
 
@@ -216,6 +219,16 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
         rt.wake_worker()
         return out
 
+    @router.post("/residents/{code}/events/preview", response_model=records.PreviewOut, tags=["events"],
+                 summary="What an event would do (its revocations, by §5) without recording it")
+    def preview(code: Code, event: Annotated[RecordEvent, Body()], caller: Staff) -> records.PreviewOut:
+        with rt.store.rehearsal() as session:  # the very code that records it, rolled back
+            done = events.record_event(session, caller, code, event)
+            out = records.preview_out(session, done.event)
+        with rt.store.transaction() as session:
+            record_access(session, caller, code, f"preview:{event.kind}", event.cause, "certificates")
+        return out
+
     @router.get("/residents/{code}/events", response_model=list[records.EventOut], tags=["events"])
     def list_events(code: Code, purpose: Purpose, caller: Staff, session: Db) -> list[records.EventOut]:
         out = records.events_of(session, code)
@@ -251,7 +264,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
             raise NotFound("no current record holds this My Number")
         return LookupOut(resident_code=resident.resident_code, status=resident.status)
 
-    @router.post("/method2", response_model=method2.Method2Answer, tags=["method2"],
+    @router.post("/method2", response_model=method2.Method2Answer, tags=["method2"], response_model_exclude_none=True,
                  summary="方法2: My Number + four facts → match / no-match / which items differ")
     def method2_query(body: method2.Method2Query, caller: Staff) -> method2.Method2Answer:
         return method2.query(rt.store, caller, body)

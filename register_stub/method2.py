@@ -10,7 +10,7 @@ why (the purpose the clerk must give) and what was compared.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -35,14 +35,28 @@ class Method2Query(Strict):
     sex: str = Field(min_length=1, max_length=10, description="1/2/3, 男/女, M/F")
     address: str = Field(min_length=1, max_length=300)
     purpose: str = Field(min_length=1, max_length=200, description="why the clerk asks (the procedure)")
+    show_access_record: bool = Field(default=False, description="answer with the access record written (the window shows it)")
 
     def __repr__(self) -> str:
         return "Method2Query(…)"
 
 
+class RecordedAccess(BaseModel):
+    """The access record this query wrote (番号法 第23条), shown to the clerk who asked."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    purpose: str
+    items: str
+    outcome: str
+
+
 class Method2Answer(BaseModel):
     result: Literal["match", "no-match", "differs"]
     differs: list[Literal["name", "birth_date", "sex", "address"]] = []
+    access_record: RecordedAccess | None = None
 
 
 def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method2Answer:
@@ -85,9 +99,13 @@ def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method
         if wanted.address != address_key(row.address):
             differs.append("address")
         code, answer = row.resident_code, Method2Answer(result="differs" if differs else "match", differs=differs)
+    items = ", ".join(("my_number", *ITEMS))
+    at = datetime.now(UTC)
     with store.transaction() as session:
-        record_access(session, caller, code, "method2-query", request.purpose, ", ".join(("my_number", *ITEMS)),
-                      answer.result)
+        record_id = record_access(session, caller, code, "method2-query", request.purpose, items, answer.result, at)
+    if request.show_access_record:
+        answer.access_record = RecordedAccess(id=record_id, at=at, actor=caller.name, action="method2-query",
+                                              purpose=request.purpose, items=items, outcome=answer.result)
     return answer
 
 

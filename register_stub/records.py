@@ -93,6 +93,21 @@ class EventOut(BaseModel):
     revocations: list[RevocationOut]
 
 
+class PlannedRevocation(BaseModel):
+    ca: str
+    serial: str
+    action: str
+    reason: str | None
+
+
+class PreviewOut(BaseModel):
+    """An event's effect before it is recorded: the same rows recording it would queue."""
+
+    kind: str
+    summary: dict[str, Any]
+    revocations: list[PlannedRevocation]
+
+
 class CardOut(BaseModel):
     card_serial: str
     status: str
@@ -174,6 +189,13 @@ def event_out(session: Session, row: Event) -> EventOut:
         recorded_at=row.recorded_at, recorded_by=row.recorded_by, version=row.version, summary=dict(row.summary or {}),
         revocations=[revocation_out(r) for r in revocations],
     )
+
+
+def preview_out(session: Session, row: Event) -> PreviewOut:
+    out = event_out(session, row)
+    return PreviewOut(kind=out.kind, summary=out.summary, revocations=[
+        PlannedRevocation(ca=r.ca, serial=r.serial, action=r.action, reason=r.reason) for r in out.revocations
+    ])
 
 
 def event(session: Session, event_id: int) -> EventOut:

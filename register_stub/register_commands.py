@@ -172,6 +172,17 @@ def register(root: CommandRoot) -> None:
     card.add_argument("--ask-pins", action="store_true",
                       help="type the four PINs (default: $MYNACARD_AUTH_PIN … as for `card new`, or 1234/ABC123)")
 
+    clerk_help = "named clerk tokens for the window (mynacard window): one per clerk, so the access records name the clerk"
+    clerk = commands.add_parser("clerk", help=clerk_help, description=clerk_help)
+    clerk.set_defaults(func=lambda _args, p=clerk: p.print_help() or 2)
+    clerk_commands = clerk.add_subparsers(dest="clerk_command", metavar="COMMAND")
+    clerk_add = clerk_commands.add_parser(
+        "add", parents=[remote], help="make (or replace) the token of clerk NAME; prints it once",
+        description="Make (or replace) the clerk token of NAME (needs the register-admin token). The token is "
+        "printed once, on stdout; the register keeps only its digest. The clerk logs in to `mynacard window` with it.")
+    clerk_add.add_argument("name", metavar="NAME", help="the clerk's name as the access records show it")
+    clerk_add.set_defaults(func=_clerk_add)
+
     m2 = sub("method2", "方法2: confirm a My Number and the four facts without the card", _method2)
     m2.add_argument("--name", required=True)
     m2.add_argument("--birth-date", required=True, help="as written: 1980-02-17, 昭和55年2月17日, S55.2.17")
@@ -303,6 +314,14 @@ def _event(args: argparse.Namespace) -> object:
         if value is not None:
             body[name] = SEXES[value] if name == "sex" else value.isoformat() if isinstance(value, date) else value
     return _call(args, "POST", f"/v1/residents/{args.code}/events", json=body)
+
+
+def _clerk_add(args: argparse.Namespace) -> int:
+    made = _call(args, "POST", "/v1/clerks", json={"name": args.name})
+    assert isinstance(made, dict)
+    print(made["token"])
+    print(f"clerk token of '{made['name']}' made; it is shown only now", file=sys.stderr)
+    return 0
 
 
 def _access(args: argparse.Namespace) -> object:

@@ -65,6 +65,17 @@ class RegisterStore:
         with self._write_lock if self.sqlite else nullcontext(), self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def rehearsal(self) -> Iterator[Session]:
+        """A write transaction that is always rolled back: an event's preview runs the same code
+        that applies it and keeps nothing."""
+        with self._write_lock if self.sqlite else nullcontext(), self.sessions() as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
+
     def reader(self) -> Session:
         """A session for reads only (never blocked by a writer on SQLite's WAL)."""
         return self.read_sessions()

@@ -32,6 +32,7 @@ CASES = [
     ("bench_kiosk.py", ["--kiosks", "3", "--rounds", "1"], ["p99", "ratio p99"]),
     ("bench_centre_pdf.py", ["--runs", "1"], ["baseline", "household of six", "ratio"]),
     ("bench_counter_lock.py", ["--rounds", "2"], ["wrong VERIFY", "READ BINARY", "ratio"]),
+    ("bench_window.py", ["--runs", "1"], ["insertion → verdict", "window/host ratio", "render 方法2"]),
 ]
 
 

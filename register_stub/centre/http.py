@@ -33,6 +33,7 @@ from mynacard.register_stub.centre import eligibility, ledger, offers
 from mynacard.register_stub.centre.models import Restriction
 from mynacard.register_stub.centre.sessions import SessionTable
 from mynacard.register_stub.centre.store import open_centre_store, prepare
+from mynacard.register_stub.centre.window_documents import build_window_router
 from mynacard.register_stub.models import Card, Certificate
 from mynacard.register_stub.schemas import Strict, today_in_japan
 from mynacard.register_stub.store import RegisterStore
@@ -125,6 +126,8 @@ def create_app(config: ServiceConfig, store: RegisterStore | None = None, *, htt
                   openapi_url="/openapi.json")
     install_error_handlers(app)
     app.include_router(build_router(config, store, http or httpx.Client(timeout=10.0)))
+    app.include_router(build_window_router(store, require_role(lambda: store.token_reader, *STAFF),
+                                           f"{config.service_url('centre')}/v1/verify"))
     return app
 
 

@@ -148,8 +148,10 @@ def build_page(session: Session, facts: ResidentFacts, request: Request, documen
                     request.transaction_id, code, verify_url)
 
 
-def issue(session: Session, caller: Caller, facts: ResidentFacts, request: Request, verify_base: str) -> Issued:
-    """Make the document and record the transaction (in the caller's database transaction)."""
+def issue(session: Session, caller: Caller, facts: ResidentFacts, request: Request, verify_base: str,
+          purpose: str = PURPOSE) -> Issued:
+    """Make the document and record the transaction (in the caller's database transaction); `purpose`
+    names the channel in the access record (the kiosk's コンビニ交付, or the window's)."""
     place = offers.municipality(facts.record.municipality_code)
     document, fee = check_request(request, place, facts.foreign)
     if session.get(IssuedDocument, request.transaction_id) is not None:
@@ -165,7 +167,7 @@ def issue(session: Session, caller: Caller, facts: ResidentFacts, request: Reque
         copies=request.copies, fee=fee * request.copies, sha256=digest, verification_code=code, status="issued",
         issued_at=datetime.now(UTC)))
     items = ", ".join(["four facts", *request.options, *(["household"] if request.scope == offers.HOUSEHOLD else [])])
-    record_access(session, caller, facts.record.resident_code, f"centre-issue-{document.code}", PURPOSE, items)
+    record_access(session, caller, facts.record.resident_code, f"centre-issue-{document.code}", purpose, items)
     return Issued(request.transaction_id, data, digest, code, pages, fee * request.copies)
 
 

@@ -24,10 +24,12 @@ from mynacard.emulator.control import ControlClient
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
 
 
-def start(data: Path, port: int, kiosk_port: int) -> tuple[subprocess.Popen[str], list[str]]:
+def start(data: Path, port: int, kiosk_port: int, window_port: int = 0) -> tuple[subprocess.Popen[str], list[str]]:
+    window_port = window_port or free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "mynacard", "up", "--data", str(data), "--port", str(port),
-         "--kiosk-port", str(kiosk_port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+         "--kiosk-port", str(kiosk_port), "--window-port", str(window_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     assert process.stdout is not None
     for line in process.stdout:
@@ -55,7 +57,7 @@ def children_of(pid: int) -> list[int]:
 
 def stop(process: subprocess.Popen[str], how: signal.Signals = signal.SIGTERM) -> str:
     children = children_of(process.pid)
-    assert len(children) == 3  # serve, emulate, kiosk
+    assert len(children) == 4  # serve, emulate, kiosk, window
     process.send_signal(how)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 0, out
@@ -121,11 +123,15 @@ def issue_one(kiosk: Kiosk, data: Path) -> dict[str, object]:
 def test_up_serves_a_complete_issuance_and_stops_cleanly(tmp_path: Path, terminal_keys: list) -> None:
     data = tmp_path / "data"
     seed_responder_keys(data, terminal_keys[:2])  # the CA's OCSP signers: no RSA generation
-    port, kiosk_port = free_port(), free_port()
-    process, lines = start(data, port, kiosk_port)
+    port, kiosk_port, window_port = free_port(), free_port(), free_port()
+    process, lines = start(data, port, kiosk_port, window_port)
     try:
         output = "\n".join(lines)
         assert f"http://127.0.0.1:{kiosk_port}/" in output and "auth PIN 1234" in output
+        assert f"window:     http://127.0.0.1:{window_port}/" in output  # the clerk's window, with its token
+        token = (data / "window-clerk.token").read_text().strip()
+        login = httpx.post(f"http://127.0.0.1:{window_port}/login", data={"token": token}, follow_redirects=False)
+        assert login.status_code == 303 and "window_session" in login.headers["set-cookie"]
         reader = re.search(r"in reader '([^']+)'", output)
         assert reader is not None
         with connect(f"ws://127.0.0.1:{kiosk_port}/ws", open_timeout=10) as ws:
