@@ -38,8 +38,15 @@ def private_dir(path: Path) -> Path:
         raise EmulatorError(f"cannot create the directory {path}: {exc.strerror}.") from exc
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
         raise EmulatorError(f"{path} is not a directory owned by you; remove it or set MYNACARD_RUNTIME_DIR.")
-    if info.st_mode & 0o077:
+    if info.st_mode & 0o022:
         raise EmulatorError(f"{path} is open to other users; run `chmod 700 {path}`.")
+    if info.st_mode & 0o077:
+        # Ours and writable by no one else, so nothing in it can have been planted: an earlier
+        # `mkdir -p` (umask 022) or a mount point left it readable, and closing it is safe.
+        try:
+            path.chmod(0o700)
+        except OSError as exc:
+            raise EmulatorError(f"{path} is readable by other users and cannot be closed: {exc.strerror}.") from exc
     return path
 
 

@@ -154,16 +154,30 @@ def test_slot_numbers_out_of_range_are_refused(runtime):
         lease_slot(SLOTS, 5, "mine")
 
 
-def test_runtime_dir_must_be_private(monkeypatch, tmp_path):
+def test_runtime_dir_writable_by_others_is_refused(monkeypatch, tmp_path):
+    """Others could have planted sockets or locks in it: refuse, change nothing."""
     from mynacard.emulator.errors import EmulatorError
     from mynacard.emulator.paths import runtime_dir
 
     open_dir = tmp_path / "open"
-    open_dir.mkdir(mode=0o755)
-    open_dir.chmod(0o755)
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
     monkeypatch.setenv("MYNACARD_RUNTIME_DIR", str(open_dir))
     with pytest.raises(EmulatorError, match="open to other users"):
         runtime_dir()
+    assert open_dir.stat().st_mode & 0o777 == 0o777
+
+
+def test_runtime_dir_only_readable_by_others_is_closed(monkeypatch, tmp_path):
+    """A `mkdir -p` leftover (0755, e.g. a mount point under /run) is ours and unplantable: closed to 0700."""
+    from mynacard.emulator.paths import runtime_dir
+
+    readable = tmp_path / "readable"
+    readable.mkdir()
+    readable.chmod(0o755)
+    monkeypatch.setenv("MYNACARD_RUNTIME_DIR", str(readable))
+    assert runtime_dir() == readable
+    assert readable.stat().st_mode & 0o777 == 0o700
 
 
 def test_pcscd_not_started_by_mynacard_is_not_ours(runtime, monkeypatch):

@@ -11,15 +11,17 @@ no trace either.
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from mynacard.register_stub.schemas import today_in_japan
 from register_server import PINS, Services, birth, event, issue_card
 
-TOMORROW = (date.today() + timedelta(days=1)).isoformat()
+#: Tomorrow where the register decides what is "in the future": Japan (UTC+9), not this machine.
+TOMORROW = (today_in_japan() + timedelta(days=1)).isoformat()
 RESIDENT = {"family_name": "見本", "given_name": "一郎", "birth_date": "1990-01-01", "sex": "1",
             "address": "東京都千代田区見本町1-1"}
 
