@@ -35,3 +35,15 @@ def check_digit(base: str) -> int:
 def is_valid(number: str) -> bool:
     """True if `number` is 12 ASCII digits whose last is the check digit of the first 11."""
     return _digits(number, LENGTH) and check_digit(number[:BASE_DIGITS]) == int(number[BASE_DIGITS])
+
+
+def validate(number: str) -> str:
+    """Return `number` if it is a My Number; raise CodecError otherwise. The two sentences tell a
+    clerk what to look at (the length, or a typing mistake the check digit caught) and never
+    contain the digits: whoever hears the error must not learn the number."""
+    if not _digits(number, LENGTH):
+        raise CodecError("a My Number is exactly 12 digits")
+    if not is_valid(number):
+        raise CodecError("this is not a valid My Number: its last digit is not its check digit "
+                         "(check for a typing mistake)")
+    return number

@@ -255,8 +255,9 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/lookup", response_model=LookupOut, tags=["numbers"],
                  summary="Which record holds this My Number (POST, so the number stays out of URLs)")
     def lookup(body: LookupIn, caller: Anyone) -> LookupOut:
+        number = method2.checked_my_number(body.my_number)
         with rt.store.transaction() as session:  # the record stays even when nothing is found
-            code = numbers.resident_by_number(session, body.my_number)
+            code = numbers.resident_by_number(session, number)
             record_access(session, caller, code, "lookup-by-number", body.purpose, "my_number",
                           "found" if code else "not-found")
             resident = session.get(Resident, code) if code else None

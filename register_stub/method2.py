@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from mynacard.codec import my_number
+from mynacard.codec.errors import CodecError
 from mynacard.register_stub.access import record_access
 from mynacard.register_stub.errors_api import Invalid
 from mynacard.register_stub.events import DELETED
@@ -62,9 +64,7 @@ class Method2Answer(BaseModel):
 def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method2Answer:
     """Compare on the read engine, then record the access in its own short write transaction;
     the answer is returned only after that record committed."""
-    number = fold(request.my_number).replace("-", "")
-    if len(number) != 12 or not number.isdigit():
-        raise Invalid("my_number must be 12 digits")
+    number = checked_my_number(fold(request.my_number).replace("-", ""))
     try:
         wanted = Facts(name_key(request.name), birth_date_key(request.birth_date), sex_key(request.sex),
                        address_key(request.address))
@@ -107,6 +107,16 @@ def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method
         answer.access_record = RecordedAccess(id=record_id, at=at, actor=caller.name, action="method2-query",
                                               purpose=request.purpose, items=items, outcome=answer.result)
     return answer
+
+
+def checked_my_number(number: str) -> str:
+    """`number` if it is a My Number, else a 422 before anything is read or recorded: a typing
+    mistake the check digit catches must not come back as "no-match" with an access record
+    claiming a comparison was made."""
+    try:
+        return my_number.validate(number)
+    except CodecError as exc:
+        raise Invalid(f"my_number: {exc}") from None
 
 
 @dataclass(frozen=True)

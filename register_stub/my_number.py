@@ -25,14 +25,10 @@ def check_digit(base: str) -> int:
 
 def validate(number: str) -> str:
     """Return `number` if it is 12 digits with a correct check digit; raise otherwise."""
-    if len(number) != 12 or not number.isascii() or not number.isdigit():
-        raise MyNumberError("a My Number is exactly 12 digits")
-    if check_digit(number[:11]) != int(number[11]):
-        raise MyNumberError(
-            "the My Number's last digit is not its check digit (jpki-system.md §4.1); "
-            "check for a typing mistake"
-        )
-    return number
+    try:
+        return my_number.validate(number)
+    except CodecError as exc:
+        raise MyNumberError(str(exc)) from None
 
 
 def generate() -> str:

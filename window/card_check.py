@@ -43,7 +43,7 @@ from mynacard.host.revocation import RevocationConfig
 from mynacard.host.trust import default_trust
 from mynacard.window.card import open_card, pulled
 from mynacard.window.config import WindowConfig
-from mynacard.window.forms import form_fields
+from mynacard.window.forms import form_fields, my_number_problem
 from mynacard.window.layout import NavEntry, bi, esc, screen_page
 from mynacard.window.register_client import RegisterError
 from mynacard.window.sessions import ClerkSession, current_session
@@ -225,6 +225,9 @@ def run(request: Request, session: Clerk, fields: Fields) -> HTMLResponse:
         application = ApplicationForm.from_mapping({name: fields.get(name) or None for name, *_ in FORM_FIELDS})
     except (ValueError, ApplicationFormError) as exc:
         return again(str(exc))
+    problem = my_number_problem(application.my_number) if application.my_number else None
+    if problem:  # also 照合番号A: refused here, before the card or the register is asked
+        return again(problem)
     if code_b is None:
         return again("照合番号Bを入力してください（または生年月日・有効期限・セキュリティコード）。 "
                      "Enter 照合番号B (or the birth date, expiry date and security code).")

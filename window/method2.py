@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from mynacard.window.forms import form_fields
+from mynacard.window.forms import form_fields, my_number_problem
 from mynacard.window.layout import NavEntry, bi, esc, screen_page
 from mynacard.window.register_client import RegisterError
 from mynacard.window.sessions import ClerkSession, current_session
@@ -67,6 +67,10 @@ def query(request: Request, session: Annotated[ClerkSession, Depends(current_ses
     if missing:
         return screen_page(request, session, NAV.ja, NAV.en, form_html(kept), status_kind="error", http_status=422,
                            status=f"{'・'.join(missing)}を入力してください。 Fill in every item of the form.")
+    problem = my_number_problem(body["my_number"])
+    if problem:
+        return screen_page(request, session, NAV.ja, NAV.en, form_html(kept), status_kind="error", http_status=422,
+                           status=problem)
     try:
         answer = session.register.post("/method2", {**body, "show_access_record": True})
     except RegisterError as exc:

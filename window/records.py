@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from mynacard.window.forms import form_fields
+from mynacard.window.forms import form_fields, my_number_digits, my_number_problem
 from mynacard.window.layout import SECURITY_HEADERS, NavEntry, bi, esc, screen_page
 from mynacard.window.register_client import RegisterError
 from mynacard.window.sessions import ClerkSession, current_session
@@ -74,16 +74,18 @@ def _resident_code(session: ClerkSession, fields: dict[str, str]) -> str:
     code = "".join(ch for ch in fields.get("resident_code", "") if ch.isdigit())
     if code:
         return code
-    number = "".join(ch for ch in fields.get("my_number", "") if ch.isdigit())
-    if not number:
+    typed = fields.get("my_number", "")
+    if not typed:
         raise ValueError("住民票コードか個人番号を入力してください。 Enter the resident code or the My Number.")
+    problem = my_number_problem(typed)
+    if problem:
+        raise ValueError(problem)
+    number = my_number_digits(typed)
     try:
         return str(session.register.post("/lookup", {"my_number": number, "purpose": PURPOSE})["resident_code"])
     except RegisterError as exc:
         if exc.status == 404:
             raise ValueError("この個人番号の住民票はありません。 No current record holds this My Number.") from None
-        if exc.status == 422:
-            raise ValueError("個人番号は12桁です。 The My Number has 12 digits.") from None
         raise ValueError(exc.sentence) from None
 
 

@@ -163,6 +163,14 @@ def ocsp_status(services: Services, ca: str, serial: str, folder: Path) -> str:
     raise AssertionError(output)
 
 
+def access_record_count(services: Services) -> int:
+    """How many access records the register holds (SQLite): a refusal must add none."""
+    import sqlite3
+
+    with sqlite3.connect(services.data_dir / "register.sqlite3") as db:
+        return int(db.execute("SELECT count(*) FROM register_access_records").fetchone()[0])
+
+
 def write_card(card: dict[str, Any], directory: Path) -> Path:
     """The issued card image (base64 files of the API answer) as a card directory."""
     import base64

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from register_server import Services
+from register_server import Services, access_record_count
 
 MYNACARD = [sys.executable, "-m", "mynacard"]
 
@@ -82,3 +82,19 @@ def test_load_checks_every_row_first_then_loads(tmp_path: Path) -> None:
 
     with sqlite3.connect(data / "register.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM register_my_numbers").fetchone()[0] == 2
+
+
+def test_a_my_number_with_a_wrong_check_digit_is_refused_and_not_recorded(services: Services) -> None:
+    """方法2 and lookup refuse a number whose last digit is not its check digit: one sentence that
+    does not echo it, exit 1, and no access record claiming a comparison was made."""
+    common = ["--url", f"{services.base}/register", "--data", str(services.data_dir)]
+    before = access_record_count(services)
+    asked = run("method2", *common, "--token-name", "clerk", "--name", "見本 太郎", "--birth-date", "1980-02-17",
+                "--sex", "男", "--address", "東京都千代田区見本町1-2-3", "--purpose", "児童手当の申請",
+                MYNACARD_MY_NUMBER="123456789019")
+    looked = run("lookup", *common, "--token-name", "centre", "--purpose", "t", MYNACARD_MY_NUMBER="123456789019")
+    for refused in (asked, looked):
+        assert refused.returncode == 1 and refused.stdout == "", refused.stdout
+        assert "not a valid My Number" in refused.stderr and "check digit" in refused.stderr, refused.stderr
+        assert refused.stderr.count("\n") == 1 and "123456789019" not in refused.stderr
+    assert access_record_count(services) == before

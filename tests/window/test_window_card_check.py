@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from register_server import access_record_count
 from window_stack import CLERK_NAME, axe_serious, register_resident
 from mynacard.emulator.echo_card import EchoCard
 from mynacard.host.normalize import era_yymmdd
@@ -36,14 +37,15 @@ def read_card(page, window) -> None:
     page.locator("#tries").wait_for()
 
 
-def enter(page, registered, *, code: str | None = None, address: str = demo.DEMO_ADDRESS, helper: bool = False) -> None:
+def enter(page, registered, *, code: str | None = None, address: str = demo.DEMO_ADDRESS, helper: bool = False,
+          my_number: str | None = None) -> None:
     if helper:
         page.get_by_label("カード記載の生年月日").fill(demo.DEMO_BIRTH_DATE.isoformat())
         page.get_by_label("カード記載の有効期限").fill(registered.card["expires_on"])
         page.get_by_label("セキュリティコード（4桁）").fill(SECURITY_CODE)
     else:
         page.get_by_label("照合番号B（14桁）").fill(code or code_b(registered.card))
-    page.get_by_label("個人番号 My Number").fill(registered.my_number)
+    page.get_by_label("個人番号 My Number").fill(my_number or registered.my_number)
     page.get_by_label("氏名 Name").fill(f"{demo.DEMO_FAMILY_NAME} {demo.DEMO_GIVEN_NAME}")
     page.get_by_label("住所 Address").fill(address)
     page.get_by_label("生年月日 Date of birth", exact=True).fill("昭和60年4月12日")
@@ -167,6 +169,20 @@ def test_a_wrong_code_b_shows_the_tries_and_is_not_tried_again(page, window, rea
     assert page.get_by_label("照合番号B（14桁）").input_value() == ""  # typed again by the clerk, never kept
     shot(page, "check-wrong-code-b")
     assert axe_serious(page) == []
+
+
+def test_a_form_my_number_with_a_wrong_check_digit_is_refused_before_the_card(page, window, reader_card, services,
+                                                                            registered_demo):
+    """The form's My Number is also 照合番号A: a typing mistake the check digit catches is said
+    in one sentence before the card or the register is asked (no verdict, no access record)."""
+    read_card(page, window)
+    number = registered_demo.my_number
+    before = access_record_count(services)
+    enter(page, registered_demo, my_number=number[:11] + str((int(number[11]) + 1) % 10))
+    alert = page.get_by_role("alert").inner_text()
+    assert "検査用数字" in alert and "check digit" in alert
+    assert page.locator("#verdict").count() == 0
+    assert access_record_count(services) == before
 
 
 class _NotAMyNumberCard(EchoCard):

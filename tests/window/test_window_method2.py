@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from register_server import access_record_count
 from window_stack import CLERK_NAME, axe_serious
 from mynacard.register_stub import demo_values as demo
 
@@ -61,3 +62,16 @@ def test_an_empty_item_is_refused_before_the_register_is_asked(page, window) -> 
     page.get_by_role("button", name="照会する").click()
     assert "個人番号・生年月日・性別・住所を入力してください" in page.get_by_role("alert").inner_text()
     assert page.locator("#m2-access").count() == 0
+
+
+def test_a_wrong_check_digit_is_refused_before_the_register_is_asked(page, window, services, registered_demo) -> None:
+    """A typing mistake the check digit catches is not a no-match: one bilingual sentence, the
+    digits not echoed, and no access record claiming a comparison."""
+    number = registered_demo.my_number
+    wrong = number[:11] + str((int(number[11]) + 1) % 10)
+    before = access_record_count(services)
+    fill(page, window, wrong, f"{demo.DEMO_FAMILY_NAME}{demo.DEMO_GIVEN_NAME}")
+    alert = page.get_by_role("alert").inner_text()
+    assert "検査用数字" in alert and "check digit" in alert and "該当なし" not in alert
+    assert page.locator("#m2-access").count() == 0 and wrong not in page.content()
+    assert access_record_count(services) == before

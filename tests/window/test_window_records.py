@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from register_server import access_record_count
 from window_stack import CLERK_NAME, axe_serious
 from mynacard.register_stub import demo_values as demo
 
@@ -64,3 +65,14 @@ def test_an_unknown_number_is_one_sentence(page, window) -> None:
     page.get_by_label("個人番号（住民票コードが分からないとき）").fill("12345678901" + str(check_digit("12345678901")))
     page.get_by_role("button", name="アクセス記録を見る").click()
     assert "この個人番号の住民票はありません" in page.get_by_role("alert").inner_text()
+
+
+def test_a_my_number_with_a_wrong_check_digit_is_not_looked_up(page, window, services, registered_demo) -> None:
+    number = registered_demo.my_number
+    before = access_record_count(services)
+    page.goto(f"{window.url}/records")
+    page.get_by_label("個人番号（住民票コードが分からないとき）").fill(number[:11] + str((int(number[11]) + 1) % 10))
+    page.get_by_role("button", name="アクセス記録を見る").click()
+    alert = page.get_by_role("alert").inner_text()
+    assert "検査用数字" in alert and "check digit" in alert
+    assert access_record_count(services) == before
