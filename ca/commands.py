@@ -11,11 +11,11 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mynacard.ca.revocation_reasons import REVOCATION_REASONS
+from mynacard.dates import date_argument
 from mynacard.main import CommandRoot
 
 if TYPE_CHECKING:
@@ -68,11 +68,11 @@ def register(root: CommandRoot) -> None:
     issue = sub("issue", "issue a certificate for the key in a CSR", _issue)
     issue.add_argument("ca", choices=("sign", "auth"))
     issue.add_argument("--csr", type=Path, required=True, help="PEM certificate request (its key is certified)")
-    issue.add_argument("--birth-date", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+    issue.add_argument("--birth-date", required=True, type=date_argument, metavar="YYYY-MM-DD")
     issue.add_argument("--prefecture", required=True, help="romanised, e.g. Tokyo")
     issue.add_argument("--city", required=True, help="romanised, e.g. Kiyose-shi")
     issue.add_argument("--municipality-code", required=True, metavar="DIGITS")
-    issue.add_argument("--card-expiry", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+    issue.add_argument("--card-expiry", required=True, type=date_argument, metavar="YYYY-MM-DD")
     issue.add_argument("--name", help="sign only: family and given name separated by a space")
     issue.add_argument("--sex", choices=("1", "2", "3"), help="sign only: 1 male, 2 female, 3 unknown")
     issue.add_argument("--address", help="sign only: the address as on the card")

@@ -11,7 +11,6 @@ import argparse
 import getpass
 import os
 import sys
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from mynacard.applet_model.profiles import (
     choices_help,
     parse_choice,
 )
+from mynacard.dates import date_argument
 from mynacard.main import CommandRoot
 from mynacard.register_stub.demo_values import (
     DEMO_ADDRESS,
@@ -103,7 +103,7 @@ def register(root: CommandRoot) -> None:
     person.add_argument("--address", default=DEMO_ADDRESS, metavar="TEXT",
                         help="住所, starting with the prefecture; ASCII digits and hyphens become "
                         f"full-width (default: {DEMO_ADDRESS}, a fictional town)")
-    person.add_argument("--birth-date", type=_date, default=DEMO_BIRTH_DATE, metavar="YYYY-MM-DD",
+    person.add_argument("--birth-date", type=date_argument, default=DEMO_BIRTH_DATE, metavar="YYYY-MM-DD",
                         help=f"生年月日 (default: {DEMO_BIRTH_DATE})")
     person.add_argument("--sex", choices=list(SEXES), default=SEX_NAMES[DEMO_SEX], metavar="SEX",
                         help=f"性別: male, female, unknown or 1/2/3 (default: {SEX_NAMES[DEMO_SEX]})")
@@ -116,7 +116,7 @@ def register(root: CommandRoot) -> None:
                         help="romanised city for the signing certificate, e.g. Kiyose-shi "
                         "(needed for codes outside the built-in table)")
     facts = parser.add_argument_group("the card")
-    facts.add_argument("--expiry", type=_date, default=DEMO_CARD_EXPIRY, metavar="YYYY-MM-DD",
+    facts.add_argument("--expiry", type=date_argument, default=DEMO_CARD_EXPIRY, metavar="YYYY-MM-DD",
                        help=f"有効期限 of the card (default: {DEMO_CARD_EXPIRY})")
     facts.add_argument("--security-code", default=DEMO_SECURITY_CODE, metavar="4DIGITS",
                        help="セキュリティコード printed on the card, the end of 照合番号B "
@@ -147,13 +147,6 @@ def _behaviour(text: str) -> tuple[str, str]:
         return parse_choice(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
 
 
 def read_pins(ask: bool) -> CardPins:

@@ -19,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mynacard.dates import date_argument, parse_date
 from mynacard.errors import UserError
 from mynacard.main import CommandRoot
 
@@ -96,12 +97,12 @@ def register(root: CommandRoot) -> None:
         new.set_defaults(kind=kind)
         new.add_argument("--family-name", required=True, metavar="TEXT", help="氏")
         new.add_argument("--given-name", required=True, metavar="TEXT", help="名")
-        new.add_argument("--birth-date", required=True, type=_date, metavar="YYYY-MM-DD")
+        new.add_argument("--birth-date", required=True, type=date_argument, metavar="YYYY-MM-DD")
         new.add_argument("--sex", required=True, choices=list(SEXES), metavar="SEX", help="male, female, unknown or 1/2/3")
         new.add_argument("--address", required=True, metavar="TEXT", help="住所, from the prefecture on")
         new.add_argument("--municipality-code", required=True, metavar="5DIGITS", help="e.g. 13101 (Chiyoda-ku)")
-        new.add_argument("--event-date", type=_date, metavar="YYYY-MM-DD",
-                         help="default: the birth date (birth) or today (entry)")
+        new.add_argument("--event-date", type=date_argument, metavar="YYYY-MM-DD",
+                         help="default: the birth date (birth) or today in Japan (entry)")
         new.add_argument("--cause", help="the notice (default 出生届 / 転入届)")
         new.add_argument("--household", type=int, metavar="ID", help="join this household (default: a new one)")
         new.add_argument("--relationship", default="世帯主", help="続柄 to the head (default 世帯主)")
@@ -128,23 +129,23 @@ def register(root: CommandRoot) -> None:
     ev = sub("event", "record a life event (one transaction; revocations queued with it)", _event)
     ev.add_argument("code", help="住民票コード")
     ev.add_argument("kind", choices=EVENT_KINDS, metavar="KIND", help=", ".join(EVENT_KINDS))
-    ev.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="when it took effect (default today)")
+    ev.add_argument("--date", type=date_argument, metavar="YYYY-MM-DD", help="when it took effect (default today in Japan)")
     ev.add_argument("--cause", help="the notice or act (default: the event's name)")
     ev.add_argument("--address", help="move-within, move-in")
-    ev.add_argument("--planned-date", type=_date, metavar="YYYY-MM-DD", help="move-out")
+    ev.add_argument("--planned-date", type=date_argument, metavar="YYYY-MM-DD", help="move-out")
     ev.add_argument("--destination", help="move-out, emigration")
-    ev.add_argument("--moved-in-on", type=_date, metavar="YYYY-MM-DD", help="move-in")
+    ev.add_argument("--moved-in-on", type=date_argument, metavar="YYYY-MM-DD", help="move-in")
     ev.add_argument("--municipality-code", metavar="5DIGITS", help="move-in")
     ev.add_argument("--family-name", help="name-change")
     ev.add_argument("--given-name", help="name-change")
     ev.add_argument("--old-surname", help="name-change: 旧氏 to record")
     ev.add_argument("--sex", choices=list(SEXES), metavar="SEX", help="correction")
-    ev.add_argument("--birth-date", type=_date, metavar="YYYY-MM-DD", help="correction")
+    ev.add_argument("--birth-date", type=date_argument, metavar="YYYY-MM-DD", help="correction")
     ev.add_argument("--household", dest="household_id", type=int, metavar="ID", help="household-change")
     ev.add_argument("--relationship", help="household-change: 続柄 (世帯主 for a new household)")
     ev.add_argument("--residence-status", help="items-update: 在留資格")
     ev.add_argument("--period-of-stay", help="items-update: 在留期間")
-    ev.add_argument("--stay-expires-on", type=_date, metavar="YYYY-MM-DD", help="items-update: 在留期間の満了日")
+    ev.add_argument("--stay-expires-on", type=date_argument, metavar="YYYY-MM-DD", help="items-update: 在留期間の満了日")
     ev.add_argument("--residence-card-number", help="items-update: 在留カード番号")
 
     access = sub("access-records", "who read or changed a resident's data (admin)", _access)
@@ -167,7 +168,7 @@ def register(root: CommandRoot) -> None:
     card.add_argument("--out", type=Path, metavar="DIR", help="issue/reissue: where to write the card image")
     card.add_argument("--cause", default="届出", help="lost/found: the report")
     card.add_argument("--city-roman", help="issue: romanised city for municipalities outside the built-in table")
-    card.add_argument("--expiry", type=_date, metavar="YYYY-MM-DD", help="issue: default the 10th birthday from now")
+    card.add_argument("--expiry", type=date_argument, metavar="YYYY-MM-DD", help="issue: default the 10th birthday from now")
     card.add_argument("--purpose", default="カード交付")
     card.add_argument("--ask-pins", action="store_true",
                       help="type the four PINs (default: $MYNACARD_AUTH_PIN … as for `card new`, or 1234/ABC123)")
@@ -215,11 +216,12 @@ def register(root: CommandRoot) -> None:
     load.set_defaults(func=lambda args: _run(_load, args))
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date of the form YYYY-MM-DD") from None
+def _today() -> date:
+    """Today where the register decides what is "in the future": Japan, not this machine's zone
+    (imported here: the schemas pull in pydantic, which `mynacard --help` must not wait for)."""
+    from mynacard.register_stub.schemas import today_in_japan
+
+    return today_in_japan()
 
 
 def _token(args: argparse.Namespace) -> str:
@@ -283,7 +285,7 @@ def _new_record(args: argparse.Namespace) -> object:
     if args.kind == "birth":
         body.update(event_date=(args.event_date or args.birth_date).isoformat(), cause=args.cause or "出生届")
     else:
-        body.update(event_date=(args.event_date or date.today()).isoformat(), cause=args.cause or "転入届",
+        body.update(event_date=(args.event_date or _today()).isoformat(), cause=args.cause or "転入届",
                     previous_address=args.previous_address)
         if args.nationality:
             resident["foreign"] = {"nationality": args.nationality, "category": args.category,
@@ -307,7 +309,7 @@ def _events(args: argparse.Namespace) -> object:
 
 
 def _event(args: argparse.Namespace) -> object:
-    body: dict[str, Any] = {"kind": args.kind, "event_date": (args.date or date.today()).isoformat(),
+    body: dict[str, Any] = {"kind": args.kind, "event_date": (args.date or _today()).isoformat(),
                             "cause": args.cause or args.kind}
     for name in EVENT_FIELDS:
         value = getattr(args, name)
@@ -440,10 +442,11 @@ def _load(args: argparse.Namespace) -> None:
     if len(args.municipality_code) != 5 or not args.municipality_code.isdigit():
         raise CommandError("a municipality code has 5 digits, e.g. 13101")
     rows: list[bulk.LoadRow] = []
+    today = _today()
     try:
         with args.csv.open(encoding="utf-8", newline="") as handle:
             for line, record in enumerate(csv.DictReader(handle), start=2):
-                rows.append(_load_row(record, line, args.municipality_code, check_address))
+                rows.append(_load_row(record, line, args.municipality_code, check_address, today))
     except OSError as exc:
         raise CommandError(f"cannot read {args.csv}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, csv.Error):
@@ -459,7 +462,7 @@ def _load(args: argparse.Namespace) -> None:
 
 
 def _load_row(record: dict[str, str], line: int, municipality_code: str,
-              check_address: Callable[[str, str], None]) -> LoadRow:
+              check_address: Callable[[str, str], None], today: date) -> LoadRow:
     from mynacard.register_stub.bulk import LoadRow
 
     try:
@@ -472,11 +475,13 @@ def _load_row(record: dict[str, str], line: int, municipality_code: str,
     if SEXES.get(sex) is None:
         raise CommandError(f"line {line}: sex must be 1, 2, 3, male, female or unknown")
     try:
-        birth_date = date.fromisoformat(born)
+        birth_date = parse_date(born)
+    except ValueError as exc:
+        raise CommandError(f"line {line}: the birth date {exc}") from None
+    try:
         check_address(address, municipality_code)
     except ValueError as exc:
-        raise CommandError(f"line {line}: {exc}" if "address" in str(exc) else
-                           f"line {line}: the birth date is not YYYY-MM-DD") from None
-    if birth_date > date.today():
-        raise CommandError(f"line {line}: the birth date is in the future")
+        raise CommandError(f"line {line}: {exc}") from None
+    if birth_date > today:
+        raise CommandError(f"line {line}: the birth date {born} is in the future (today in Japan is {today})")
     return LoadRow(family, given, birth_date, SEXES[sex], address)

@@ -40,8 +40,9 @@ class Strict(BaseModel):
 
 
 def _past_date(value: date, what: str) -> date:
-    if value > today_in_japan():
-        raise ValueError(f"the {what} is in the future")
+    today = today_in_japan()
+    if value > today:
+        raise ValueError(f"the {what} {value.isoformat()} is in the future (today in Japan is {today.isoformat()})")
     if value < MEIJI_START:
         raise ValueError(f"the {what} is before 1868-01-25 (Meiji 1)")
     return value
@@ -205,12 +206,15 @@ class Correction(EventBase):
     sex: Sex | None = None
     birth_date: date | None = None
 
+    @field_validator("birth_date")
+    @classmethod
+    def _birth(cls, value: date | None) -> date | None:
+        return None if value is None else _past_date(value, "birth date")
+
     @model_validator(mode="after")
     def _something(self) -> Correction:
         if self.sex is None and self.birth_date is None:
             raise ValueError("a correction gives a sex, a birth date, or both")
-        if self.birth_date is not None:
-            _past_date(self.birth_date, "birth date")
         return self
 
 

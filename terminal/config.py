@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
+from mynacard.dates import parse_date
+
 JST = timezone(timedelta(hours=9), "JST")
 
 #: Seconds a state may last before the kiosk gives up on it (a human wait or a device/centre
@@ -152,7 +154,7 @@ def _maintenance_days(values: object) -> list[date]:
     days = []
     for value in values:
         try:
-            days.append(value if isinstance(value, date) else date.fromisoformat(str(value)))
-        except ValueError:
-            raise ConfigError("hours.maintenance_days must be a list of dates YYYY-MM-DD") from None
+            days.append(value if isinstance(value, date) else parse_date(str(value)))
+        except ValueError as exc:
+            raise ConfigError(f"hours.maintenance_days: {exc}") from None
     return days

@@ -179,3 +179,32 @@ def test_bad_input_is_refused_and_changes_nothing(services: Services, known: dic
     if isinstance(payload, dict) and "my_number" in payload:  # a My Number is never echoed
         assert payload["my_number"] not in response.text
     assert snapshot(services) == before
+
+
+@pytest.mark.parametrize(("path", "body", "field", "what"), [
+    ("/v1/residents", new_record(resident={"birth_date": TOMORROW}), "resident.birth_date", "birth date"),
+    ("/v1/residents", new_record(event_date=TOMORROW), "event_date", "event date"),
+    ("/v1/residents/{code}/events", {"kind": "correction", "event_date": "2020-01-01", "cause": "職権",
+                                     "birth_date": TOMORROW}, "birth_date", "birth date"),
+    ("/v1/residents/{code}/events", {"kind": "death", "event_date": TOMORROW, "cause": "死亡届"}, "event_date",
+     "event date"),
+], ids=["birth date of a birth", "event date of a birth", "birth date of a correction", "event date of a death"])
+def test_a_future_date_is_named_by_the_field_the_caller_sent(services: Services, known: dict[str, str], path: str,
+                                                             body: dict[str, Any], field: str, what: str) -> None:
+    """The sentence names the field as the caller wrote it (no union tag such as `birth.` or a
+    bare `correction`), without pydantic's "Value error," and with the dates compared."""
+    before = snapshot(services)
+    response = httpx.post(f"{services.base}/register{path.format(**known)}", json=body,
+                          headers={"Authorization": f"Bearer {services.tokens['clerk']}"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (f"Invalid field '{field}': the {what} {TOMORROW} is in the future "
+                                         f"(today in Japan is {today_in_japan().isoformat()}).")
+    assert snapshot(services) == before
+
+
+def test_a_date_not_on_the_calendar_is_called_so(services: Services) -> None:
+    response = httpx.post(f"{services.base}/register/v1/residents", json=new_record(resident={"birth_date": "1990-02-30"}),
+                          headers={"Authorization": f"Bearer {services.tokens['clerk']}"})
+    assert response.status_code == 422
+    assert response.json()["detail"] == ("Invalid field 'resident.birth_date': 1990-02-30 is not a real date "
+                                         "(February has no 30th).")

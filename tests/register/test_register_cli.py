@@ -98,3 +98,21 @@ def test_a_my_number_with_a_wrong_check_digit_is_refused_and_not_recorded(servic
         assert "not a valid My Number" in refused.stderr and "check digit" in refused.stderr, refused.stderr
         assert refused.stderr.count("\n") == 1 and "123456789019" not in refused.stderr
     assert access_record_count(services) == before
+
+
+def test_the_default_event_date_is_today_in_japan_wherever_the_machine_is(services: Services) -> None:
+    """The register decides "in the future" by Japan's calendar, so the CLI's default "today" is
+    Japan's too: run from a zone whose date differs from Japan's now, `entry` without
+    --event-date records Japan's date (not yesterday, and not refused as tomorrow)."""
+    from datetime import datetime, timedelta, timezone
+
+    from mynacard.register_stub.schemas import today_in_japan
+
+    japan = today_in_japan()
+    zone = next(name for name, hours in (("Etc/GMT+12", -12), ("Etc/GMT-14", 14))
+                if datetime.now(timezone(timedelta(hours=hours))).date() != japan)
+    common = ["--url", f"{services.base}/register", "--data", str(services.data_dir)]
+    entered = run("entry", *common, "--family-name", "Smith", "--given-name", "Anna", "--birth-date", "1990-05-05",
+                  "--sex", "female", "--address", "東京都千代田区見本町4-4", "--municipality-code", "13101", TZ=zone)
+    assert entered.returncode == 0, entered.stderr
+    assert json.loads(entered.stdout)["event"]["event_date"] in {japan.isoformat(), today_in_japan().isoformat()}

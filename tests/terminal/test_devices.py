@@ -173,6 +173,7 @@ def test_configuration_from_toml(tmp_path: Path) -> None:
     ("[timeouts]\npin_entry = -1\n", "positive numbers"),
     ("[timeouts]\nlunch = 5\n", "unknown timeout(s) lunch"),
     ("kiosk_id = \n", "not valid TOML"),
+    ("[hours]\nmaintenance_days = [\"2026-02-30\"]\n", "2026-02-30 is not a real date (February has no 30th)"),
 ])
 def test_a_bad_configuration_is_one_sentence_naming_the_key(tmp_path: Path, text: str,
                                                             words: str) -> None:
