@@ -94,8 +94,13 @@ def _write_json(data: object, out: str | None) -> None:
 
 
 def _write_file(path: Path, data: bytes) -> None:
+    """Everything these commands write may hold personal data (the facts read, the photo and the
+    name and address images, the signing certificate naming the holder): created 0600 and
+    renamed into place, so no other user can open it at any moment, whatever the umask."""
+    from mynacard.service.files import write_atomically
+
     try:
-        path.write_bytes(data)
+        write_atomically(path, data, 0o600)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
 

@@ -281,8 +281,10 @@ def _check(args: argparse.Namespace) -> int:
         report = run_clerk_check(card, application, secrets, trust=trust, revocation=revocation)
     photo_path = None
     if args.photo is not None and report.photo_png is not None:
-        try:
-            args.photo.write_bytes(report.photo_png)
+        from mynacard.service.files import write_atomically
+
+        try:  # the holder's face: 0600 from creation, renamed into place
+            write_atomically(args.photo, report.photo_png, 0o600)
         except OSError as exc:
             raise UsageError(f"cannot write the photo to {args.photo} ({exc.strerror})") from exc
         photo_path = str(args.photo)

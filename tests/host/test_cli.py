@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import stat
 
 import pytest
 from cryptography import x509
@@ -101,6 +102,24 @@ def test_face_writes_the_files(capsys, card_dir, tmp_path, monkeypatch, demo) ->
     with Image.open(out_dir / "photo.png") as png:
         assert png.format == "PNG"
     assert json.loads((out_dir / "face.json").read_text())["birth_date"] == demo.birth_date
+
+
+def test_files_with_personal_data_are_created_private(capsys, card_dir, tmp_path, monkeypatch, demo,
+                                                     open_umask) -> None:
+    """The photo, the name and address images, the facts read and the certificates (the signing
+    one names the holder) are 0600 from creation, and a file they replace becomes 0600 too."""
+    monkeypatch.setenv("MYNACARD_CODE_B", demo.code_b)
+    monkeypatch.setenv("MYNACARD_TEXT_PIN", demo.text_pin)
+    monkeypatch.setenv("MYNACARD_SIGN_PASSWORD", demo.sign_password)
+    facts = tmp_path / "facts.json"
+    facts.write_text("{}")
+    assert run(capsys, "card", "face", "--card", str(card_dir), "--out", str(tmp_path / "face"))[0] == 0
+    assert run(capsys, "card", "read", "--card", str(card_dir), "--with", "pin", "--out", str(facts))[0] == 0
+    assert run(capsys, "card", "certs", "--card", str(card_dir), "--which", "all", "--format", "der",
+               "--out", str(tmp_path / "certs"))[0] == 0
+    written = [*(tmp_path / "face").iterdir(), facts, *(tmp_path / "certs").iterdir()]
+    assert len(written) == 11 and json.loads(facts.read_text())["my_number"] == demo.my_number
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written} == {p.name: "0o600" for p in written}
 
 
 def test_pin_change(capsys, card_dir, monkeypatch, demo) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import shutil
 import subprocess
 
@@ -35,7 +36,7 @@ def application(demo, tmp_path):
     return path
 
 
-def test_check_passes_and_saves_the_photo(env, demo, card_dir, application, tmp_path, capsys):
+def test_check_passes_and_saves_the_photo(env, demo, card_dir, application, tmp_path, capsys, open_umask):
     env.setenv("MYNACARD_CODE_B", demo.code_b)
     env.setenv("MYNACARD_TEXT_PIN", demo.text_pin)
     env.setenv("MYNACARD_TRUST_TEST_AUTHORITY", "1")  # the environment's opt-in
@@ -47,6 +48,7 @@ def test_check_passes_and_saves_the_photo(env, demo, card_dir, application, tmp_
     assert status == 0 and report["result"] == "passed", out.out
     assert report["test_authority_trusted"] is True and report["notice"].startswith("TEST AUTHORITY TRUSTED")
     assert report["photo"] == str(photo) and photo.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert stat.S_IMODE(photo.stat().st_mode) == 0o600  # the holder's face: private from creation
     assert report["chip"]["my_number"] == "********" + demo.code_a[-4:]
     assert demo.code_a not in out.out + out.err and demo.code_b not in out.out + out.err
 
