@@ -92,7 +92,7 @@ def main() -> None:
 
         rows = [bulk.LoadRow("佐藤", f"太郎{n}", date(1980, 1, 1), "1", "東京都千代田区見本町1-1")
                 for n in range(args.residents)]
-        bulk.load(runtime.store, runtime.number_key, "13101", rows)
+        bulk.load(runtime.store, runtime.number_key, runtime.code_key, "13101", rows)
         with runtime.store.reader() as session:
             codes = list(session.execute(select(Resident.resident_code)).scalars())
         ca = runtime.ca_client()

@@ -60,7 +60,7 @@ def main() -> None:
         store = RegisterStore.open(url)
         key = bytes(range(32))
         t = time.perf_counter()
-        loaded = bulk.load(store, key, "13101", rows(args.residents),
+        loaded = bulk.load(store, key, key, "13101", rows(args.residents),
                            progress=lambda n: print(f"  {n:,} loaded", flush=True) if n % 200_000 == 0 else None)
         load_s = time.perf_counter() - t
         base_s = baseline(store, args.residents)

@@ -85,7 +85,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = args.db or f"sqlite+pysqlite:///{Path(folder) / 'register.sqlite3'}"
         store = RegisterStore.open(url)
-        bulk.load(store, KEY, "13101", rows(args.residents))
+        bulk.load(store, KEY, KEY, "13101", rows(args.residents))
         with store.reader() as session:
             sample = session.execute(
                 select(MyNumber.number, ResidentVersion.family_name, ResidentVersion.given_name,

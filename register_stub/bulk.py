@@ -47,7 +47,7 @@ VERSION_COLUMNS = ("resident_code", "version", "recorded_at", "valid_from", "fam
 
 
 def load(
-    store: RegisterStore, key: bytes, municipality_code: str, rows: Iterable[LoadRow],
+    store: RegisterStore, key: bytes, code_key: bytes, municipality_code: str, rows: Iterable[LoadRow],
     progress: Callable[[int], None] | None = None, batch: int = BATCH,
 ) -> int:
     """Load `rows` as Japanese residents of one municipality; returns how many were loaded."""
@@ -56,7 +56,7 @@ def load(
         for row in chunk:
             check_address(row.address, municipality_code)
         with store.transaction() as session:
-            codes = numbers.next_codes(session, municipality_code, len(chunk), numbers.DEFAULT_POOL_SIZE)
+            codes = numbers.next_codes(session, code_key, municipality_code, len(chunk), numbers.DEFAULT_POOL_SIZE)
             numbers.issue_numbers(session, key, codes)
             connection = session.connection()
             sqlite = connection.dialect.name == "sqlite"

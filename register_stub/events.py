@@ -171,7 +171,8 @@ def end_cards(session: Session, code: str) -> None:
 
 
 def create_resident(
-    session: Session, caller: Caller, key: bytes, event: Birth | Entry, pool_size: int = numbers.DEFAULT_POOL_SIZE
+    session: Session, caller: Caller, key: bytes, code_key: bytes, event: Birth | Entry,
+    pool_size: int = numbers.DEFAULT_POOL_SIZE,
 ) -> Recorded:
     """出生 or first entry from abroad: a code from the municipality's pool, a My Number derived
     from it, the first 住民票 version (§4.3's flow, in one transaction)."""
@@ -182,7 +183,7 @@ def create_resident(
         raise Invalid(str(exc)) from None
     if items.birth_date > event.event_date:
         raise Invalid("the birth date is after the event date")
-    code = numbers.next_codes(session, event.municipality_code, 1, pool_size)[0]
+    code = numbers.next_codes(session, code_key, event.municipality_code, 1, pool_size)[0]
     number = numbers.issue_numbers(session, key, [code])[code]
     household_id = _household(session, items.household_id, event.municipality_code)
     now = _now()

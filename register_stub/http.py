@@ -191,7 +191,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
                  summary="A new record: birth or first entry from abroad")
     def create(event: Annotated[NewRecordEvent, Body()], caller: Staff) -> CreatedOut:
         with rt.store.transaction() as session:
-            done = events.create_resident(session, caller, rt.number_key, event)
+            done = events.create_resident(session, caller, rt.number_key, rt.code_key, event)
             out = records.event_out(session, done.event)
         assert done.my_number is not None
         return CreatedOut(resident_code=done.resident_code, my_number=done.my_number, event=out)

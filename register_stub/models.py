@@ -85,7 +85,8 @@ class CodePool(Base):
     10-digit base space, cut from one cursor (`PoolCursor`) so no two ever overlap. Inside a
     pool the k-th code issued has the virtual base `first_base + (k·stride mod size)` with
     `stride` coprime to `size` (every slot once, not counting up), and the code's base is
-    `numbers.scatter` of it (a bijection spreading pools over the whole space).
+    `code_permutation.scatter` of it under the register's code key (a bijection spreading pools
+    over the whole space).
     """
 
     __tablename__ = "register_code_pools"

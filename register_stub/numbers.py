@@ -2,8 +2,9 @@
 
 住民票コード: J-LIS hands each municipality a pool of codes that never overlaps another's; the
 municipality takes the next code from its pool when it creates a record. Pools here are cut
-from one cursor row, locked by each allocation, so two pools can never share a code; a fixed
-bijection (`scatter`) spreads each pool's codes over the whole 10-digit space.
+from one cursor row, locked by each allocation, so two pools can never share a code; a bijection
+keyed by the register's own secret (`code_permutation.scatter`) spreads each pool's codes over
+the whole 10-digit space, so a code shows neither its pool nor its order.
 
 My Number: derived from the 住民票コード by a keyed one-way transform — HMAC-SHA-256 under the
 register's secret key (`store.number_key`) over `code:derivation`, reduced to 11 digits, plus
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from mynacard.codec import resident_code
 from mynacard.codec.my_number import check_digit
 from mynacard.register_stub.bulk_sql import stamp, write
+from mynacard.register_stub.code_permutation import scatter
 from mynacard.register_stub.errors_api import Conflict, Invalid, NotFound
 from mynacard.register_stub.models import CodePool, MyNumber, NumberCollision, PoolCursor, table
 
@@ -73,26 +75,10 @@ def _stride(size: int) -> int:
             return stride
 
 
-#: Pools are contiguous in a "virtual" base space; codes are spread over the whole 10-digit space
-#: by this fixed bijection of it (x -> a·x + b mod 10^10, a coprime to 10), so neighbouring codes
-#: of one pool land far apart and a code does not show its pool or its order at a glance. Being a
-#: bijection, it keeps pools from overlapping.
-SCATTER_MULTIPLIER = 7_919_000_003
-SCATTER_OFFSET = 1_234_567_891
-
-
-def scatter(virtual: int) -> int:
-    """The code base of a virtual base."""
-    return (SCATTER_MULTIPLIER * virtual + SCATTER_OFFSET) % CODE_SPACE
-
-
-def unscatter(base: int) -> int:
-    """The virtual base (the pools' coordinates) of a code base."""
-    return ((base - SCATTER_OFFSET) * pow(SCATTER_MULTIPLIER, -1, CODE_SPACE)) % CODE_SPACE
-
-
-def next_codes(session: Session, municipality_code: str, count: int, pool_size: int = DEFAULT_POOL_SIZE) -> list[str]:
-    """The next `count` 住民票コード of a municipality's pools (new pools cut as needed)."""
+def next_codes(session: Session, key: bytes, municipality_code: str, count: int,
+               pool_size: int = DEFAULT_POOL_SIZE) -> list[str]:
+    """The next `count` 住民票コード of a municipality's pools (new pools cut as needed), through
+    the permutation keyed by `key` (the register's `store.code_key`)."""
     codes: list[str] = []
     while len(codes) < count:
         pool = session.execute(
@@ -106,7 +92,7 @@ def next_codes(session: Session, municipality_code: str, count: int, pool_size: 
             pool = allocate_pool(session, municipality_code, max(pool_size, 1))
         take = min(count - len(codes), pool.size - pool.issued)
         codes.extend(
-            resident_code.make(scatter(pool.first_base + (k * pool.stride) % pool.size))
+            resident_code.make(scatter(key, pool.first_base + (k * pool.stride) % pool.size))
             for k in range(pool.issued, pool.issued + take)
         )
         pool.issued += take

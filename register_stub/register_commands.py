@@ -436,7 +436,7 @@ def _load(args: argparse.Namespace) -> None:
 
     from mynacard.register_stub import bulk
     from mynacard.register_stub.schemas import check_address
-    from mynacard.register_stub.store import RegisterStore, number_key
+    from mynacard.register_stub.store import RegisterStore, code_key, number_key
     from mynacard.service.config import default_data_dir, sqlite_url
 
     if len(args.municipality_code) != 5 or not args.municipality_code.isdigit():
@@ -454,7 +454,7 @@ def _load(args: argparse.Namespace) -> None:
     data = args.data or default_data_dir()
     store = RegisterStore.open(args.db or sqlite_url(data, "register"))
     try:
-        loaded = bulk.load(store, number_key(data), args.municipality_code, rows,
+        loaded = bulk.load(store, number_key(data), code_key(data, store), args.municipality_code, rows,
                            progress=lambda n: print(f"  {n:,} of {len(rows):,} loaded", file=sys.stderr))
     finally:
         store.dispose()

@@ -1,4 +1,4 @@
-"""Everything one running register service holds: database, number key, CA client, outbox worker."""
+"""Everything one running register service holds: database, number and code keys, CA client, outbox worker."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from mynacard.register_stub.errors_api import Upstream
 from mynacard.register_stub.events import lapse_overdue
 from mynacard.register_stub.outbox import OutboxWorker
 from mynacard.register_stub.schemas import today_in_japan
-from mynacard.register_stub.store import RegisterStore, number_key
+from mynacard.register_stub.store import RegisterStore, code_key, number_key
 from mynacard.service.auth import Caller
 from mynacard.service.config import ServiceConfig
 
@@ -33,6 +33,8 @@ class RegisterRuntime:
     config: ServiceConfig
     store: RegisterStore
     number_key: bytes = field(repr=False)
+    #: The key of the 住民票コード permutation (`code_permutation`).
+    code_key: bytes = field(repr=False)
     http: httpx.Client
     #: Where card keys come from (None: fresh RSA-2048 per key; tests pass a pool).
     key_source: KeySource | None = None
@@ -44,7 +46,8 @@ class RegisterRuntime:
     @classmethod
     def open(cls, config: ServiceConfig, *, key_source: KeySource | None = None, start_worker: bool = True) -> RegisterRuntime:
         store = RegisterStore.open(config.database_url("register"))
-        runtime = cls(config, store, number_key(config.data_dir), httpx.Client(timeout=30.0), key_source)
+        runtime = cls(config, store, number_key(config.data_dir), code_key(config.data_dir, store),
+                      httpx.Client(timeout=30.0), key_source)
         store.tokens.install(config.tokens, "register")
         if start_worker:
             runtime.worker = OutboxWorker(store, runtime.ca_client, OUTBOX_INTERVAL)

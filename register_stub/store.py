@@ -1,4 +1,4 @@
-"""The register's database: engine, migrations, sessions, and the keyed secret of the numbers."""
+"""The register's database: engine, migrations, sessions, and the secret keys of its numbers and codes."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mynacard.errors import UserError
 from mynacard.register_stub import models
 from mynacard.service.auth import TokenStore
 from mynacard.service.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
@@ -21,7 +22,9 @@ from mynacard.service.migrations import upgrade
 VERSION_TABLE = "register_alembic_version"
 VERSIONS_DIR = Path(__file__).parent / "migrations" / "versions"
 NUMBER_KEY_FILE = "register-number-key"
-NUMBER_KEY_BYTES = 32
+CODE_KEY_FILE = "register-code-key"
+#: The length of both secret keys.
+KEY_BYTES = 32
 
 
 class RegisterStore:
@@ -112,19 +115,44 @@ def _sqlite_reader(writer: Engine) -> Engine:
 
 def number_key(data_dir: Path) -> bytes:
     """The secret key of the My Number derivation (jpki-system.md §4.3: the transformation is
-    secret), made on first use: 32 random bytes in `DATA/register-number-key`, mode 0600.
+    secret), made on first use: 32 random bytes in `DATA/register-number-key`, mode 0600."""
+    return _secret_key(data_dir / NUMBER_KEY_FILE)
+
+
+def code_key(data_dir: Path, store: RegisterStore) -> bytes:
+    """The secret key of the 住民票コード permutation (`code_permutation`), made with the register
+    as the number key is: 32 random bytes in `DATA/register-code-key`, mode 0600.
+
+    A register that cut pools before it had one scattered its codes by a fixed bijection that no
+    key reproduces: a key made now could hand out one of those codes again, so it is refused.
+    """
+    path = data_dir / CODE_KEY_FILE
+    if not path.exists():
+        with store.reader() as session:
+            if session.execute(select(models.CodePool.id).limit(1)).first() is not None:
+                raise UnkeyedRegister(
+                    f"this register handed out 住民票コード before it had {path} (the key of its codes); "
+                    "a new key could repeat one of them, so start a fresh register (a new data dir and database)")
+    return _secret_key(path)
+
+
+class UnkeyedRegister(UserError):
+    """A register whose codes came from before the keyed permutation (see `code_key`)."""
+
+
+def _secret_key(path: Path) -> bytes:
+    """32 random bytes kept hex-encoded in `path` (0600), made on first use.
 
     Written to a temporary file, then hard-linked into place: the link fails if another process
     got there first (then its key is used), and a reader never sees a half-written key.
     """
-    path = data_dir / NUMBER_KEY_FILE
     try:
         return _read_key(path)
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(NUMBER_KEY_BYTES)
-    temporary = data_dir / f".{NUMBER_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(KEY_BYTES)
+    temporary = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, key.hex().encode("ascii") + b"\n")
@@ -142,6 +170,6 @@ def number_key(data_dir: Path) -> bytes:
 
 def _read_key(path: Path) -> bytes:
     key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-    if len(key) != NUMBER_KEY_BYTES:
-        raise ValueError(f"{path} does not hold a {NUMBER_KEY_BYTES}-byte key")
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"{path} does not hold a {KEY_BYTES}-byte key")
     return key

@@ -21,7 +21,7 @@ KEY = bytes(range(32))
 def test_bulk_loaded_records_are_whole_and_usable(tmp_path: Path) -> None:
     store = RegisterStore.open(f"sqlite+pysqlite:///{tmp_path / 'r.sqlite3'}")
     rows = [bulk.LoadRow("佐藤", f"{n}郎", date(1970, 1, 1 + n % 28), "1", f"東京都千代田区見本町{n}-1") for n in range(250)]
-    assert bulk.load(store, KEY, "13101", rows, batch=100) == 250
+    assert bulk.load(store, KEY, KEY, "13101", rows, batch=100) == 250
     with store.session() as session:
         codes = list(session.execute(select(Resident.resident_code)).scalars())
         assert len(codes) == 250 and all(is_valid(c) for c in codes)

@@ -24,7 +24,7 @@ CLERK = Caller("clerk", "clerk")
 def test_outbox_retries_through_an_outage_and_shows_refusals(services: Services, tmp_path: Path,
                                                              register_keys: list[rsa.RSAPrivateKey]) -> None:
     store = RegisterStore.open(f"sqlite+pysqlite:///{tmp_path / 'register.sqlite3'}")
-    bulk.load(store, bytes(32), "13101", [bulk.LoadRow("障害", "太郎", date(1980, 1, 1), "1", "東京都千代田区見本町1")])
+    bulk.load(store, bytes(32), bytes(32), "13101", [bulk.LoadRow("障害", "太郎", date(1980, 1, 1), "1", "東京都千代田区見本町1")])
     with store.reader() as session:
         code = session.query(Resident.resident_code).scalar()
     ca = services.ca()

@@ -93,7 +93,8 @@ def test_a_half_done_event_leaves_no_trace_on_postgresql(pg_services: Services, 
 def test_bulk_load_on_postgresql(pg_services: Services) -> None:
     assert pg_services.runtime is not None
     rows = [bulk.LoadRow("鈴木", f"{n}子", date(1990, 1, 1), "2", f"東京都千代田区見本町{n}") for n in range(300)]
-    assert bulk.load(pg_services.runtime.store, pg_services.runtime.number_key, "13101", rows, batch=120) == 300
+    assert bulk.load(pg_services.runtime.store, pg_services.runtime.number_key, pg_services.runtime.code_key, "13101", rows,
+                     batch=120) == 300
     with pg_services.register() as client:
         created = birth(client, given="後")  # the household serial continues after the bulk ids
         record = client.get(f"/v1/residents/{created['resident_code']}", params=PURPOSE).json()
