@@ -27,10 +27,9 @@ from sqlalchemy import select, text
 
 from mynacard.register_stub import bulk, method2, numbers
 from mynacard.register_stub.models import MyNumber, Resident, ResidentVersion
-from mynacard.register_stub.store import RegisterStore
+from mynacard.register_stub.store import RegisterStore, code_key, number_key
 from mynacard.service.auth import Caller
 
-KEY = bytes(range(32))
 CLERK = Caller("bench", "clerk")
 
 
@@ -85,7 +84,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = args.db or f"sqlite+pysqlite:///{Path(folder) / 'register.sqlite3'}"
         store = RegisterStore.open(url)
-        bulk.load(store, KEY, KEY, "13101", rows(args.residents))
+        data = Path(folder)  # the keys of this data dir, which the --http runtime opens again
+        bulk.load(store, number_key(data), code_key(data, store), "13101", rows(args.residents))
         with store.reader() as session:
             sample = session.execute(
                 select(MyNumber.number, ResidentVersion.family_name, ResidentVersion.given_name,
