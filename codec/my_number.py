@@ -44,6 +44,6 @@ def validate(number: str) -> str:
     if not _digits(number, LENGTH):
         raise CodecError("a My Number is exactly 12 digits")
     if not is_valid(number):
-        raise CodecError("this is not a valid My Number: its last digit is not its check digit "
-                         "(check for a typing mistake)")
+        raise CodecError("this is not a valid My Number (its last digit is not its check digit: "
+                         "check for a typing mistake)")
     return number

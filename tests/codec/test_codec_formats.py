@@ -38,6 +38,14 @@ class TestMyNumber:
             my_number.check_digit("1234567890")
         assert "1234567890" not in str(caught.value)
 
+    @pytest.mark.parametrize(("number", "words"), [("123456789017", "check digit"), ("12345", "12 digits"),
+                                                   ("１２３４５６７８９０１８", "12 digits")])
+    def test_validate_says_what_is_wrong_without_the_digits(self, number: str, words: str) -> None:
+        assert my_number.validate("123456789018") == "123456789018"
+        with pytest.raises(CodecError) as caught:
+            my_number.validate(number)
+        assert words in str(caught.value) and number not in str(caught.value)
+
 
 class TestDigestInfo:
     @pytest.mark.parametrize("name", digest_info.HASH_NAMES)
