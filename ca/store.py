@@ -19,6 +19,7 @@ from mynacard.ca.errors import AuthorityError
 from mynacard.ca.jpki_ca import IssuedCertificate
 from mynacard.ca.revocation_reasons import HOLD
 from mynacard.service.db import reader
+from mynacard.service.standby import StandbyReads
 
 GOOD, REVOKED, HOLD_STATUS = "good", "revoked", "hold"
 STATUSES = (GOOD, REVOKED, HOLD_STATUS)
@@ -115,10 +116,19 @@ REVOKED_QUERY = text(
 
 
 class CertificateStore:
-    """Reads and writes of the certificate tables (SQLite or PostgreSQL, through one engine)."""
+    """Reads and writes of the certificate tables (SQLite or PostgreSQL, through one engine).
 
-    def __init__(self, engine: Engine) -> None:
+    With a `standby`, OCSP's status reads (`get(…, from_standby=True)`) go to it; every other read
+    stays on the primary, since it decides a write or answers the writer (read your writes).
+    """
+
+    def __init__(self, engine: Engine, standby: StandbyReads | None = None) -> None:
         self.engine = engine
+        self.standby = standby
+
+    def _wrote(self) -> None:
+        if self.standby is not None:
+            self.standby.wrote()
 
     def record_issued(
         self, ca: str, issued: IssuedCertificate, *, resident_id: str | None, card_serial: str | None, actor: str
@@ -146,10 +156,13 @@ class CertificateStore:
                 )
         except IntegrityError:
             raise Conflict(f"serial {issued.serial:X} is already taken at the {ca} CA; issue again") from None
+        self._wrote()
         return self.get(ca, issued.serial)
 
-    def get(self, ca: str, serial: int) -> CertificateRecord:
-        with reader(self.engine) as connection:
+    def get(self, ca: str, serial: int, *, from_standby: bool = False) -> CertificateRecord:
+        """One certificate; `from_standby` for OCSP (the standby when there is one and it answers)."""
+        standby = self.standby if from_standby else None
+        with standby.connect() if standby is not None else reader(self.engine) as connection:
             row = connection.execute(
                 select(schema.certificates).where(schema.certificates.c.ca == ca, schema.certificates.c.serial == serial)
             ).first()
@@ -236,6 +249,8 @@ class CertificateStore:
                         cause=cause, actor=actor,
                     )
                 )
+        if changed is not None:
+            self._wrote()
         return self.get(ca, serial), changed is not None
 
     def revoked(self, ca: str) -> list[RevokedEntry]:

@@ -60,8 +60,9 @@ class Method2Answer(BaseModel):
 
 
 def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method2Answer:
-    """Compare on the read engine, then record the access in its own short write transaction;
-    the answer is returned only after that record committed."""
+    """Compare on the lookup reader (the standby, when there is one), then record the access on the
+    primary in its own short write transaction; the answer is returned only after that record
+    committed."""
     number = fold(request.my_number).replace("-", "")
     if len(number) != 12 or not number.isdigit():
         raise Invalid("my_number must be 12 digits")
@@ -70,7 +71,7 @@ def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method
                        address_key(request.address))
     except Unreadable as exc:
         raise Invalid(str(exc)) from None
-    with store.reader() as session:
+    with store.lookup_reader() as session:
         row = session.execute(
             select(Resident.resident_code, Resident.status, ResidentVersion.family_name, ResidentVersion.given_name,
                    ResidentVersion.old_surname, ResidentVersion.alias_name, ResidentVersion.birth_date,

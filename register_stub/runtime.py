@@ -18,6 +18,7 @@ from mynacard.register_stub.schemas import today_in_japan
 from mynacard.register_stub.store import RegisterStore, number_key
 from mynacard.service.auth import Caller
 from mynacard.service.config import ServiceConfig
+from mynacard.service.standby import standby_url
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class RegisterRuntime:
 
     @classmethod
     def open(cls, config: ServiceConfig, *, key_source: KeySource | None = None, start_worker: bool = True) -> RegisterRuntime:
-        store = RegisterStore.open(config.database_url("register"))
+        store = RegisterStore.open(config.database_url("register"), standby_url(config, "register"))
         runtime = cls(config, store, number_key(config.data_dir), httpx.Client(timeout=30.0), key_source)
         store.tokens.install(config.tokens, "register")
         if start_worker:

@@ -17,6 +17,7 @@ from mynacard.register_stub import models
 from mynacard.service.auth import TokenStore
 from mynacard.service.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from mynacard.service.migrations import upgrade
+from mynacard.service.standby import StandbyReads
 
 VERSION_TABLE = "register_alembic_version"
 VERSIONS_DIR = Path(__file__).parent / "migrations" / "versions"
@@ -32,9 +33,13 @@ class RegisterStore:
     100 ms a nap. So that writers of this process queue instead of napping, `transaction()`
     takes a process-wide lock first; and pure reads go through a second engine whose
     transactions start deferred, so in WAL mode they never wait for a writer.
+
+    With a PostgreSQL `standby` (`--read-db`), `lookup_reader()` reads there: lookups by My Number
+    and 方法2 comparisons. Their access records, every write and every read that decides a write
+    stay on the primary; `transaction()` notes each commit, so this process reads its own writes.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, standby_url: str | None = None) -> None:
         self.engine = engine
         # Database errors quote their SQL parameters, which may be My Numbers; a 500's traceback
         # in the server log must not carry them.
@@ -50,10 +55,11 @@ class RegisterStore:
         self.tokens = TokenStore(engine, models.api_tokens)
         #: Token lookups on every request: through the reader.
         self.token_reader = TokenStore(self.read_engine, models.api_tokens)
+        self.standby = StandbyReads.open(engine, standby_url, "register") if standby_url else None
 
     @classmethod
-    def open(cls, url: str) -> RegisterStore:
-        return cls(make_engine(url))
+    def open(cls, url: str, standby_url: str | None = None) -> RegisterStore:
+        return cls(make_engine(url), standby_url)
 
     def session(self) -> Session:
         """A session on the writing engine; prefer `transaction()` and `reader()`."""
@@ -64,6 +70,8 @@ class RegisterStore:
         """One write transaction: committed on leaving, rolled back on an exception."""
         with self._write_lock if self.sqlite else nullcontext(), self.sessions() as session, session.begin():
             yield session
+        if self.standby is not None:
+            self.standby.wrote()
 
     @contextmanager
     def rehearsal(self) -> Iterator[Session]:
@@ -80,10 +88,23 @@ class RegisterStore:
         """A session for reads only (never blocked by a writer on SQLite's WAL)."""
         return self.read_sessions()
 
+    @contextmanager
+    def lookup_reader(self) -> Iterator[Session]:
+        """A read-only session for lookups and 方法2: on the standby when there is one and it answers
+        (and has replayed this process's writes), else as `reader()`."""
+        if self.standby is None:
+            with self.reader() as session:
+                yield session
+            return
+        with self.standby.connect() as connection, Session(bind=connection) as session:
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+        if self.standby is not None:
+            self.standby.dispose()
 
 
 #: SQLite page cache per connection, in KiB (its default, 2 MB, makes index inserts into a

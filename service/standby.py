@@ -1,0 +1,156 @@
+"""Reads from a PostgreSQL streaming-replication standby, the primary standing in for it.
+
+Why: OCSP status reads, register lookups and 方法2 comparisons are most of a busy back office's
+queries and write nothing, so a hot standby (`pg_basebackup -R`) can take them and leave the
+primary its writes (`mynacard serve --read-db URL`, docs/architecture.md). Three rules:
+
+- Read your own writes: after each write transaction of this process the primary's WAL insert
+  position is noted; a standby read first asks the standby how far it has replayed (one
+  `pg_last_wal_replay_lsn()`, skipped once it is known to be past that point) and goes to the
+  primary while the standby is behind. A revocation made here shows in OCSP at once, and a clerk
+  who records an event and then queries sees it; a write by another process shows within the
+  replication lag.
+- A standby that does not answer is bypassed: reads go to the primary, one warning per outage
+  (the URL's password hidden), the standby is tried again every `RETRY_SECONDS`, and one more line
+  says when it answers again. Nothing is lost, since nothing is ever written to it.
+- Only PostgreSQL: a SQLite primary has no standby, and `--read-db` with one is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from mynacard.service.config import ServiceConfig
+from mynacard.service.db import reader
+
+log = logging.getLogger(__name__)
+
+#: How long reads stay on the primary after the standby failed to answer, before it is tried again.
+RETRY_SECONDS = 5.0
+#: libpq's connect timeout for the standby (seconds): a dead host must not hold a read for long.
+CONNECT_TIMEOUT = 2
+#: LSNs as plain integers (bytes since 0/0), so they compare in Python.
+PRIMARY_POSITION = text("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
+STANDBY_REPLAYED = text("SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn")
+
+
+def standby_url(config: ServiceConfig, service: str) -> str | None:
+    """The URL `service` reads from on the standby, or None without `--read-db`.
+
+    The read URL names the standby server; without a database name in it, each service reads the
+    database of the same name as its primary's (a streaming standby holds every database of its
+    cluster). Raises ValueError, one sentence, for a SQLite primary or a URL that is not PostgreSQL.
+    """
+    if config.read_database_url is None:
+        return None
+    primary = make_url(config.database_url(service))
+    if primary.get_backend_name() != "postgresql":
+        raise ValueError(f"a read standby (--read-db) needs PostgreSQL primaries, but the {service} database is "
+                         f"SQLite; give --{service}-db postgresql+psycopg://… as well")
+    read = make_url(config.read_database_url)
+    if read.get_backend_name() != "postgresql":
+        raise ValueError("--read-db must be a PostgreSQL URL (postgresql+psycopg://…) of the primary's standby")
+    if not read.database:
+        read = read.set(database=primary.database)
+    return read.render_as_string(hide_password=False)
+
+
+class StandbyReads:
+    """The standby of one service's primary, with the state that decides each read's engine."""
+
+    def __init__(self, primary: Engine, standby: Engine, service: str) -> None:
+        self.primary = primary
+        self.standby = standby
+        self.service = service
+        self._lock = threading.Lock()
+        self._written = 0  # the primary's WAL position after this process's last write
+        self._replayed = 0  # how far the standby was last seen to have replayed
+        self._down: str | None = None  # why the standby is bypassed (None: it answers)
+        self._retry_at = 0.0
+
+    @classmethod
+    def open(cls, primary: Engine, url: str, service: str) -> StandbyReads:
+        standby = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args={
+            "connect_timeout": CONNECT_TIMEOUT, "application_name": f"mynacard {service} (standby reads)"})
+        return cls(primary, standby, service)
+
+    @property
+    def where(self) -> str:
+        return self.standby.url.render_as_string(hide_password=True)
+
+    def wrote(self) -> None:
+        """Note the primary's WAL position after a committed write (call it after the commit)."""
+        with self.primary.connect() as connection:
+            position = int(connection.execute(PRIMARY_POSITION).scalar_one())
+        with self._lock:
+            self._written = max(self._written, position)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for one read: the standby's when it answers and has replayed this
+        process's writes, else the primary's."""
+        connection = self._standby_connection()
+        with connection if connection is not None else reader(self.primary) as chosen:
+            yield chosen
+
+    def state(self) -> str:
+        """A live probe, in words for /readyz: whether the standby answers (never with a URL)."""
+        with self._lock:
+            self._retry_at = 0.0  # a probe may end an outage at once
+        connection = self._standby_connection(check_lag=False)
+        if connection is None:
+            return "does not answer; reads go to the primary"
+        connection.close()
+        return "answers"
+
+    def dispose(self) -> None:
+        self.standby.dispose()
+
+    def _standby_connection(self, *, check_lag: bool = True) -> Connection | None:
+        with self._lock:
+            if self._down is not None and time.monotonic() < self._retry_at:
+                return None
+            written, replayed = self._written, self._replayed
+        try:
+            connection = self.standby.connect()
+        except DBAPIError as exc:
+            self._failed(exc)
+            return None
+        try:
+            if check_lag and written > replayed:
+                replayed = int(connection.execute(STANDBY_REPLAYED).scalar() or 0)
+                with self._lock:
+                    self._replayed = max(self._replayed, replayed)
+        except DBAPIError as exc:
+            connection.close()
+            self._failed(exc)
+            return None
+        self._answered()
+        if check_lag and replayed < written:
+            connection.close()  # behind this process's last write: the primary has it
+            return None
+        return connection
+
+    def _failed(self, exc: DBAPIError) -> None:
+        reason = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+        with self._lock:
+            first = self._down is None
+            self._down = reason
+            self._retry_at = time.monotonic() + RETRY_SECONDS
+        if first:
+            log.warning("%s: the read standby %s does not answer (%s); reads go to the primary until it is back",
+                        self.service, self.where, reason)
+
+    def _answered(self) -> None:
+        with self._lock:
+            was_down, self._down = self._down is not None, None
+        if was_down:
+            log.warning("%s: the read standby %s answers again; reads go to it again", self.service, self.where)
