@@ -161,11 +161,13 @@ class CertificateStore:
 
     def get(self, ca: str, serial: int, *, from_standby: bool = False) -> CertificateRecord:
         """One certificate; `from_standby` for OCSP (the standby when there is one and it answers)."""
-        standby = self.standby if from_standby else None
-        with standby.connect() if standby is not None else reader(self.engine) as connection:
-            row = connection.execute(
-                select(schema.certificates).where(schema.certificates.c.ca == ca, schema.certificates.c.serial == serial)
-            ).first()
+        table = schema.certificates
+        query = select(table).where(table.c.ca == ca, table.c.serial == serial)
+        if from_standby and self.standby is not None:
+            row = self.standby.read(lambda connection: connection.execute(query).first())
+        else:
+            with reader(self.engine) as connection:
+                row = connection.execute(query).first()
         if row is None:
             raise NotFound(f"the {ca} CA has issued no certificate with serial {serial:X}")
         return _record(row._mapping)

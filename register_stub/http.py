@@ -255,13 +255,15 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/lookup", response_model=LookupOut, tags=["numbers"],
                  summary="Which record holds this My Number (POST, so the number stays out of URLs)")
     def lookup(body: LookupIn, caller: Anyone) -> LookupOut:
-        with rt.store.lookup_reader() as session:  # the standby, when there is one
+        def find(session: Session) -> LookupOut | None:
             code = numbers.resident_by_number(session, body.my_number)
             resident = session.get(Resident, code) if code else None
-            found = None if resident is None else LookupOut(resident_code=resident.resident_code, status=resident.status)
+            return None if resident is None else LookupOut(resident_code=resident.resident_code, status=resident.status)
+
+        found = rt.store.lookup(find)  # the standby, when there is one
         with rt.store.transaction() as session:  # on the primary; the record stays even when nothing is found
-            record_access(session, caller, code, "lookup-by-number", body.purpose, "my_number",
-                          "found" if code else "not-found")
+            record_access(session, caller, found.resident_code if found else None, "lookup-by-number", body.purpose,
+                          "my_number", "found" if found else "not-found")
         if found is None:
             raise NotFound("no current record holds this My Number")
         return found

@@ -71,17 +71,17 @@ def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method
                        address_key(request.address))
     except Unreadable as exc:
         raise Invalid(str(exc)) from None
-    with store.lookup_reader() as session:
-        row = session.execute(
-            select(Resident.resident_code, Resident.status, ResidentVersion.family_name, ResidentVersion.given_name,
-                   ResidentVersion.old_surname, ResidentVersion.alias_name, ResidentVersion.birth_date,
-                   ResidentVersion.sex, ResidentVersion.address)
-            .select_from(MyNumber)
-            .join(Resident, Resident.resident_code == MyNumber.resident_code)
-            .join(ResidentVersion, (ResidentVersion.resident_code == Resident.resident_code)
-                  & (ResidentVersion.version == Resident.current_version))
-            .where(MyNumber.number == number, MyNumber.retired_at.is_(None))
-        ).first()
+    current = (
+        select(Resident.resident_code, Resident.status, ResidentVersion.family_name, ResidentVersion.given_name,
+               ResidentVersion.old_surname, ResidentVersion.alias_name, ResidentVersion.birth_date,
+               ResidentVersion.sex, ResidentVersion.address)
+        .select_from(MyNumber)
+        .join(Resident, Resident.resident_code == MyNumber.resident_code)
+        .join(ResidentVersion, (ResidentVersion.resident_code == Resident.resident_code)
+              & (ResidentVersion.version == Resident.current_version))
+        .where(MyNumber.number == number, MyNumber.retired_at.is_(None))
+    )
+    row = store.lookup(lambda session: session.execute(current).first())
     if row is None or row.status == DELETED:
         code, answer = None, Method2Answer(result="no-match")
     else:

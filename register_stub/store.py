@@ -6,11 +6,12 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from mynacard.register_stub import models
@@ -23,6 +24,7 @@ VERSION_TABLE = "register_alembic_version"
 VERSIONS_DIR = Path(__file__).parent / "migrations" / "versions"
 NUMBER_KEY_FILE = "register-number-key"
 NUMBER_KEY_BYTES = 32
+T = TypeVar("T")
 
 
 class RegisterStore:
@@ -34,7 +36,7 @@ class RegisterStore:
     takes a process-wide lock first; and pure reads go through a second engine whose
     transactions start deferred, so in WAL mode they never wait for a writer.
 
-    With a PostgreSQL `standby` (`--read-db`), `lookup_reader()` reads there: lookups by My Number
+    With a PostgreSQL `standby` (`--read-db`), `lookup()` reads there: lookups by My Number
     and 方法2 comparisons. Their access records, every write and every read that decides a write
     stay on the primary; `transaction()` notes each commit, so this process reads its own writes.
     """
@@ -88,16 +90,18 @@ class RegisterStore:
         """A session for reads only (never blocked by a writer on SQLite's WAL)."""
         return self.read_sessions()
 
-    @contextmanager
-    def lookup_reader(self) -> Iterator[Session]:
-        """A read-only session for lookups and 方法2: on the standby when there is one and it answers
-        (and has replayed this process's writes), else as `reader()`."""
+    def lookup(self, work: Callable[[Session], T]) -> T:
+        """`work` (reads only) for lookups and 方法2: on the standby when there is one and it
+        answers (and has replayed this process's writes), else in `reader()`."""
         if self.standby is None:
             with self.reader() as session:
-                yield session
-            return
-        with self.standby.connect() as connection, Session(bind=connection) as session:
-            yield session
+                return work(session)
+
+        def in_session(connection: Connection) -> T:
+            with Session(bind=connection) as session:
+                return work(session)
+
+        return self.standby.read(in_session)
 
     def dispose(self) -> None:
         self.engine.dispose()

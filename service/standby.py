@@ -10,7 +10,8 @@ primary its writes (`mynacard serve --read-db URL`, docs/architecture.md). Three
   primary while the standby is behind. A revocation made here shows in OCSP at once, and a clerk
   who records an event and then queries sees it; a write by another process shows within the
   replication lag.
-- A standby that does not answer is bypassed: reads go to the primary, one warning per outage
+- A standby that does not answer, or drops the connection during a read, is bypassed: reads (that
+  one too) go to the primary, one warning per outage
   (the URL's password hidden), the standby is tried again every `RETRY_SECONDS`, and one more line
   says when it answers again. Nothing is lost, since nothing is ever written to it.
 - Only PostgreSQL: a SQLite primary has no standby, and `--read-db` with one is refused.
@@ -21,8 +22,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -32,6 +33,7 @@ from mynacard.service.config import ServiceConfig
 from mynacard.service.db import reader
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: How long reads stay on the primary after the standby failed to answer, before it is tried again.
 RETRY_SECONDS = 5.0
@@ -93,13 +95,21 @@ class StandbyReads:
         with self._lock:
             self._written = max(self._written, position)
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A connection for one read: the standby's when it answers and has replayed this
-        process's writes, else the primary's."""
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """`work` (reads only) on the standby when it answers and has replayed this process's
+        writes, else on the primary. A standby lost in the middle of `work` (the connection
+        dropped) counts as down, and `work` runs again on the primary: a read is never lost."""
         connection = self._standby_connection()
-        with connection if connection is not None else reader(self.primary) as chosen:
-            yield chosen
+        if connection is not None:
+            try:
+                with connection:
+                    return work(connection)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:  # a failing query, not a lost standby
+                    raise
+                self._failed(exc)
+        with reader(self.primary) as connection:
+            return work(connection)
 
     def state(self) -> str:
         """A live probe, in words for /readyz: whether the standby answers (never with a URL)."""

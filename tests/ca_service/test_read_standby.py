@@ -10,6 +10,7 @@ standby's replay makes it provably stale, so an answer that matches the stale st
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
@@ -24,11 +25,13 @@ import httpx
 import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
 from mynacard.service.config import ServiceConfig
+from mynacard.service.db import make_engine
 from mynacard.service.pg_testing import PostgresServer
-from mynacard.service.standby import standby_url
+from mynacard.service.standby import StandbyReads, standby_url
 from ca_server import CaServer, seed_responder_keys
 from ca_service_helpers import issue_sign, write_pem
 
@@ -259,3 +262,28 @@ def test_each_service_reads_its_own_database_on_the_standby_unless_the_url_names
     assert standby_url(ServiceConfig(tmp_path, database_urls=primaries), "ca") is None
     with pytest.raises(ValueError, match=r"^--read-db must be a PostgreSQL URL"):
         standby_url(ServiceConfig(tmp_path, database_urls=primaries, read_database_url="sqlite:///x.db"), "ca")
+
+
+def test_a_standby_lost_in_the_middle_of_a_read_hands_that_read_to_the_primary(
+        postgres_pair: tuple[PostgresServer, PostgresServer], caplog: pytest.LogCaptureFixture) -> None:
+    primary, standby = postgres_pair
+    engine = make_engine(primary.url("postgres"))
+    reads = StandbyReads.open(engine, standby.url("postgres"), "test")
+
+    def in_recovery(connection: Connection) -> bool:
+        return bool(connection.execute(text("SELECT pg_is_in_recovery()")).scalar_one())
+
+    def dropped_on_the_standby(connection: Connection) -> str:
+        if in_recovery(connection):  # the standby's server ends this very connection
+            connection.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return "answered by the primary"
+
+    try:
+        assert reads.read(in_recovery) is True  # the standby answers reads
+        with caplog.at_level(logging.WARNING, logger="mynacard.service.standby"):
+            assert reads.read(dropped_on_the_standby) == "answered by the primary"
+        assert "test: the read standby postgresql+psycopg://postgres@/postgres" in caplog.text
+        assert reads.read(in_recovery) is False  # bypassed until the retry interval has passed
+    finally:
+        reads.dispose()
+        engine.dispose()
