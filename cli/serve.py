@@ -175,6 +175,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mynacard.service.config import ServiceConfig, default_data_dir
+    from mynacard.service.standby import standby_url
 
     data_dir = (args.data or default_data_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -187,6 +188,8 @@ def _serve(args: argparse.Namespace) -> int:
                            ocsp_validity_minutes=args.ocsp_validity, crl_refresh_minutes=args.crl_refresh)
     sock = listening_socket(args.host, args.port)  # before anything is printed or loaded: a busy port fails fast
     try:
+        for service in ("ca", "register"):  # a refused --read-db before any service writes (keys, tables)
+            standby_url(config, service)
         app, mounted = build_app(config)
     except ValueError as exc:  # AuthorityError and the services' own refusals: one sentence, no traceback
         print(f"mynacard serve: {exc}", file=sys.stderr)

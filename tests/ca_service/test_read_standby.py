@@ -241,15 +241,22 @@ def test_standby_down_reads_fall_back_to_the_primary_and_return(
         assert ocsp(stack, stack.a, later) == "good"
 
 
-def test_read_db_with_sqlite_primaries_is_refused_in_one_sentence(tmp_path: Path) -> None:
+@pytest.mark.parametrize("on_sqlite", ["ca", "register"])
+def test_read_db_with_a_sqlite_primary_is_refused_in_one_sentence_before_anything_is_made(
+        tmp_path: Path, postgres_url: Callable[[], str], on_sqlite: str) -> None:
+    url = postgres_url()
+    primary = ["--register-db", url] if on_sqlite == "ca" else ["--ca-db", url]
     done = subprocess.run([sys.executable, "-m", "mynacard", "serve", "--data", str(tmp_path), "--port", "0",
-                           "--read-db", f"postgresql+psycopg://postgres:{PASSWORD}@/?host=/nonexistent"],
+                           *primary, "--read-db", f"postgresql+psycopg://postgres:{PASSWORD}@/?host=/nonexistent"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        "mynacard serve: a read standby (--read-db) needs PostgreSQL primaries, but the ca database is SQLite; "
-        "give --ca-db postgresql+psycopg://… as well"]
-    assert not (tmp_path / "ca.sqlite3").exists() and PASSWORD not in done.stdout + done.stderr
+        f"mynacard serve: a read standby (--read-db) needs PostgreSQL primaries, but the {on_sqlite} database is "
+        f"SQLite; give --{on_sqlite}-db postgresql+psycopg://… as well"]
+    assert PASSWORD not in done.stdout + done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tokens.json"]  # no keys, no SQLite file
+    with psycopg.connect(make_url(url).render_as_string(hide_password=False).replace("+psycopg", "")) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
 
 
 def test_each_service_reads_its_own_database_on_the_standby_unless_the_url_names_one(tmp_path: Path) -> None:
