@@ -52,8 +52,8 @@ examples:
   mynacard serve                                   everything under ~/.local/share/mynacard/server
   mynacard serve --data ./srv --port 8471
   mynacard serve --ca-db postgresql+psycopg://user@/mynacard?host=/run/postgresql
-  mynacard serve --ca-db postgresql+psycopg://u@primary/ca --register-db postgresql+psycopg://u@primary/register \
-                 --read-db postgresql+psycopg://u@standby/
+  mynacard serve --ca-db postgresql+psycopg://u@pg1/ca --register-db postgresql+psycopg://u@pg1/register \\
+                 --read-db postgresql+psycopg://u@pg2/   reads from pg1's standby pg2
 then:
   mynacard ca list sign --data ./srv               administrative calls (token from tokens.json)
   openssl ocsp -issuer SIGN-CA.pem -serial 0x… -url http://127.0.0.1:8470/ca/ocsp/sign -resp_text
