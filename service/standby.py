@@ -10,10 +10,11 @@ primary its writes (`mynacard serve --read-db URL`, docs/architecture.md). Three
   primary while the standby is behind. A revocation made here shows in OCSP at once, and a clerk
   who records an event and then queries sees it; a write by another process shows within the
   replication lag.
-- A standby that does not answer, or drops the connection during a read, is bypassed: reads (that
-  one too) go to the primary, one warning per outage
-  (the URL's password hidden), the standby is tried again every `RETRY_SECONDS`, and one more line
-  says when it answers again. Nothing is lost, since nothing is ever written to it.
+- A standby that does not answer, drops the connection during a read, or has no WAL receiver
+  (replication broken, or not a standby at all: it would fall ever further behind) is bypassed:
+  reads (that one too) go to the primary, one warning per outage (the URL's password hidden), the
+  standby is tried again every `CHECK_SECONDS` (its receiver checked as often while in use), and
+  one more line says when it is back. Nothing is lost, since nothing is ever written to it.
 - Only PostgreSQL: a SQLite primary has no standby, and `--read-db` with one is refused.
 """
 
@@ -35,13 +36,19 @@ from mynacard.service.db import reader
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: How long reads stay on the primary after the standby failed to answer, before it is tried again.
-RETRY_SECONDS = 5.0
+#: How long reads stay on the primary after the standby failed, before it is tried again; and how
+#: often a standby in use is checked for a WAL receiver.
+CHECK_SECONDS = 5.0
+NOT_ANSWERING = "does not answer"
+NOT_REPLICATING = "is not replicating from the primary"
 #: libpq's connect timeout for the standby (seconds): a dead host must not hold a read for long.
 CONNECT_TIMEOUT = 2
 #: LSNs as plain integers (bytes since 0/0), so they compare in Python.
 PRIMARY_POSITION = text("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
 STANDBY_REPLAYED = text("SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn")
+#: A standby without a WAL receiver falls ever further behind (its row, with the pid, is visible to
+#: any role; none on a server that is not a standby at all).
+RECEIVING = text("SELECT count(*) FROM pg_stat_wal_receiver")
 
 
 def standby_url(config: ServiceConfig, service: str) -> str | None:
@@ -75,8 +82,9 @@ class StandbyReads:
         self._lock = threading.Lock()
         self._written = 0  # the primary's WAL position after this process's last write
         self._replayed = 0  # how far the standby was last seen to have replayed
-        self._down: str | None = None  # why the standby is bypassed (None: it answers)
-        self._retry_at = 0.0
+        self._down: str | None = None  # why the standby is bypassed (None: it is used)
+        self._retry_at = 0.0  # when a bypassed standby is tried again
+        self._receiver_due = 0.0  # when a used standby's WAL receiver is checked again
 
     @classmethod
     def open(cls, primary: Engine, url: str, service: str) -> StandbyReads:
@@ -107,17 +115,17 @@ class StandbyReads:
             except DBAPIError as exc:
                 if not exc.connection_invalidated:  # a failing query, not a lost standby
                     raise
-                self._failed(exc)
+                self._bypass(NOT_ANSWERING, exc)
         with reader(self.primary) as connection:
             return work(connection)
 
     def state(self) -> str:
-        """A live probe, in words for /readyz: whether the standby answers (never with a URL)."""
+        """A live probe, in words for /readyz: whether the standby is used (never with a URL)."""
         with self._lock:
-            self._retry_at = 0.0  # a probe may end an outage at once
+            self._retry_at = self._receiver_due = 0.0  # a probe may end an outage at once
         connection = self._standby_connection(check_lag=False)
         if connection is None:
-            return "does not answer; reads go to the primary"
+            return f"{self._down or NOT_ANSWERING}; reads go to the primary"
         connection.close()
         return "answers"
 
@@ -125,42 +133,52 @@ class StandbyReads:
         self.standby.dispose()
 
     def _standby_connection(self, *, check_lag: bool = True) -> Connection | None:
+        now = time.monotonic()
         with self._lock:
-            if self._down is not None and time.monotonic() < self._retry_at:
+            if self._down is not None and now < self._retry_at:
                 return None
+            check_receiver = self._down is not None or now >= self._receiver_due
+            if check_receiver:
+                self._receiver_due = now + CHECK_SECONDS
             written, replayed = self._written, self._replayed
         try:
             connection = self.standby.connect()
         except DBAPIError as exc:
-            self._failed(exc)
+            self._bypass(NOT_ANSWERING, exc)
             return None
         try:
-            if check_lag and written > replayed:
+            receiving = not check_receiver or int(connection.execute(RECEIVING).scalar_one()) > 0
+            if receiving and check_lag and written > replayed:
                 replayed = int(connection.execute(STANDBY_REPLAYED).scalar() or 0)
                 with self._lock:
                     self._replayed = max(self._replayed, replayed)
         except DBAPIError as exc:
             connection.close()
-            self._failed(exc)
+            self._bypass(NOT_ANSWERING, exc)
             return None
-        self._answered()
+        if not receiving:
+            connection.close()
+            self._bypass(NOT_REPLICATING)
+            return None
+        self._usable()
         if check_lag and replayed < written:
             connection.close()  # behind this process's last write: the primary has it
             return None
         return connection
 
-    def _failed(self, exc: DBAPIError) -> None:
-        reason = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+    def _bypass(self, problem: str, exc: DBAPIError | None = None) -> None:
+        """Send reads to the primary for the next CHECK_SECONDS; the first time, say why."""
+        cause = "" if exc is None else f" ({type(exc.orig or exc).__name__})"
         with self._lock:
             first = self._down is None
-            self._down = reason
-            self._retry_at = time.monotonic() + RETRY_SECONDS
+            self._down = problem
+            self._retry_at = time.monotonic() + CHECK_SECONDS
         if first:
-            log.warning("%s: the read standby %s does not answer (%s); reads go to the primary until it is back",
-                        self.service, self.where, reason)
+            log.warning("%s: the read standby %s %s%s; reads go to the primary until it is back",
+                        self.service, self.where, problem, cause)
 
-    def _answered(self) -> None:
+    def _usable(self) -> None:
         with self._lock:
             was_down, self._down = self._down is not None, None
         if was_down:
-            log.warning("%s: the read standby %s answers again; reads go to it again", self.service, self.where)
+            log.warning("%s: the read standby %s is back; reads go to it again", self.service, self.where)

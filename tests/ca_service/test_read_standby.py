@@ -231,7 +231,8 @@ def test_standby_down_reads_fall_back_to_the_primary_and_return(
     poll(lambda: httpx.get(readyz).json()["standbys"] == {"/ca": "answers", "/register": "answers"},
          "/readyz sees the standby again")
     assert "ca: the read standby postgresql+psycopg://postgres:***@" in stack.log
-    assert stack.log.count("answers again") == 2
+    assert re.search(r"^ca: the read standby \S+ is back; reads go to it again$", stack.log, re.MULTILINE)
+    assert re.search(r"^register: the read standby \S+ is back; reads go to it again$", stack.log, re.MULTILINE)
     wait_replayed(stack.primary, stack.standby)  # nothing lost: what was written while it was down reaches it
     assert standby_status(stack, kept) == "revoked"
     assert sql(stack.standby, make_url(stack.register_db).database or "",
@@ -239,6 +240,46 @@ def test_standby_down_reads_fall_back_to_the_primary_and_return(
     with paused(stack):  # and the reads are back on the standby
         stack.b.client().revoke("sign", str(later["serial"]), "keyCompromise", cause="another server")
         assert ocsp(stack, stack.a, later) == "good"
+
+
+@contextmanager
+def replication_refused(stack: Stack) -> Iterator[None]:
+    """The primary's pg_hba refuses the standby's replication connection and its WAL sender is
+    ended: the standby still answers, but receives nothing (until the end)."""
+    wait_replayed(stack.primary, stack.standby)
+    hba = stack.primary.root / "data" / "pg_hba.conf"
+    original = hba.read_text()
+    hba.write_text("local replication all reject\n" + original)
+    sql(stack.primary, "postgres", "SELECT pg_reload_conf()")
+    sql(stack.primary, "postgres", "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_replication")
+    try:
+        poll(lambda: sql(stack.standby, "postgres", "SELECT count(*) FROM pg_stat_wal_receiver") == 0,
+             "the standby's WAL receiver stops")
+        yield
+    finally:
+        hba.write_text(original)
+        sql(stack.primary, "postgres", "SELECT pg_reload_conf()")
+
+
+def test_a_standby_that_stops_replicating_is_bypassed_until_it_streams_again(
+        stack: Stack, pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    record = issue_sign(stack.a.client(), pool_keys[6])
+    assert ocsp(stack, stack.a, record) == "good"
+    readyz = f"http://127.0.0.1:{stack.a.port}/readyz"
+    with replication_refused(stack):
+        stack.b.client().revoke("sign", str(record["serial"]), "keyCompromise", cause="another server")
+        # the standby would say good for ever; A checks its WAL receiver and reads the primary
+        poll(lambda: ocsp(stack, stack.a, record) == "revoked", "A leaves the standby that stopped replicating")
+        assert standby_status(stack, record) == "good"
+        poll(lambda: httpx.get(readyz).json()["standbys"]["/ca"]
+             == "is not replicating from the primary; reads go to the primary", "/readyz says why")
+        assert re.search(r"^ca: the read standby postgresql\+psycopg://postgres:\*\*\*@\S+ is not replicating from "
+                         r"the primary; reads go to the primary until it is back$", stack.log, re.MULTILINE)
+    poll(lambda: httpx.get(readyz).json()["standbys"] == {"/ca": "answers", "/register": "answers"},
+         "the standby streams again")
+    wait_replayed(stack.primary, stack.standby)
+    assert standby_status(stack, record) == "revoked"
+    assert PASSWORD not in stack.log
 
 
 @pytest.mark.parametrize("on_sqlite", ["ca", "register"])
@@ -285,6 +326,7 @@ def test_a_standby_lost_in_the_middle_of_a_read_hands_that_read_to_the_primary(
             connection.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
         return "answered by the primary"
 
+    poll(lambda: sql(standby, "postgres", "SELECT count(*) FROM pg_stat_wal_receiver") == 1, "the standby streams")
     try:
         assert reads.read(in_recovery) is True  # the standby answers reads
         with caplog.at_level(logging.WARNING, logger="mynacard.service.standby"):
