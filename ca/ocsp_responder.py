@@ -6,6 +6,9 @@ pre-signed: the first request for a certificate signs an answer valid for `OcspP
 from the store. A revocation, hold or release drops that certificate's answers in this process at
 once; a change made by another process (e.g. a second server on the same PostgreSQL) shows
 within `refresh` (60 s by default). HTTP caches are told the same bound (max-age ≤ refresh).
+Status is read from the PostgreSQL standby when there is one (`--read-db`): then another
+process's change shows within `refresh` plus the replication lag; this process's own changes are
+read from the primary until the standby has replayed them (`service/standby.py`).
 
 A request carrying a nonce (RFC 9654, 1–32 octets) gets a freshly signed answer that echoes it;
 nonces of other lengths are ignored, as RFC 9654 §2.1 allows. Errors are OCSP statuses, never
@@ -216,7 +219,7 @@ class OcspResponder:
         try:
             if not 0 < serial < MAX_STORED_SERIAL:
                 raise NotFound("outside the serials this CA issues")  # and outside what the store's column holds
-            record = self.service.store.get(served.id, serial)
+            record = self.service.store.get(served.id, serial, from_standby=True)
         except NotFound:
             status, detail = ocsp.OCSPCertStatus.UNKNOWN, "unknown: not issued by this CA"
         else:

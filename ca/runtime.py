@@ -26,6 +26,7 @@ from mynacard.service import migrations
 from mynacard.service.auth import TokenStore
 from mynacard.service.config import ServiceConfig
 from mynacard.service.db import make_engine
+from mynacard.service.standby import StandbyReads, standby_url
 
 VERSION_TABLE = "ca_alembic_version"
 #: How often a serving process checks whether its OCSP signers need a new certificate.
@@ -47,6 +48,8 @@ class CaRuntime:
     origin: str
     crls: CrlPublisher
     ocsp: OcspResponder
+    #: the PostgreSQL standby OCSP reads status from (`--read-db`), if any
+    standby: StandbyReads | None = None
     _maintenance: threading.Thread | None = field(default=None, repr=False)
     _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -64,15 +67,17 @@ class CaRuntime:
         crl_policy = crl_policy or CrlPolicy(refresh=timedelta(minutes=config.crl_refresh_minutes))
         ocsp_policy = ocsp_policy or OcspPolicy(validity=timedelta(minutes=config.ocsp_validity_minutes),
                                                 refresh=timedelta(seconds=config.ocsp_refresh_seconds))
+        read_url = standby_url(config, "ca")  # a refused --read-db stops start-up here too
         engine = make_engine(config.database_url("ca"))
         migrate(engine)
+        standby = StandbyReads.open(engine, read_url, "ca") if read_url else None
         directory = CaDirectory(config.data_dir / "ca")
 
         def status_urls(ca_id: str) -> StatusUrls:
             return status_urls_for(config, ca_id)
 
         cas = directory.load(status_urls, passphrase, key_source)
-        service = CaService(cas, CertificateStore(engine))
+        service = CaService(cas, CertificateStore(engine, standby))
         return cls(
             config=config,
             engine=engine,
@@ -81,6 +86,7 @@ class CaRuntime:
             origin=directory.origin(),
             crls=CrlPublisher(service, {ca_id: status_urls(ca_id).crl_url for ca_id in cas}, crl_policy),
             ocsp=OcspResponder(service, ocsp_policy),
+            standby=standby,
         )
 
     def status_urls(self, ca_id: str) -> StatusUrls:
@@ -122,6 +128,8 @@ class CaRuntime:
             self._maintenance.join(10)
         self.crls.stop()
         self.engine.dispose()
+        if self.standby is not None:
+            self.standby.dispose()
 
 
 def status_urls_for(config: ServiceConfig, ca_id: str) -> StatusUrls:

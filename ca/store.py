@@ -19,6 +19,7 @@ from mynacard.ca.errors import AuthorityError
 from mynacard.ca.jpki_ca import IssuedCertificate
 from mynacard.ca.revocation_reasons import HOLD
 from mynacard.service.db import reader
+from mynacard.service.standby import StandbyReads
 
 GOOD, REVOKED, HOLD_STATUS = "good", "revoked", "hold"
 STATUSES = (GOOD, REVOKED, HOLD_STATUS)
@@ -115,10 +116,19 @@ REVOKED_QUERY = text(
 
 
 class CertificateStore:
-    """Reads and writes of the certificate tables (SQLite or PostgreSQL, through one engine)."""
+    """Reads and writes of the certificate tables (SQLite or PostgreSQL, through one engine).
 
-    def __init__(self, engine: Engine) -> None:
+    With a `standby`, OCSP's status reads (`get(…, from_standby=True)`) go to it; every other read
+    stays on the primary, since it decides a write or answers the writer (read your writes).
+    """
+
+    def __init__(self, engine: Engine, standby: StandbyReads | None = None) -> None:
         self.engine = engine
+        self.standby = standby
+
+    def _wrote(self) -> None:
+        if self.standby is not None:
+            self.standby.wrote()
 
     def record_issued(
         self, ca: str, issued: IssuedCertificate, *, resident_id: str | None, card_serial: str | None, actor: str
@@ -146,13 +156,18 @@ class CertificateStore:
                 )
         except IntegrityError:
             raise Conflict(f"serial {issued.serial:X} is already taken at the {ca} CA; issue again") from None
+        self._wrote()
         return self.get(ca, issued.serial)
 
-    def get(self, ca: str, serial: int) -> CertificateRecord:
-        with reader(self.engine) as connection:
-            row = connection.execute(
-                select(schema.certificates).where(schema.certificates.c.ca == ca, schema.certificates.c.serial == serial)
-            ).first()
+    def get(self, ca: str, serial: int, *, from_standby: bool = False) -> CertificateRecord:
+        """One certificate; `from_standby` for OCSP (the standby when there is one and it answers)."""
+        table = schema.certificates
+        query = select(table).where(table.c.ca == ca, table.c.serial == serial)
+        if from_standby and self.standby is not None:
+            row = self.standby.read(lambda connection: connection.execute(query).first())
+        else:
+            with reader(self.engine) as connection:
+                row = connection.execute(query).first()
         if row is None:
             raise NotFound(f"the {ca} CA has issued no certificate with serial {serial:X}")
         return _record(row._mapping)
@@ -236,6 +251,8 @@ class CertificateStore:
                         cause=cause, actor=actor,
                     )
                 )
+        if changed is not None:
+            self._wrote()
         return self.get(ca, serial), changed is not None
 
     def revoked(self, ca: str) -> list[RevokedEntry]:

@@ -52,6 +52,8 @@ examples:
   mynacard serve                                   everything under ~/.local/share/mynacard/server
   mynacard serve --data ./srv --port 8471
   mynacard serve --ca-db postgresql+psycopg://user@/mynacard?host=/run/postgresql
+  mynacard serve --ca-db postgresql+psycopg://u@pg1/ca --register-db postgresql+psycopg://u@pg1/register \\
+                 --read-db postgresql+psycopg://u@pg2/   reads from pg1's standby pg2
 then:
   mynacard ca list sign --data ./srv               administrative calls (token from tokens.json)
   openssl ocsp -issuer SIGN-CA.pem -serial 0x… -url http://127.0.0.1:8470/ca/ocsp/sign -resp_text
@@ -70,6 +72,10 @@ def register(root: CommandRoot) -> None:
                        help="base URL written into certificates (OCSP, CRL); default http://HOST:PORT")
     serve.add_argument("--ca-db", metavar="URL", help="SQLAlchemy URL of the CA database (default SQLite in DIR)")
     serve.add_argument("--register-db", metavar="URL", help="SQLAlchemy URL of the register database")
+    serve.add_argument("--read-db", metavar="URL",
+                       help="PostgreSQL streaming-replication standby of the primaries: lookups, 方法2 and OCSP status "
+                       "read there (each service its own database name unless URL names one); writes stay on the "
+                       "primary, which also serves the reads while the standby does not answer")
     timing = serve.add_argument_group("CA status timings")
     timing.add_argument("--ocsp-refresh", type=_positive, default=60, metavar="SECONDS",
                         help="re-sign a cached OCSP answer after this long: the bound for a change made by another "
@@ -169,6 +175,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mynacard.service.config import ServiceConfig, default_data_dir
+    from mynacard.service.standby import standby_url
 
     data_dir = (args.data or default_data_dir()).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -176,10 +183,13 @@ def _serve(args: argparse.Namespace) -> int:
     public = args.public_url or f"http://{args.host}:{args.port}"
     urls = {name: url for name, url in (("ca", args.ca_db), ("register", args.register_db)) if url}
     config = ServiceConfig(data_dir=data_dir, public_base_url=public, database_urls=urls,
-                           tokens=ensure_tokens(data_dir), ocsp_refresh_seconds=args.ocsp_refresh,
+                           tokens=ensure_tokens(data_dir), read_database_url=args.read_db,
+                           ocsp_refresh_seconds=args.ocsp_refresh,
                            ocsp_validity_minutes=args.ocsp_validity, crl_refresh_minutes=args.crl_refresh)
     sock = listening_socket(args.host, args.port)  # before anything is printed or loaded: a busy port fails fast
     try:
+        for service in ("ca", "register"):  # a refused --read-db before any service writes (keys, tables)
+            standby_url(config, service)
         app, mounted = build_app(config)
     except ValueError as exc:  # AuthorityError and the services' own refusals: one sentence, no traceback
         print(f"mynacard serve: {exc}", file=sys.stderr)

@@ -256,14 +256,19 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
                  summary="Which record holds this My Number (POST, so the number stays out of URLs)")
     def lookup(body: LookupIn, caller: Anyone) -> LookupOut:
         number = method2.checked_my_number(body.my_number)
-        with rt.store.transaction() as session:  # the record stays even when nothing is found
+
+        def find(session: Session) -> LookupOut | None:
             code = numbers.resident_by_number(session, number)
-            record_access(session, caller, code, "lookup-by-number", body.purpose, "my_number",
-                          "found" if code else "not-found")
             resident = session.get(Resident, code) if code else None
-        if resident is None:
+            return None if resident is None else LookupOut(resident_code=resident.resident_code, status=resident.status)
+
+        found = rt.store.lookup(find)  # the standby, when there is one
+        with rt.store.transaction() as session:  # on the primary; the record stays even when nothing is found
+            record_access(session, caller, found.resident_code if found else None, "lookup-by-number", body.purpose,
+                          "my_number", "found" if found else "not-found")
+        if found is None:
             raise NotFound("no current record holds this My Number")
-        return LookupOut(resident_code=resident.resident_code, status=resident.status)
+        return found
 
     @router.post("/method2", response_model=method2.Method2Answer, tags=["method2"], response_model_exclude_none=True,
                  summary="方法2: My Number + four facts → match / no-match / which items differ")

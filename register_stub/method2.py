@@ -62,25 +62,26 @@ class Method2Answer(BaseModel):
 
 
 def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method2Answer:
-    """Compare on the read engine, then record the access in its own short write transaction;
-    the answer is returned only after that record committed."""
+    """Compare on the lookup reader (the standby, when there is one), then record the access on the
+    primary in its own short write transaction; the answer is returned only after that record
+    committed."""
     number = checked_my_number(fold(request.my_number).replace("-", ""))
     try:
         wanted = Facts(name_key(request.name), birth_date_key(request.birth_date), sex_key(request.sex),
                        address_key(request.address))
     except Unreadable as exc:
         raise Invalid(str(exc)) from None
-    with store.reader() as session:
-        row = session.execute(
-            select(Resident.resident_code, Resident.status, ResidentVersion.family_name, ResidentVersion.given_name,
-                   ResidentVersion.old_surname, ResidentVersion.alias_name, ResidentVersion.birth_date,
-                   ResidentVersion.sex, ResidentVersion.address)
-            .select_from(MyNumber)
-            .join(Resident, Resident.resident_code == MyNumber.resident_code)
-            .join(ResidentVersion, (ResidentVersion.resident_code == Resident.resident_code)
-                  & (ResidentVersion.version == Resident.current_version))
-            .where(MyNumber.number == number, MyNumber.retired_at.is_(None))
-        ).first()
+    current = (
+        select(Resident.resident_code, Resident.status, ResidentVersion.family_name, ResidentVersion.given_name,
+               ResidentVersion.old_surname, ResidentVersion.alias_name, ResidentVersion.birth_date,
+               ResidentVersion.sex, ResidentVersion.address)
+        .select_from(MyNumber)
+        .join(Resident, Resident.resident_code == MyNumber.resident_code)
+        .join(ResidentVersion, (ResidentVersion.resident_code == Resident.resident_code)
+              & (ResidentVersion.version == Resident.current_version))
+        .where(MyNumber.number == number, MyNumber.retired_at.is_(None))
+    )
+    row = store.lookup(lambda session: session.execute(current).first())
     if row is None or row.status == DELETED:
         code, answer = None, Method2Answer(result="no-match")
     else:

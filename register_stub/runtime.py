@@ -18,6 +18,7 @@ from mynacard.register_stub.schemas import today_in_japan
 from mynacard.register_stub.store import RegisterStore, code_key, number_key
 from mynacard.service.auth import Caller
 from mynacard.service.config import ServiceConfig
+from mynacard.service.standby import standby_url
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class RegisterRuntime:
 
     @classmethod
     def open(cls, config: ServiceConfig, *, key_source: KeySource | None = None, start_worker: bool = True) -> RegisterRuntime:
-        store = RegisterStore.open(config.database_url("register"))
+        store = RegisterStore.open(config.database_url("register"), standby_url(config, "register"))
         runtime = cls(config, store, number_key(config.data_dir), code_key(config.data_dir, store),
                       httpx.Client(timeout=30.0), key_source)
         store.tokens.install(config.tokens, "register")

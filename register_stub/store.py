@@ -6,11 +6,12 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mynacard.errors import UserError
@@ -18,6 +19,7 @@ from mynacard.register_stub import models
 from mynacard.service.auth import TokenStore
 from mynacard.service.db import SQLITE_BUSY_TIMEOUT_MS, make_engine
 from mynacard.service.migrations import upgrade
+from mynacard.service.standby import StandbyReads
 
 VERSION_TABLE = "register_alembic_version"
 VERSIONS_DIR = Path(__file__).parent / "migrations" / "versions"
@@ -25,6 +27,7 @@ NUMBER_KEY_FILE = "register-number-key"
 CODE_KEY_FILE = "register-code-key"
 #: The length of both secret keys.
 KEY_BYTES = 32
+T = TypeVar("T")
 
 
 class RegisterStore:
@@ -35,9 +38,13 @@ class RegisterStore:
     100 ms a nap. So that writers of this process queue instead of napping, `transaction()`
     takes a process-wide lock first; and pure reads go through a second engine whose
     transactions start deferred, so in WAL mode they never wait for a writer.
+
+    With a PostgreSQL `standby` (`--read-db`), `lookup()` reads there: lookups by My Number
+    and 方法2 comparisons. Their access records, every write and every read that decides a write
+    stay on the primary; `transaction()` notes each commit, so this process reads its own writes.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, standby_url: str | None = None) -> None:
         self.engine = engine
         # Database errors quote their SQL parameters, which may be My Numbers; a 500's traceback
         # in the server log must not carry them.
@@ -53,10 +60,11 @@ class RegisterStore:
         self.tokens = TokenStore(engine, models.api_tokens)
         #: Token lookups on every request: through the reader.
         self.token_reader = TokenStore(self.read_engine, models.api_tokens)
+        self.standby = StandbyReads.open(engine, standby_url, "register") if standby_url else None
 
     @classmethod
-    def open(cls, url: str) -> RegisterStore:
-        return cls(make_engine(url))
+    def open(cls, url: str, standby_url: str | None = None) -> RegisterStore:
+        return cls(make_engine(url), standby_url)
 
     def session(self) -> Session:
         """A session on the writing engine; prefer `transaction()` and `reader()`."""
@@ -67,6 +75,8 @@ class RegisterStore:
         """One write transaction: committed on leaving, rolled back on an exception."""
         with self._write_lock if self.sqlite else nullcontext(), self.sessions() as session, session.begin():
             yield session
+        if self.standby is not None:
+            self.standby.wrote()
 
     @contextmanager
     def rehearsal(self) -> Iterator[Session]:
@@ -83,10 +93,25 @@ class RegisterStore:
         """A session for reads only (never blocked by a writer on SQLite's WAL)."""
         return self.read_sessions()
 
+    def lookup(self, work: Callable[[Session], T]) -> T:
+        """`work` (reads only) for lookups and 方法2: on the standby when there is one and it
+        answers (and has replayed this process's writes), else in `reader()`."""
+        if self.standby is None:
+            with self.reader() as session:
+                return work(session)
+
+        def in_session(connection: Connection) -> T:
+            with Session(bind=connection) as session:
+                return work(session)
+
+        return self.standby.read(in_session)
+
     def dispose(self) -> None:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+        if self.standby is not None:
+            self.standby.dispose()
 
 
 #: SQLite page cache per connection, in KiB (its default, 2 MB, makes index inserts into a

@@ -29,13 +29,15 @@ class ServiceConfig:
     without an entry gets a SQLite file in `data_dir`. `tokens` holds the tokens this process's
     services use to call each other (e.g. `register->ca`), never logged. The status timings are
     the CA's (docs/ca-service.md): how soon a change made elsewhere shows in OCSP, how long an
-    OCSP answer is valid, how often a CRL is remade without changes.
+    OCSP answer is valid, how often a CRL is remade without changes. `read_database_url` is the
+    PostgreSQL standby that lookups, 方法2 and OCSP status reads go to (`service/standby.py`).
     """
 
     data_dir: Path
     public_base_url: str = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
     database_urls: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    read_database_url: str | None = field(default=None, repr=False)
     ocsp_refresh_seconds: int = 60
     ocsp_validity_minutes: int = 15
     crl_refresh_minutes: int = 60

@@ -4,7 +4,9 @@
 is down, or the orchestrator restarts a healthy process). `/readyz` says whether this process can
 serve: every mounted service's database answers `SELECT 1`, and the CA's keys were loaded at start
 (a CA runtime exists only once its keys are). Otherwise 503 with the reasons, which name the
-service and never hold a URL with a password.
+service and never hold a URL with a password. A service with a read standby (`--read-db`) also
+says whether it answers: a standby that does not is no reason to be unready (the primary serves
+its reads), but an operator looking at /readyz should see it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
+from mynacard.service.standby import StandbyReads
+
 
 def _engines(app: FastAPI) -> list[Engine]:
     runtime: Any = getattr(app.state, "runtime", None)
@@ -23,6 +27,17 @@ def _engines(app: FastAPI) -> list[Engine]:
     store = getattr(runtime, "store", None)
     engine = getattr(runtime, "engine", None) or getattr(store, "engine", None)
     return [engine] if isinstance(engine, Engine) else []
+
+
+def _standby(app: FastAPI) -> StandbyReads | None:
+    runtime: Any = getattr(app.state, "runtime", None)
+    found = getattr(runtime, "standby", None) or getattr(getattr(runtime, "store", None), "standby", None)
+    return found if isinstance(found, StandbyReads) else None
+
+
+def standbys(services: dict[str, FastAPI]) -> dict[str, str]:
+    """Each read standby's state by service prefix ({} without `--read-db`)."""
+    return {prefix: standby.state() for prefix, app in services.items() if (standby := _standby(app)) is not None}
 
 
 def problems(services: dict[str, FastAPI]) -> list[str]:
@@ -50,6 +65,7 @@ def install(root: FastAPI, services: dict[str, FastAPI]) -> None:
     @root.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:
         found = problems(services)
+        reads = {"standbys": states} if (states := standbys(services)) else {}
         if found:
-            return JSONResponse({"status": "not ready", "reasons": found}, status_code=503)
-        return JSONResponse({"status": "ready", "services": sorted(services)})
+            return JSONResponse({"status": "not ready", "reasons": found, **reads}, status_code=503)
+        return JSONResponse({"status": "ready", "services": sorted(services), **reads})
