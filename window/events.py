@@ -27,7 +27,7 @@ from mynacard.host.clerk import mask_my_number
 from mynacard.window.event_kinds import KINDS, SEXES, EventKind, FormProblem, request_body
 from mynacard.window.forms import form_fields
 from mynacard.window.layout import NavEntry, bi, esc, screen_page
-from mynacard.window.records import resident_code_from, resident_inputs
+from mynacard.window.records import NoRecord, read_record, resident_inputs
 from mynacard.window.register_client import RegisterError
 from mynacard.window.sessions import ClerkSession, current_session
 
@@ -94,18 +94,15 @@ def show(request: Request, session: Clerk) -> HTMLResponse:
 @router.post("/events/open", response_class=HTMLResponse)
 def open_record(request: Request, session: Clerk, fields: Fields) -> HTMLResponse:
     try:
-        code = resident_code_from(session, fields, PURPOSE)
-        record = session.register.get(f"/residents/{code}", purpose=PURPOSE)
-    except ValueError as exc:
-        return _page(request, session, _open_form(), str(exc), "error", 422)
-    except RegisterError as exc:
-        return _page(request, session, _open_form(), exc.sentence, "error", 404 if exc.status == 404 else 502)
+        code, record = read_record(session, fields, PURPOSE)
+    except NoRecord as exc:
+        return _page(request, session, _open_form(), str(exc), "error", exc.http_status)
     _state(session).update(code=code, record=record)
-    return _page(request, session, _record_html(record) + _actions_html(record),
+    return _page(request, session, record_html(record) + _actions_html(record),
                  "住民票を開きました。届出を選んでください。 Record opened: choose the notice.", "ok")
 
 
-def _record_html(record: dict[str, Any]) -> str:
+def record_html(record: dict[str, Any]) -> str:
     current = record["current"]
     status = STATUSES.get(record["status"], (record["status"], record["status"]))
     rows = [("住民票コード", "Resident code", record["resident_code"]),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import datetime, timedelta, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -92,6 +92,26 @@ def resident_code_from(session: ClerkSession, fields: dict[str, str], purpose: s
         if exc.status == 422:
             raise ValueError("個人番号は12桁です。 The My Number has 12 digits.") from None
         raise ValueError(exc.sentence) from None
+
+
+class NoRecord(ValueError):
+    """The resident named on a form cannot be opened; one sentence and the page's HTTP status."""
+
+    def __init__(self, sentence: str, http_status: int) -> None:
+        super().__init__(sentence)
+        self.http_status = http_status
+
+
+def read_record(session: ClerkSession, fields: dict[str, str], purpose: str) -> tuple[str, dict[str, Any]]:
+    """The 住民票コード named on the form and the register's current record (a recorded read)."""
+    try:
+        code = resident_code_from(session, fields, purpose)
+        record: dict[str, Any] = session.register.get(f"/residents/{code}", purpose=purpose)
+    except ValueError as exc:
+        raise NoRecord(str(exc), 422) from None
+    except RegisterError as exc:
+        raise NoRecord(exc.sentence, 404 if exc.status == 404 else 502) from None
+    return code, record
 
 
 @router.post("/records", response_class=HTMLResponse)
