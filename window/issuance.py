@@ -67,11 +67,25 @@ def open_record(request: Request, session: Clerk, fields: Fields) -> HTMLRespons
         code, record = read_record(session, fields, PURPOSE)
     except NoRecord as exc:
         return _page(request, session, _open_form(), str(exc), "error", exc.http_status)
-    session.state[STATE] = {"code": code, "record": record}
+    try:
+        cards = session.register.get(f"/residents/{code}/cards", purpose=PURPOSE)
+    except RegisterError as exc:
+        return _page(request, session, _open_form(), exc.sentence, "error", 502)
+    current = next((c for c in reversed(cards) if c["status"] != "revoked"), None)
+    session.state[STATE] = {"code": code, "record": record, "replaces": current["card_serial"] if current else None}
     start = (f'<form method="post" action="/issue/start" data-busy><div class="actions"><button type="submit">'
              f'{bi("暗証番号の設定を始める", "Start the PIN entry")}</button></div></form>')
-    return _page(request, session, record_html(record) + start,
+    return _page(request, session, record_html(record) + _current_card_html(current) + start,
                  "本人確認の後、暗証番号の設定を始めてください。 After the identity check, start the PIN entry.", "ok")
+
+
+def _current_card_html(card: dict[str, Any] | None) -> str:
+    """The card the resident holds now: a new one is a reissue, which revokes its certificates."""
+    if card is None:
+        return f'<p id="current-card">{bi("交付済みのカードはありません（新規交付）。", "No card held: a first issuance.")}</p>'
+    return (f'<p class="notice" id="current-card">{bi("再交付", "Reissue")}: '
+            f'{bi("現在のカード", "the current card")} {esc(card["card_serial"])}（{esc(card["status"])}）'
+            f'{bi(*REISSUE)}</p>')
 
 
 def _state(request: Request, session: ClerkSession) -> dict[str, Any] | HTMLResponse:
@@ -97,6 +111,8 @@ def status(request: Request, session: Clerk) -> HTMLResponse:
     return _status_page(request, session, "")
 
 
+REISSUE = ("の電子証明書は、新しいカードの発行と同時に失効します（superseded）。",
+           " — its certificates are revoked when the new card is issued (superseded).")
 PAIRING_HELP = ("お客様の方を向いた画面で暗証番号入力画面を開き、この番号を入力します。",
                 "Open the PIN pad on the screen facing the resident and type this number there.")
 STAGES = {
@@ -149,7 +165,9 @@ def issue(request: Request, session: Clerk) -> HTMLResponse:
                             "The PINs are not set yet; nothing was issued.", "error", 409)
     pending, pins = taken
     try:
-        card = session.register.post(f"/residents/{pending.resident_code}/cards", {"pins": pins.register_pins()})
+        path = (f"/cards/{state['replaces']}/reissue" if state.get("replaces")
+                else f"/residents/{pending.resident_code}/cards")
+        card = session.register.post(path, {"pins": pins.register_pins()})
     except RegisterError as exc:
         return _status_page(request, session, f"発行できませんでした（何も発行していません。暗証番号はもう一度入力してもらいます）："
                             f"{exc.sentence}", "error", 502 if exc.status >= 500 else 409)
@@ -159,6 +177,7 @@ def issue(request: Request, session: Clerk) -> HTMLResponse:
     except CardWriterError as exc:
         return _page(request, session, _issued_html(card, None), f"カードを書き込めませんでした：{exc}", "error", 502)
     pending.issued = True
+    state["replaces"] = card["card_serial"]  # the card just issued is now the one a next issuance replaces
     state["issued"] = {k: card[k] for k in ("card_serial", "sign_serial", "auth_serial", "expires_on", "security_code")}
     return _page(request, session, _issued_html(card, reader),
                  "カードを発行して読み取り機に置きました。方法1で確認してから渡してください。 "

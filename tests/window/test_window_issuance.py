@@ -8,18 +8,20 @@ emulator's control channel, and then:
 - the clerk's pages never contained a PIN (asserted on their HTML), nor did the log;
 - the issued card passes screen 1's full check against the register's application form.
 A PIN-pad format error (3 digits) and a confirmation that differs are one sentence each, and
-nothing is issued.
+nothing is issued. A resident who holds a card gets a reissue: said before, and the old card's
+certificates revoked (superseded; `openssl ocsp`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 
 import pytest
 
-from register_server import PURPOSE, birth
-from window_stack import CLERK_NAME, axe_serious
+from register_server import PURPOSE, birth, ocsp_status
+from window_stack import CLERK_NAME, axe_serious, register_resident
 
 pytestmark = pytest.mark.e2e
 PINS = {"auth_pin": "5791", "sign_password": "MYNA2468", "text_pin": "8024"}
@@ -49,9 +51,12 @@ def start_pin_entry(page, window, code: str) -> str:
 def open_pin_pad(page, window, pairing: str):
     pad = page.context.new_page()  # the screen facing the resident: a second window of the browser
     pad.goto(f"{window.url}/pinpad")
-    pad.get_by_label("受付番号（6桁）").fill(pairing)
-    pad.get_by_role("button", name="つなぐ").click()
+    assert pad.evaluate("document.activeElement.id") == "pairing_code"  # from the keyboard alone
+    pad.keyboard.type(pairing)
+    pad.keyboard.press("Enter")
     pad.locator("#auth_pin").wait_for()
+    pad.keyboard.press("Tab")  # from the status line (focused so it is read out) to the first PIN
+    assert pad.evaluate("document.activeElement.id") == "auth_pin"
     return pad
 
 
@@ -125,7 +130,7 @@ def test_pins_set_on_the_pin_pad_work_on_the_issued_card(page, window, encoder, 
     cards = admin.get(f"/v1/residents/{applicant['resident_code']}/cards", params=PURPOSE).json()
     assert len(cards) == 1 and cards[0]["status"] == "active"
     rows = admin.get(f"/v1/residents/{applicant['resident_code']}/access-records", params=PURPOSE).json()
-    assert {"window-card-check"} <= {r["action"] for r in rows if r["actor"] == CLERK_NAME}
+    assert {"event:card-issue", "window-card-check"} <= {r["action"] for r in rows if r["actor"] == CLERK_NAME}
 
 
 def test_a_pin_pad_format_error_is_one_sentence_and_nothing_is_issued(page, window, encoder, applicant, admin, shot):
@@ -146,3 +151,25 @@ def test_a_pin_pad_format_error_is_one_sentence_and_nothing_is_issued(page, wind
     assert admin.get(f"/v1/residents/{applicant['resident_code']}/cards", params=PURPOSE).json() == []
     assert pad.evaluate("fetch('/pinpad/pair', {method: 'POST', body: 'pairing_code=000000', headers: "
                         "{'Content-Type': 'application/x-www-form-urlencoded'}}).then(r => r.status)") == 422
+
+
+def test_a_resident_holding_a_card_gets_a_reissue_that_revokes_the_old_card(page, window, encoder, services, admin,
+                                                                             tmp_path):
+    held = register_resident(services, tmp_path / "old", "再交付", "次郎", "東京都千代田区見本町6-6-6", "1980-05-05", "1")
+    page.goto(f"{window.url}/issue")
+    page.get_by_label("住民票コード（11桁）").fill(held.resident_code)
+    page.get_by_role("button", name="住民票を開く").click()
+    assert held.card["card_serial"] in page.locator("#current-card").inner_text()  # said before anything is done
+    page.get_by_role("button", name="暗証番号の設定を始める").click()
+    type_pins(open_pin_pad(page, window, page.locator("#pairing-code").inner_text()), PINS)
+    page.get_by_role("link", name="状況を更新").click()
+    page.get_by_role("button", name="カードを発行する").click()
+    assert "カードを発行して読み取り機に置きました" in page.get_by_role("status").inner_text()
+    cards = admin.get(f"/v1/residents/{held.resident_code}/cards", params=PURPOSE).json()
+    assert [(c["card_serial"] == held.card["card_serial"], c["status"]) for c in cards] == [
+        (True, "revoked"), (False, "active")]
+    deadline = time.monotonic() + 15
+    while ocsp_status(services, "auth", held.card["auth_serial"], tmp_path) != "revoked":
+        assert time.monotonic() < deadline, "the old card's auth certificate was not revoked"
+        time.sleep(0.3)
+    assert ocsp_status(services, "sign", held.card["sign_serial"], tmp_path) == "revoked"
