@@ -2,8 +2,8 @@
 
 Each event goes through three pages, so nothing is recorded by one careless press:
 1. the form of the kind (the resident opened by 住民票コード or My Number; a birth makes a new one);
-2. the register's preview (`POST /v1/residents/{code}/events/preview`: the very code that records
-   the event, rolled back) — which certificates jpki-system.md §5 revokes, and the §2.1 deadlines
+2. the register's preview (`POST /v1/residents/{code}/events/preview`, or `/v1/residents/preview`
+   for a birth: the very code that records the event, rolled back) — which certificates jpki-system.md §5 revokes, and the §2.1 deadlines
    the event sets (転入届, 継続利用) — and an explicit 「この内容で登録する」;
 3. the event recorded, with each revocation's delivery to the CA (the register's outbox: pending,
    delivered or failed with its error), refreshed on request.
@@ -70,7 +70,8 @@ def _page(request: Request, session: ClerkSession, body: str, sentence: str = ""
 
 
 def _refused(exc: RegisterError) -> str:
-    return f"登録できません（何も記録していません）：{exc.sentence} Refused, nothing was recorded."
+    reason = exc.sentence.rstrip(".")
+    return f"登録できません（何も記録していません）。 Refused, nothing was recorded: {reason}."
 
 
 # -- 0. which resident ---------------------------------------------------------------------------
@@ -206,8 +207,8 @@ def preview(request: Request, session: Clerk, fields: Fields, key: str) -> HTMLR
     again = _heading(session, kind) + _kind_form(kind, fields)
     try:
         body = request_body(kind, fields, fields.get("event_date") or today_jst())
-        planned: dict[str, Any] = (session.register.post(f"/residents/{state['code']}/events/preview", body)
-                                   if kind.on_resident else {"kind": kind.key, "summary": {}, "revocations": []})
+        where = f"/residents/{state['code']}/events/preview" if kind.on_resident else "/residents/preview"
+        planned: dict[str, Any] = session.register.post(where, body)
     except FormProblem as exc:
         return _page(request, session, again, str(exc), "error", 422)
     except RegisterError as exc:

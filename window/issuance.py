@@ -169,15 +169,19 @@ def issue(request: Request, session: Clerk) -> HTMLResponse:
                 else f"/residents/{pending.resident_code}/cards")
         card = session.register.post(path, {"pins": pins.register_pins()})
     except RegisterError as exc:
-        return _status_page(request, session, f"発行できませんでした（何も発行していません。暗証番号はもう一度入力してもらいます）："
-                            f"{exc.sentence}", "error", 502 if exc.status >= 500 else 409)
+        reason = exc.sentence.rstrip(".")
+        return _status_page(request, session, "発行できませんでした（何も発行していません。暗証番号は入力し直してもらいます）。 "
+                            f"Not issued, the PINs must be typed again: {reason}.", "error",
+                            502 if exc.status >= 500 else 409)
     del pins
+    state["replaces"] = card["card_serial"]  # what the next issuance replaces (also if writing fails)
     try:
         reader = writer.write(card["card_serial"], {path: base64.b64decode(data) for path, data in card["image"].items()})
     except CardWriterError as exc:
-        return _page(request, session, _issued_html(card, None), f"カードを書き込めませんでした：{exc}", "error", 502)
+        return _page(request, session, _issued_html(card, None),
+                     f"カードを書き込めませんでした。発行し直すと、このカードの電子証明書は失効します。 {exc} "
+                     "Issue it again: that revokes this card's certificates.", "error", 502)
     pending.issued = True
-    state["replaces"] = card["card_serial"]  # the card just issued is now the one a next issuance replaces
     state["issued"] = {k: card[k] for k in ("card_serial", "sign_serial", "auth_serial", "expires_on", "security_code")}
     return _page(request, session, _issued_html(card, reader),
                  "カードを発行して読み取り機に置きました。方法1で確認してから渡してください。 "

@@ -160,6 +160,10 @@ def test_a_birth_makes_a_record_and_a_household_change_revokes_nothing(page, win
     page.get_by_label("名 Given name").fill("一郎")
     page.get_by_label("生年月日").fill("2024-01-02")
     page.get_by_label("性別").select_option("1")
+    page.get_by_label("住所 Address").fill("大阪府大阪市北区梅田1-1")  # not in 13101's prefecture
+    show_preview(page)
+    assert "prefecture" in page.get_by_role("alert").inner_text()  # refused by the register's preview
+    assert page.get_by_role("button", name="この内容で登録する").count() == 0
     page.get_by_label("住所 Address").fill("東京都千代田区見本町3-3-3")
     show_preview(page)
     assert "nothing is revoked" in page.locator("main").inner_text()

@@ -48,9 +48,12 @@ def start_pin_entry(page, window, code: str) -> str:
     return page.locator("#pairing-code").inner_text()
 
 
-def open_pin_pad(page, window, pairing: str):
+def open_pin_pad(page, window, pairing: str, shot=None):
     pad = page.context.new_page()  # the screen facing the resident: a second window of the browser
     pad.goto(f"{window.url}/pinpad")
+    if shot is not None:
+        shot(pad, "pinpad-0-pair")
+        assert axe_serious(pad) == []
     assert pad.evaluate("document.activeElement.id") == "pairing_code"  # from the keyboard alone
     pad.keyboard.type(pairing)
     pad.keyboard.press("Enter")
@@ -87,7 +90,7 @@ def test_pins_set_on_the_pin_pad_work_on_the_issued_card(page, window, encoder, 
     assert re.fullmatch(r"[0-9]{6}", pairing)
     shot(page, "issue-1-pairing")
     assert axe_serious(page) == []
-    pad = open_pin_pad(page, window, pairing)
+    pad = open_pin_pad(page, window, pairing, shot)
     assert CLERK_NAME not in pad.content() and applicant["resident_code"] not in pad.content()
     shot(pad, "pinpad-1-entry")
     assert axe_serious(pad) == []
@@ -154,12 +157,14 @@ def test_a_pin_pad_format_error_is_one_sentence_and_nothing_is_issued(page, wind
 
 
 def test_a_resident_holding_a_card_gets_a_reissue_that_revokes_the_old_card(page, window, encoder, services, admin,
-                                                                             tmp_path):
+                                                                             shot, tmp_path):
     held = register_resident(services, tmp_path / "old", "再交付", "次郎", "東京都千代田区見本町6-6-6", "1980-05-05", "1")
     page.goto(f"{window.url}/issue")
     page.get_by_label("住民票コード（11桁）").fill(held.resident_code)
     page.get_by_role("button", name="住民票を開く").click()
     assert held.card["card_serial"] in page.locator("#current-card").inner_text()  # said before anything is done
+    shot(page, "issue-0-record-reissue")
+    assert axe_serious(page) == []
     page.get_by_role("button", name="暗証番号の設定を始める").click()
     type_pins(open_pin_pad(page, window, page.locator("#pairing-code").inner_text()), PINS)
     page.get_by_role("link", name="状況を更新").click()
