@@ -294,16 +294,18 @@ def commit(request: Request, session: Clerk, fields: Fields) -> HTMLResponse:
                      "error", 409)
     state.pop("pending")
     kind = KINDS[pending["kind"]]
+    heading = _heading(session, kind)
     try:
         if kind.on_resident:
             recorded = session.register.post(f"/residents/{state['code']}/events", pending["body"])
         else:
             created = session.register.post("/residents", pending["body"])
             recorded = created["event"]
-            state.update(code=created["resident_code"], new_number=mask_my_number(created["my_number"]))
+            state.update(code=created["resident_code"], new_number=(recorded["id"], mask_my_number(created["my_number"])))
     except RegisterError as exc:
-        return _page(request, session, _heading(session, kind) + _kind_form(kind), _refused(exc), "error",
+        return _page(request, session, heading + _kind_form(kind), _refused(exc), "error",
                      exc.status if exc.status in (404, 409, 422) else 502)
+    state.pop("record", None)  # changed by the event (or another resident's, after a birth): read it again
     return _recorded_page(request, session, recorded, "届出を登録しました。 The event is recorded.")
 
 
@@ -325,8 +327,8 @@ def _recorded_page(request: Request, session: ClerkSession, recorded: dict[str, 
             ("届出日", "Date", esc(recorded["event_date"])),
             ("記録日時", "Recorded at", esc(at.strftime("%Y-%m-%d %H:%M:%S JST"))),
             ("担当者", "Recorded by", f'<span id="recorded-by">{esc(recorded["recorded_by"])}</span>')]
-    number = _state(session).get("new_number") if recorded["kind"] == "birth" else None
-    if number:
+    event_id, number = _state(session).get("new_number") or (None, "")
+    if event_id == recorded["id"]:
         rows.append(("個人番号", "My Number", esc(number)))
     table = "".join(f'<tr><th scope="row">{bi(ja, en)}</th><td>{value}</td></tr>' for ja, en, value in rows)
     summary = _summary_html(recorded.get("summary") or {}, kind) if kind else ""

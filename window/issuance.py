@@ -102,7 +102,9 @@ def start(request: Request, session: Clerk) -> HTMLResponse:
     if not isinstance(state, dict):
         return state
     state.pop("issued", None)
-    pinpad.hub_of(request).start(session.id, state["code"])
+    hub = pinpad.hub_of(request)
+    hub.start(session.id, state["code"])
+    session.on_close.append(lambda: hub.cancel(session.id))  # no PIN outlives the clerk's session
     return _status_page(request, session, "お客様用の画面で受付番号を入力してください。 Type the pairing number on the resident's screen.")
 
 

@@ -12,8 +12,9 @@ The resident types each secret twice. The format is checked here (4 digits; 6–
 and digits with at least one of each) and a problem is one sentence naming the item, never a
 value; nothing is kept from a refused entry. Accepted PINs live only in this process's memory,
 inside the pending issuance, until the clerk issues the card (they are taken out and sent to the
-register in the request body), cancels, or the issuance expires. They are never logged, put in
-a URL, a cookie or a page — the forms come back empty and the clerk's screen shows only "set".
+register in the request body), cancels, logs out (or their session expires), or the issuance
+expires. They are never logged, put in a URL, a cookie or a page — the forms come back empty and
+the clerk's screen shows only "set".
 The 住基用 PIN, which the register also needs, is set to the card-info PIN (both are 4-digit
 PINs for the municipality's own uses), and the PIN pad says so.
 """

@@ -75,3 +75,16 @@ def test_ten_wrong_pairing_codes_withdraw_every_unused_one() -> None:
     assert pending.pairing_code is None
     with pytest.raises(PinPadError):
         hub.pair("123456")
+
+
+def test_a_pending_issuance_ends_with_the_clerks_session() -> None:
+    from mynacard.window.register_client import RegisterClient
+    from mynacard.window.sessions import SessionStore
+
+    store = SessionStore(10)
+    session = store.open("窓口 花子", "clerk", RegisterClient("http://127.0.0.1:9", "t"), RegisterClient("http://127.0.0.1:9", "t"))
+    hub = PinPadHub()
+    hub.start(session.id, "12345678901").pins = check_pins(typed())
+    session.on_close.append(lambda: hub.cancel(session.id))  # as screen 4 registers it
+    store.close(session.id)  # logout
+    assert hub.for_clerk(session.id) is None and hub.take_pins(session.id) is None
