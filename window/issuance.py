@@ -73,10 +73,14 @@ def open_record(request: Request, session: Clerk, fields: Fields) -> HTMLRespons
         return _page(request, session, _open_form(), exc.sentence, "error", 502)
     current = next((c for c in reversed(cards) if c["status"] != "revoked"), None)
     session.state[STATE] = {"code": code, "record": record, "replaces": current["card_serial"] if current else None}
-    start = (f'<form method="post" action="/issue/start" data-busy><div class="actions"><button type="submit">'
-             f'{bi("暗証番号の設定を始める", "Start the PIN entry")}</button></div></form>')
+    start = _start_form("暗証番号の設定を始める", "Start the PIN entry")
     return _page(request, session, record_html(record) + _current_card_html(current) + start,
                  "本人確認の後、暗証番号の設定を始めてください。 After the identity check, start the PIN entry.", "ok")
+
+
+def _start_form(ja: str, en: str) -> str:
+    return (f'<form method="post" action="/issue/start" data-busy><div class="actions"><button type="submit">'
+            f'{bi(ja, en)}</button></div></form>')
 
 
 def _current_card_html(card: dict[str, Any] | None) -> str:
@@ -180,7 +184,8 @@ def issue(request: Request, session: Clerk) -> HTMLResponse:
     try:
         reader = writer.write(card["card_serial"], {path: base64.b64decode(data) for path, data in card["image"].items()})
     except CardWriterError as exc:
-        return _page(request, session, _issued_html(card, None),
+        again = _start_form("暗証番号の設定からやり直す", "Start again from the PIN entry")
+        return _page(request, session, _issued_html(card, None) + again,
                      f"カードを書き込めませんでした。発行し直すと、このカードの電子証明書は失効します。 {exc} "
                      "Issue it again: that revokes this card's certificates.", "error", 502)
     pending.issued = True

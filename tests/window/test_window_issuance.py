@@ -178,3 +178,18 @@ def test_a_resident_holding_a_card_gets_a_reissue_that_revokes_the_old_card(page
         assert time.monotonic() < deadline, "the old card's auth certificate was not revoked"
         time.sleep(0.3)
     assert ocsp_status(services, "sign", held.card["sign_serial"], tmp_path) == "revoked"
+
+
+def test_a_card_the_encoder_cannot_write_is_one_sentence(page, window, applicant, shot):
+    """No emulator answers on the encoder's control socket (no `encoder` fixture): the register has
+    issued the card, the window says in one sentence that it was not written and what to do."""
+    pad = open_pin_pad(page, window, start_pin_entry(page, window, applicant["resident_code"]))
+    type_pins(pad, PINS)
+    page.get_by_role("link", name="状況を更新").click()
+    page.get_by_role("button", name="カードを発行する").click()
+    alert = page.get_by_role("alert").inner_text()
+    assert "カードを書き込めませんでした" in alert and "cannot talk to the emulator" in alert
+    assert page.get_by_role("button", name="このカードを確認する（方法1）").count() == 0
+    assert page.get_by_role("button", name="暗証番号の設定からやり直す").count() == 1
+    assert not contains_pin(page.content())
+    shot(page, "issue-encoder-failed")
