@@ -13,7 +13,11 @@ Prints:
 - the baseline measured in the same run: the same insertion and the same clerk check (same
   secrets, same OCSP) called directly on host, no window — and the ratio window/host;
 - server render time of every screen (median, ms), and — when Playwright and Debian's chromium
-  are there — the browser's load time of each (navigation start → load event).
+  are there — the browser's load time of each (navigation start → load event); for screen 3 also
+  the resident's record (a register read) and an event's preview (the register's rehearsal);
+- screen 4: PINs set on the PIN pad → 「カードを発行する」 answered with the card in the reader
+  (register + CA issuance, the image written, the emulator's control channel, pcscd seeing the
+  new card), and the 方法1 check of the issued card, medians over --runs.
 
 Run: flock /work/bench.lock /work/isolate.sh .venv/bin/python bench/bench_window.py [--runs N]
 """
@@ -28,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "window"))
 
@@ -35,8 +40,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from window_stack import Services, WindowServer, free_port, register_resident
 
 from mynacard.emulator.cards import ImageCardSource
+from mynacard.emulator.control import ControlServer
 from mynacard.emulator.pcsc_state import wait_for_presence
 from mynacard.emulator.pcscd import PcscdLease
+from mynacard.emulator.readers import VirtualReaders
 from mynacard.emulator.slot import VirtualSlot
 from mynacard.emulator.slots import lease_slot
 from mynacard.host.card import MyNumberCard
@@ -68,14 +75,20 @@ def main() -> None:
     info = pcscd.acquire()
     lease = lease_slot(info.slots, None, "bench_window")
     window = None
+    control: ControlServer | None = None
     try:
         card = register_resident(services, workdir / "card", demo.DEMO_FAMILY_NAME, demo.DEMO_GIVEN_NAME,
                                  demo.DEMO_ADDRESS, demo.DEMO_BIRTH_DATE.isoformat(), demo.DEMO_SEX)
         code_b = f"{era_yymmdd(demo.DEMO_BIRTH_DATE.strftime('%Y%m%d'))}{card.card['expires_on'][:4]}2468"
         reader = lease.slot.reader
         slot = VirtualSlot(reader, lease.slot.port, ImageCardSource(card.card_dir))
+        readers = VirtualReaders()  # the emulator's control channel over the slot: screen 4's card writer
+        readers.slots.append(slot)
+        control = ControlServer(workdir / "control.sock", readers)
+        control.start()
         window = WindowServer(WindowConfig(register_url=f"{services.base}/register", reader=reader,
-                                           trust_test_authority=True, port=free_port())).start()
+                                           trust_test_authority=True, port=free_port(), encoder_dir=workdir / "cards",
+                                           encoder_control=control.path)).start()
         token = services.register("register-admin").post("/v1/clerks", json={"name": "bench clerk"}).json()["token"]
         client = httpx.Client(base_url=window.url, timeout=30)
         assert client.post("/login", data={"token": token}).status_code == 303
@@ -132,17 +145,29 @@ def main() -> None:
 
         slot.insert()
         wait_for_presence(reader, True, 5.0)
-        screens = {"login": "/login", "card check": "/check", "方法2": "/method2", "records": "/records"}
-        render: dict[str, list[float]] = {name: [] for name in screens}
+        screens = {"login": "/login", "card check": "/check", "方法2": "/method2", "records": "/records",
+                   "events": "/events", "issuance": "/issue", "PIN pad": "/pinpad"}
+        render: dict[str, list[float]] = {name: [] for name in [*screens, "event record", "event preview"]}
         for _ in range(args.runs * 2):
             for name, path in screens.items():
                 started = time.perf_counter()
                 assert client.get(path).status_code == 200
                 render[name].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            assert client.post("/events/open", data={"resident_code": card.resident_code}).status_code == 200
+            render["event record"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            move = {"address": "東京都千代田区見本町9-9-9", "event_date": time.strftime("%Y-%m-%d"), "cause": "転居届"}
+            preview = client.post("/events/new/move-within", data=move)
+            render["event preview"].append(time.perf_counter() - started)
+            assert preview.status_code == 200 and 'id="revocations"' in preview.text, preview.text[-400:]
+        issued, checked = issuance_times(client, window.url, card.resident_code, args.runs)
         browser = browser_loads(window.url, token, screens, args.runs)
     finally:
         if window is not None:
             window.stop()
+        if control is not None:
+            control.close()
         lease.release()
         pcscd.release()
         services.stop()
@@ -156,10 +181,42 @@ def main() -> None:
     print(f"baseline, the same insertion and clerk check on host directly (same run):  median {baseline:.0f} ms — "
           f"window/host ratio {through / baseline:.2f}")
     for name, values in render.items():
-        print(f"render {name:<11} server median {median_ms(values):6.1f} ms"
-              + (f", chromium load median {browser[name]:6.1f} ms" if browser else ""))
+        print(f"render {name:<13} server median {median_ms(values):6.1f} ms"
+              + (f", chromium load median {browser[name]:6.1f} ms" if name in browser else ""))
     if not browser:
         print("(chromium load times skipped: Playwright or /usr/bin/chromium missing)")
+    print(f"card issuance, PINs set → card in the reader (register + CA, image written, control channel, pcscd): "
+          f"median {median_ms(issued):.0f} ms, max {max(issued) * 1000:.0f} ms")
+    print(f"方法1 check of the card just issued (screen 4 → screen 1): median {median_ms(checked):.0f} ms")
+
+
+def issuance_times(client: Any, url: str, code: str, runs: int) -> tuple[list[float], list[float]]:
+    """Per run: a PIN entry paired and filled on a second client (the PIN pad), then the timed
+    issuance and the timed check of the issued card."""
+    import httpx
+
+    pins = {"auth_pin": "5791", "sign_password": "MYNA2468", "text_pin": "8024"}
+    issued, checked = [], []
+    for _ in range(runs):
+        assert client.post("/issue/open", data={"resident_code": code}).status_code == 200
+        started_page = client.post("/issue/start").text
+        pairing = re.search(r'id="pairing-code">([0-9]{6})<', started_page)
+        assert pairing is not None, started_page[-400:]
+        with httpx.Client(base_url=url, timeout=30) as pad:
+            assert pad.post("/pinpad/pair", data={"pairing_code": pairing.group(1)}).status_code == 200
+            typed = {**pins, **{f"{k}_again": v for k, v in pins.items()}}
+            answer = pad.post("/pinpad/pins", data=typed)
+            assert answer.status_code == 200 and 'id="pins-set"' in answer.text, answer.text[-600:]
+        started = time.perf_counter()
+        answer = client.post("/issue/card")
+        issued.append(time.perf_counter() - started)
+        assert answer.status_code == 200 and 'id="issued"' in answer.text, re.findall(r'id="status"[^>]*>([^<]*)', answer.text)
+        started = time.perf_counter()
+        result = client.post("/issue/check")
+        checked.append(time.perf_counter() - started)
+        if 'id="verdict">合格' not in result.text:
+            raise SystemExit("bench_window: the issued card did not pass 方法1")
+    return issued, checked
 
 
 def browser_loads(url: str, token: str, screens: dict[str, str], runs: int) -> dict[str, float]:

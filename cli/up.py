@@ -288,6 +288,7 @@ def _up(args: argparse.Namespace) -> int:
         clerk_token = demo_clerk(data_dir, base, tokens)
         window = Child.start("mynacard window", _mynacard(
             "window", "--reader", reader, "--register-url", f"{base}/register", "--trust-test-authority",
+            "--encoder-dir", str(data_dir / "issued-cards"), "--encoder-control", str(control),
             "--host", args.host, "--port", str(args.window_port)), logs / "window.log")
         children.append(window)
         window_url = f"http://{args.host}:{args.window_port}/"

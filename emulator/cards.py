@@ -145,3 +145,23 @@ def behaviour_choices(texts: list[str] | None) -> dict[str, str]:
         return parse_choices(texts or [])
     except ValueError as exc:
         raise EmulatorError(f"{exc}.") from exc
+
+
+def store_card_image(files: Mapping[str, bytes], target: Path) -> Path:
+    """A card directory at `target` (which must not exist or be empty) from a card image's files —
+    `card.json` and the files it names, as the register's issuance answers them — with a fresh
+    state: what a card encoder writes onto a blank card. A bad image is an EmulatorError."""
+    from mynacard.applet_model.errors import ImageError
+    from mynacard.applet_model.image import CardImage
+    from mynacard.applet_model.store import DirectoryStore
+
+    def read(name: str) -> bytes:
+        if name not in files:
+            raise FileNotFoundError(name)
+        return files[name]
+
+    try:
+        DirectoryStore.create(target, CardImage.from_files(read))
+    except ImageError as exc:
+        raise EmulatorError(f"the card image cannot be written to {target}: {exc}.") from exc
+    return target

@@ -45,6 +45,7 @@ docs/emulator.md): insert, remove or reset its cards and inject faults.
 examples:
   mynacard emulate control status
   mynacard emulate control remove ; mynacard emulate control insert
+  mynacard emulate control insert --image ./new-card   a new card image in place of the card
   mynacard emulate control reset --card 1
   mynacard emulate control fault delay 500 --ins 2A     next signature answers 500 ms late
   mynacard emulate control fault remove --ins 20        card pulled out during the next VERIFY
@@ -139,6 +140,9 @@ def register(root: CommandRoot) -> None:
                        ("reset", "warm-reset the card (it forgets selected DF and verified PINs)")):
         sub = requests.add_parser(name, help=text)
         sub.add_argument("--card", default="0", help="card index (order of --card) or reader name; default 0")
+        if name == "insert":
+            sub.add_argument("--image", type=Path, metavar="DIR",
+                             help="put this card image in the slot instead (the card there is taken off first)")
     fault = requests.add_parser("fault", help="inject a fault")
     fault.add_argument("--card", default="0", help="card index or reader name; default 0")
     kinds = fault.add_subparsers(dest="fault", metavar="KIND", required=True)
@@ -300,6 +304,8 @@ def run_control(args: argparse.Namespace) -> int:
         answer = client.status()
     elif command == "fault":
         answer = _control_fault(client, args)
+    elif command == "insert":
+        answer = client.insert(_card_key(args.card), image=args.image)
     else:
         answer = client.request(command, card=_card_key(args.card))
     if args.json:

@@ -8,6 +8,7 @@ One request per line, one answer per line (docs/emulator.md, "Control channel"):
 
     {"op": "status"}
     {"op": "insert", "card": 0}      {"op": "remove", "card": 0}      {"op": "reset", "card": 0}
+    {"op": "insert", "card": 0, "image": "/path/to/card-dir"}   a new card image in the slot
     {"op": "fault", "card": 0, "fault": "delay", "ms": 500, "ins": "20", "count": 1}
     {"op": "fault", "card": 0, "fault": "remove", "ins": "20", "execute": true}
     {"op": "fault", "card": 0, "fault": "torn-write"}
@@ -15,7 +16,10 @@ One request per line, one answer per line (docs/emulator.md, "Control channel"):
 
     → {"ok": true, ...}  or  {"ok": false, "error": "a sentence"}
 
-`card` is the index of the card in this emulator (the order of --card), or a reader name.
+`card` is the index of the card in this emulator (the order of --card), or a reader name. An
+`insert` with `image` puts another card image in the slot — the card on the reader is taken off
+first (pcscd sees the removal and the insertion), the image is checked before anything changes —
+which is how a card encoder at the window (docs/window.md, screen 4) hands over a new card.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from mynacard.emulator.cards import ImageCardSource, open_image_card
 from mynacard.emulator.errors import ControlError, EmulatorError
 from mynacard.emulator.faults import Fault
 from mynacard.emulator.paths import private_dir, runtime_dir
@@ -146,7 +151,9 @@ class ControlServer:
             return {"pid": os.getpid(), "pcscd": self._pcscd_status(),
                     "cards": [{"index": i, **slot.status()} for i, slot in enumerate(self._readers.slots)]}
         slot = self._slot(request.get("card", 0))
-        if op == "insert":
+        if op == "insert" and request.get("image") is not None:
+            _insert_image(slot, Path(str(request["image"])))
+        elif op == "insert":
             slot.insert()
         elif op == "remove":
             if not slot.remove():
@@ -193,6 +200,19 @@ class ControlServer:
         if info is None:
             return {}
         return {"pid": info.pid, "config": str(info.config), "started_here": self._readers.pcscd.started}
+
+
+def _insert_image(slot: VirtualSlot, image: Path) -> None:
+    """Put the card image at `image` in the slot, in place of the card there (if any); a bad image
+    is refused with the card left as it was. The slot's ATR profile and behaviours are kept."""
+    old = slot.source
+    profile = old.profile if isinstance(old, ImageCardSource) else None
+    behaviours = old.behaviours if isinstance(old, ImageCardSource) else None
+    open_image_card(image, profile, behaviours)  # refuse a bad image before touching the slot
+    if slot.inserted:
+        slot.remove()
+    slot.source = ImageCardSource(image, profile, behaviours)
+    slot.insert()
 
 
 def _encode(answer: dict[str, Any]) -> bytes:
@@ -257,8 +277,11 @@ class ControlClient:
     def status(self) -> dict[str, Any]:
         return self.request("status")
 
-    def insert(self, card: int | str = 0) -> dict[str, Any]:
-        return self.request("insert", card=card)
+    def insert(self, card: int | str = 0, image: Path | str | None = None) -> dict[str, Any]:
+        """Insert the slot's card again, or (with `image`) a new card image in its place."""
+        if image is None:
+            return self.request("insert", card=card)
+        return self.request("insert", card=card, image=str(Path(image).resolve()))
 
     def remove(self, card: int | str = 0) -> dict[str, Any]:
         return self.request("remove", card=card)

@@ -196,6 +196,14 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
         assert done.my_number is not None
         return CreatedOut(resident_code=done.resident_code, my_number=done.my_number, event=out)
 
+    @router.post("/residents/preview", response_model=records.PreviewOut, tags=["residents"],
+                 summary="What a birth or first entry would record (no certificate exists yet), without recording it")
+    def preview_new(event: Annotated[NewRecordEvent, Body()], caller: Staff) -> records.PreviewOut:
+        with rt.store.rehearsal() as session:  # the very code that records it, rolled back: refusals included
+            done = events.create_resident(session, caller, rt.number_key, event)
+            out = records.preview_out(session, done.event)
+        return out
+
     @router.get("/residents/{code}", response_model=records.RecordOut, tags=["residents"],
                 summary="The current 住民票 (all items, the My Number included)")
     def read(code: Code, purpose: Purpose, caller: Staff, session: Db) -> records.RecordOut:

@@ -27,8 +27,8 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 SCREENS: list[str] = [
     "mynacard.window.card_check",   # 1 方法1 (W1)
     "mynacard.window.method2",      # 2 方法2 (W1)
-    # "mynacard.window.events",     # 3 events (W2)
-    # "mynacard.window.issuance",   # 4 card issuance (W2)
+    "mynacard.window.events",       # 3 events (異動届)
+    "mynacard.window.issuance",     # 4 card issuance, with the PIN pad (/pinpad)
     "mynacard.window.records",      # 5 access records, 住民票の写し (W1)
 ]
 # ---------------------------------------------------------------------------------------------

@@ -231,6 +231,16 @@ def run(request: Request, session: Clerk, fields: Fields) -> HTMLResponse:
     if code_b is None:
         return again("照合番号Bを入力してください（または生年月日・有効期限・セキュリティコード）。 "
                      "Enter 照合番号B (or the birth date, expiry date and security code).")
+    return check_card(request, session, application, code_b, kept)
+
+
+def check_card(request: Request, session: ClerkSession, application: ApplicationForm, code_b: str,
+               kept: dict[str, str] | None = None) -> HTMLResponse:
+    """Run the check on the card in the reader and answer screen 1's result page (the verdict
+    audited under the clerk's name); also how screen 4 checks a card it has just issued."""
+    config: WindowConfig = request.app.state.config
+    state = session.state.setdefault(STATE, {"tries": {}})
+    kept = kept or {}
     secrets = ClerkSecrets(code_b=code_b, code_a=application.my_number)
     revocation = RevocationConfig(ocsp_url=config.resolved_ocsp_url, timeout=5.0)
     try:

@@ -27,6 +27,7 @@ examples:
   mynacard serve &  mynacard emulate &  mynacard register clerk add "窓口 花子"
   mynacard window --trust-test-authority         then open http://127.0.0.1:8780/
   mynacard window --register-url http://register.example:8470/register --reader "ACS ACR39U 00 00"
+  mynacard window --trust-test-authority --encoder-dir ./issued    card issuance into the emulator's reader
 """
 
 
@@ -42,6 +43,11 @@ def register(root: CommandRoot) -> None:
     parser.add_argument("--card", metavar="DIR", type=Path, help="use this card image in-process instead of a reader")
     parser.add_argument("--trust-test-authority", action="store_true",
                         help="also trust mynacard's test authority (test cards pass; shown on every result)")
+    parser.add_argument("--encoder-dir", metavar="DIR", type=Path,
+                        help="card issuance (screen 4): write issued card images here and put them in the emulator's "
+                             "reader (the card encoder we cannot have; docs/window.md); default: issuance is off")
+    parser.add_argument("--encoder-control", metavar="PATH", type=Path,
+                        help="control socket of the `mynacard emulate` serving the reader (default: the one running)")
     parser.add_argument("--session-minutes", type=float, default=DEFAULT_SESSION_MINUTES, metavar="MIN",
                         help="log a clerk out after this many minutes without use (default: %(default)s)")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default: %(default)s, this machine only)")
@@ -57,6 +63,7 @@ def run_window(args: argparse.Namespace) -> int:
 
     config = WindowConfig(register_url=args.register_url, ocsp_url=args.ocsp_url, reader=args.reader,
                           card_dir=args.card, trust_test_authority=args.trust_test_authority,
+                          encoder_dir=args.encoder_dir, encoder_control=args.encoder_control,
                           session_minutes=args.session_minutes, host=args.host, port=args.port)
     print(f"mynacard window: http://{args.host}:{args.port}/ (register {args.register_url})", flush=True)
     # access_log off: request lines name paths only, but the window logs nothing it need not.

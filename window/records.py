@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import datetime, timedelta, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -46,14 +46,19 @@ def _last_checked(session: ClerkSession) -> str:
     return str(check.get("resident_code") or "")
 
 
+def resident_inputs(code: str) -> str:
+    """The two ways to name a resident: the 住民票コード, or the My Number (a password field, never
+    filled in by the window)."""
+    return (f'<label for="resident_code">{bi("住民票コード（11桁）", "Resident code (11 digits)")}</label>'
+            f'<input id="resident_code" name="resident_code" inputmode="numeric" autocomplete="off" value="{esc(code)}" '
+            f'aria-describedby="rc-hint"><p id="rc-hint" class="hint">{bi(*CODE_HINT)}</p>'
+            f'<label for="my_number">{bi("個人番号（住民票コードが分からないとき）", "My Number (when the code is not known)")}</label>'
+            f'<input id="my_number" name="my_number" type="password" inputmode="numeric" autocomplete="off">')
+
+
 def _form(code: str, status_sentence: str = "") -> str:
     return (f'<form method="post" action="/records" data-busy><fieldset><legend>{bi("住民", "Resident")}</legend>'
-            f'<label for="resident_code">{bi("住民票コード（11桁）", "Resident code (11 digits)")}</label>'
-            f'<input id="resident_code" name="resident_code" inputmode="numeric" autocomplete="off" value="{esc(code)}" '
-            f'aria-describedby="rc-hint"><p id="rc-hint" class="hint">'
-            f'{bi(*CODE_HINT)}</p>'
-            f'<label for="my_number">{bi("個人番号（住民票コードが分からないとき）", "My Number (when the code is not known)")}</label>'
-            f'<input id="my_number" name="my_number" type="password" inputmode="numeric" autocomplete="off">'
+            f'{resident_inputs(code)}'
             f'<fieldset><legend>{bi("住民票の写しに記載する事項", "Items on the certificate")}</legend>'
             f'<p><input type="checkbox" id="opt-head" name="head_relation" value="1"> <label class="inline" for="opt-head">'
             f'{bi("世帯主・続柄", "Head of household and relationship")}</label></p>'
@@ -70,7 +75,9 @@ def show(request: Request, session: Clerk) -> HTMLResponse:
     return screen_page(request, session, NAV.ja, NAV.en, _form(_last_checked(session)))
 
 
-def _resident_code(session: ClerkSession, fields: dict[str, str]) -> str:
+def resident_code_from(session: ClerkSession, fields: dict[str, str], purpose: str = PURPOSE) -> str:
+    """The 住民票コード typed (`resident_code`), or the one the register finds for the My Number
+    typed (`my_number`, a recorded look-up); ValueError with one sentence otherwise."""
     code = "".join(ch for ch in fields.get("resident_code", "") if ch.isdigit())
     if code:
         return code
@@ -82,17 +89,37 @@ def _resident_code(session: ClerkSession, fields: dict[str, str]) -> str:
         raise ValueError(problem)
     number = my_number_digits(typed)
     try:
-        return str(session.register.post("/lookup", {"my_number": number, "purpose": PURPOSE})["resident_code"])
+        return str(session.register.post("/lookup", {"my_number": number, "purpose": purpose})["resident_code"])
     except RegisterError as exc:
         if exc.status == 404:
             raise ValueError("この個人番号の住民票はありません。 No current record holds this My Number.") from None
         raise ValueError(exc.sentence) from None
 
 
+class NoRecord(ValueError):
+    """The resident named on a form cannot be opened; one sentence and the page's HTTP status."""
+
+    def __init__(self, sentence: str, http_status: int) -> None:
+        super().__init__(sentence)
+        self.http_status = http_status
+
+
+def read_record(session: ClerkSession, fields: dict[str, str], purpose: str) -> tuple[str, dict[str, Any]]:
+    """The 住民票コード named on the form and the register's current record (a recorded read)."""
+    try:
+        code = resident_code_from(session, fields, purpose)
+        record: dict[str, Any] = session.register.get(f"/residents/{code}", purpose=purpose)
+    except ValueError as exc:
+        raise NoRecord(str(exc), 422) from None
+    except RegisterError as exc:
+        raise NoRecord(exc.sentence, 404 if exc.status == 404 else 502) from None
+    return code, record
+
+
 @router.post("/records", response_class=HTMLResponse)
 def act(request: Request, session: Clerk, fields: Fields) -> HTMLResponse:
     try:
-        code = _resident_code(session, fields)
+        code = resident_code_from(session, fields)
     except ValueError as exc:
         return screen_page(request, session, NAV.ja, NAV.en, _form(""), status=str(exc), status_kind="error",
                            http_status=422)

@@ -47,8 +47,14 @@ class ClerkSession:
     expires_at: float
     #: Per-screen scratch state (e.g. the card check in progress); cleared at logout/expiry.
     state: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Called at logout/expiry: what a screen keeps outside `state` ends with the session (the
+    #: PINs of a pending card issuance, pinpad.py).
+    on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def close(self) -> None:
+        for forget in self.on_close:
+            forget()
+        self.on_close.clear()
         self.state.clear()
         self.register.close()
         self.centre.close()

@@ -145,3 +145,22 @@ def test_a_stale_socket_is_replaced_but_a_live_one_is_not(runtime):
         ControlServer(path, VirtualReaders()).start()
     first.close()
     assert not path.exists()
+
+
+def test_insert_with_an_image_replaces_the_card_and_a_bad_image_changes_nothing(served, tmp_path):
+    from mynacard.emulator.demo import copy_card, packaged_demo_card
+
+    client, harnesses, _ = served
+    with pytest.raises(ControlError, match="there is no card image at"):
+        client.insert(0, image=tmp_path / "nowhere")
+    assert client.status()["cards"][0]["state"] == "inserted"  # the old card stayed
+    assert harnesses[0].slot.source.label == "card-0"
+    image = copy_card(packaged_demo_card(), tmp_path / "new-card")
+    atrs = []
+    poller = threading.Thread(target=lambda: atrs.append(harnesses[0].wait_connects(2).atr()))
+    poller.start()  # plays vpcd's first poll of the new card
+    answer = client.insert(0, image=image)
+    poller.join()
+    assert answer["card"]["state"] == "inserted"
+    assert harnesses[0].slot.source.label == str(image.resolve())
+    assert atrs and atrs[0] != RecordingCard.ATR  # the demo card's own ATR: the new card answers

@@ -53,3 +53,28 @@ def test_a_refused_preview_is_one_sentence(admin: httpx.Client) -> None:
     again = {"kind": "death", "event_date": date.today().isoformat(), "cause": "again"}
     answer = admin.post(f"/v1/residents/{code}/events/preview", json=again)
     assert answer.status_code == 409 and "deleted" in answer.text
+
+
+def test_a_birth_preview_records_nothing_and_refuses_as_recording_would(services: Services, admin: httpx.Client) -> None:
+    from sqlalchemy import func, select
+
+    from mynacard.register_stub.models import MyNumber, Resident
+
+    def counts() -> tuple[int, int]:
+        with services.runtime.store.reader() as session:
+            return (session.execute(select(func.count()).select_from(Resident)).scalar_one(),
+                    session.execute(select(func.count()).select_from(MyNumber)).scalar_one())
+
+    born = date.today().isoformat()
+    body = {"kind": "birth", "event_date": born, "cause": "出生届", "municipality_code": "13101",
+            "resident": {"family_name": "予定", "given_name": "一郎", "birth_date": born, "sex": "1",
+                         "address": "東京都千代田区見本町1-1-1"}}
+    before = counts()
+    answer = admin.post("/v1/residents/preview", json=body)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["kind"] == "birth" and answer.json()["revocations"] == []
+    assert counts() == before
+    wrong = {**body, "resident": {**body["resident"], "address": "大阪府大阪市北区梅田1-1"}}
+    refused = admin.post("/v1/residents/preview", json=wrong)
+    assert refused.status_code == 422 and "prefecture" in refused.json()["detail"]
+    assert counts() == before

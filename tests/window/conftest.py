@@ -7,6 +7,7 @@
 - `browser`: one Debian chromium for the session; `page`: a fresh page per test, logged in as the
   clerk (`login(page)` logs in another page).
 - `shot(page, name)`: a full-page screenshot into out/window/ (gitignored).
+- `encoder`: the emulator's control channel over the test's reader, for screen 4's card writer.
 - `card_dir`: the card in the virtual reader for this test (the emulator plugin's `reader_card`
   inserts it); default the registered demo resident's card, copied per test.
 """
@@ -57,12 +58,29 @@ def clerk_token(admin: httpx.Client) -> str:
 
 
 @pytest.fixture(scope="session")
-def window(services: Services, virtual_reader: Any) -> Iterator[WindowServer]:
+def window(services: Services, virtual_reader: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WindowServer]:
+    encoder = tmp_path_factory.mktemp("window-encoder")  # screen 4's card writer: `encoder` below
     config = WindowConfig(register_url=f"{services.base}/register", reader=virtual_reader.reader,
-                          trust_test_authority=True, port=free_port())
+                          trust_test_authority=True, port=free_port(), encoder_dir=encoder / "cards",
+                          encoder_control=encoder / "control.sock")
     server = WindowServer(config).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def encoder(window: WindowServer, reader_card: Any) -> Iterator[Any]:
+    """The emulator's control channel over the test's reader, where the window's card writer puts
+    an issued card (as `mynacard emulate` serves it to `mynacard window --encoder-dir`)."""
+    from mynacard.emulator.control import ControlServer
+    from mynacard.emulator.readers import VirtualReaders
+
+    readers = VirtualReaders()
+    readers.slots.append(reader_card.slot)
+    server = ControlServer(window.config.encoder_control, readers)
+    server.start()
+    yield reader_card
+    server.close()
 
 
 @pytest.fixture(scope="session")
