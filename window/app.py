@@ -2,7 +2,7 @@
 
 Screens register here and only here: `SCREENS` lists modules, each exposing `router` (a FastAPI
 APIRouter whose routes take `Annotated[ClerkSession, Depends(current_session)]`) and `NAV` (its
-header entry). Order is the header's order. See WINDOW-CONTRACT.md / docs/window.md.
+header entry). Order is the header's order. See docs/window.md ("For screen authors").
 """
 
 from __future__ import annotations
