@@ -200,7 +200,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
                  summary="What a birth or first entry would record (no certificate exists yet), without recording it")
     def preview_new(event: Annotated[NewRecordEvent, Body()], caller: Staff) -> records.PreviewOut:
         with rt.store.rehearsal() as session:  # the very code that records it, rolled back: refusals included
-            done = events.create_resident(session, caller, rt.number_key, event)
+            done = events.create_resident(session, caller, rt.number_key, rt.code_key, event)
             out = records.preview_out(session, done.event)
         return out
 
