@@ -148,6 +148,7 @@ def create_app(config: ServiceConfig, runtime: RegisterRuntime | None = None, *,
     install_error_handlers(app)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.state.runtime = runtime
+    app.state.metric_sources = [outbox.depth_metrics(runtime.store)]
     app.include_router(build_router(runtime))
     app.include_router(build_window_router(
         runtime, lambda *roles: require_role(lambda: runtime.store.token_reader, *roles), ADMIN, (ADMIN, CLERK)))

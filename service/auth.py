@@ -31,6 +31,7 @@ SERVE_TOKENS: dict[str, tuple[str, str]] = {
     "clerk": ("register", "clerk"),
     "centre": ("register", "centre"),
     "kiosk": ("centre", "kiosk"),
+    "metrics": ("serve", "metrics"),  # GET /metrics of the serve root (service/metrics.py)
 }
 
 
