@@ -257,13 +257,12 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
                  summary="Which record holds this My Number (POST, so the number stays out of URLs)")
     def lookup(body: LookupIn, caller: Anyone) -> LookupOut:
         with rt.store.transaction() as session:  # the record stays even when nothing is found
-            code = numbers.resident_by_number(session, body.my_number)
-            record_access(session, caller, code, "lookup-by-number", body.purpose, "my_number",
-                          "found" if code else "not-found")
-            resident = session.get(Resident, code) if code else None
-        if resident is None:
+            found = numbers.holder_of_number(session, body.my_number)
+            record_access(session, caller, found[0] if found else None, "lookup-by-number", body.purpose,
+                          "my_number", "found" if found else "not-found")
+        if found is None:
             raise NotFound("no current record holds this My Number")
-        return LookupOut(resident_code=resident.resident_code, status=resident.status)
+        return LookupOut(resident_code=found[0], status=found[1])
 
     @router.post("/method2", response_model=method2.Method2Answer, tags=["method2"], response_model_exclude_none=True,
                  summary="方法2: My Number + four facts → match / no-match / which items differ")
