@@ -13,7 +13,7 @@ process`, the default: a centre is a server of its own) or in a thread of this o
 thread`: everything under one interpreter lock). The baseline is one kiosk alone, measured in the
 same run.
 
-Run: .venv/bin/python bench/bench_kiosk.py [--kiosks 20] [--rounds 3] [--services process|thread]
+Run: .venv/bin/python bench/bench_kiosk.py [--kiosks 20] [--rounds 3] [--services process|thread] [--workers 2]
 """
 
 from __future__ import annotations
@@ -40,14 +40,17 @@ from mynacard.terminal.centre_client import HttpCentre
 
 
 class ServeProcess(Services):
-    """`mynacard serve` in a process of its own (the register then makes fresh keys per card)."""
+    """`mynacard serve --workers WORKERS` in a process of its own (the register then makes fresh keys per card)."""
+
+    WORKERS = 2
 
     def start(self) -> ServeProcess:
         import httpx
 
         seed_responder_keys(self.data_dir, self.card_keys[:2])
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "mynacard", "serve", "--data", str(self.data_dir), "--port", str(self.port)],
+            [sys.executable, "-m", "mynacard", "serve", "--data", str(self.data_dir), "--port", str(self.port),
+             "--workers", str(self.WORKERS)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while True:
@@ -99,7 +102,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--services", choices=("process", "thread"), default="process",
                         help="mynacard serve in its own process (default) or in a thread of this one")
+    parser.add_argument("--workers", type=int, default=2, help="mynacard serve --workers, with --services process")
     args = parser.parse_args()
+    ServeProcess.WORKERS = args.workers
     with tempfile.TemporaryDirectory() as tmp:
         keys = [rsa.generate_private_key(65537, 2048) for _ in range(6)]
         kind = ServeProcess if args.services == "process" else Services
@@ -111,7 +116,8 @@ def main() -> None:
             loaded = measure(cards, client, args.kiosks, args.rounds)
         finally:
             services.stop()
-    where = "in a process of their own" if args.services == "process" else "in a thread of this process"
+    where = (f"as mynacard serve --workers {args.workers}" if args.services == "process"
+             else "in a thread of this process")
     print("transaction time without human waits (card check + PIN/signature/centre session + "
           f"fetch/settle + print hand-off); services {where}")
     for label, times in ((f"1 kiosk ({len(alone)} visits)", alone),

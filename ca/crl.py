@@ -30,6 +30,7 @@ from mynacard.ca.errors import AuthorityError
 from mynacard.ca.revocation_reasons import REASON_CODES
 from mynacard.ca.service import CaService
 from mynacard.ca.store import RevokedEntry
+from mynacard.service.metrics import JOB_RUNS
 
 SHA256_WITH_RSA = bytes.fromhex("300d06092a864886f70d01010b0500")
 OID_AKI = bytes.fromhex("0603551d23")
@@ -146,6 +147,9 @@ class PublishedCrl:
     next_update: datetime
     #: the CA's change counter when generation started: a change after that makes it stale
     version: int
+    #: the store's newest status change then (`CertificateStore.last_change`): a change made by
+    #: another process of the same database makes it stale too
+    last_change: int = 0
 
 
 class CrlPublisher:
@@ -158,8 +162,11 @@ class CrlPublisher:
 
     REGENERATE_DELAY = 1.0
 
-    def __init__(self, service: CaService, crl_urls: dict[str, str], policy: CrlPolicy | None = None) -> None:
+    def __init__(self, service: CaService, crl_urls: dict[str, str], policy: CrlPolicy | None = None,
+                 leads: Callable[[], bool] = lambda: True) -> None:
         self.service = service
+        #: whether this process runs the scheduled remake (one worker of `serve --workers N` does)
+        self.leads = leads
         self.crl_urls = crl_urls
         self.policy = policy or CrlPolicy()
         self._current: dict[str, PublishedCrl] = {}
@@ -193,6 +200,9 @@ class CrlPublisher:
             if self._stop.wait(self.REGENERATE_DELAY):
                 return
             self._wake.clear()
+            if not self.leads():
+                continue
+            JOB_RUNS.labels("ca-crl-remake").inc()
             for ca_id in self.crl_urls:
                 try:
                     self.current(ca_id)
@@ -203,6 +213,7 @@ class CrlPublisher:
         """Make, remember and return a new CRL for `ca_id`."""
         served = self.service.served(ca_id)
         version = self._versions.get(ca_id, 0)
+        last_change = self.service.store.last_change(ca_id)
         this_update = (now or datetime.now(UTC)).replace(microsecond=0)
         next_update = this_update + self.policy.validity
         number = self.service.store.next_crl_number(ca_id, this_update)
@@ -215,7 +226,7 @@ class CrlPublisher:
             served.certificate, sign, self.service.store.revoked(ca_id), number=number,
             this_update=this_update, next_update=next_update, crl_url=self.crl_urls[ca_id],
         )
-        published = PublishedCrl(der, number, this_update, next_update, version)
+        published = PublishedCrl(der, number, this_update, next_update, version, last_change)
         self._current[ca_id] = published
         return published
 
@@ -229,6 +240,7 @@ class CrlPublisher:
             if (
                 published is None
                 or published.version != self._versions.get(ca_id, 0)
+                or published.last_change != self.service.store.last_change(ca_id)
                 or datetime.now(UTC) - published.this_update >= self.policy.refresh
             ):
                 published = self.generate(ca_id)

@@ -226,6 +226,13 @@ class CaDirectory:
                 return Responder(certificate, key)
         return self.recertify(ca_id, ca_certificate, ca_key, key, now)
 
+    def responder_certificate(self, ca_id: str) -> x509.Certificate | None:
+        """The OCSP signer certificate of `ca_id` as last written here (None: none yet)."""
+        try:
+            return x509.load_pem_x509_certificate((self.path / f"{ca_id}-ocsp.pem").read_bytes())
+        except FileNotFoundError:
+            return None
+
     def recertify(
         self, ca_id: str, ca_certificate: x509.Certificate, ca_key: rsa.RSAPrivateKey, key: rsa.RSAPrivateKey,
         now: datetime,

@@ -26,6 +26,8 @@ from mynacard.service import migrations
 from mynacard.service.auth import TokenStore
 from mynacard.service.config import ServiceConfig
 from mynacard.service.db import make_engine
+from mynacard.service.leader import Leadership
+from mynacard.service.metrics import JOB_RUNS
 from mynacard.service.standby import StandbyReads, standby_url
 
 VERSION_TABLE = "ca_alembic_version"
@@ -48,6 +50,8 @@ class CaRuntime:
     origin: str
     crls: CrlPublisher
     ocsp: OcspResponder
+    #: whether this process runs the CA's scheduled jobs (one of `serve --workers N` does)
+    leader: Leadership
     #: the PostgreSQL standby OCSP reads status from (`--read-db`), if any
     standby: StandbyReads | None = None
     _maintenance: threading.Thread | None = field(default=None, repr=False)
@@ -78,14 +82,17 @@ class CaRuntime:
 
         cas = directory.load(status_urls, passphrase, key_source)
         service = CaService(cas, CertificateStore(engine, standby))
+        leader = Leadership("ca", engine, config.data_dir)
         return cls(
             config=config,
             engine=engine,
             service=service,
             tokens=TokenStore(engine, store_schema.api_tokens),
             origin=directory.origin(),
-            crls=CrlPublisher(service, {ca_id: status_urls(ca_id).crl_url for ca_id in cas}, crl_policy),
+            crls=CrlPublisher(service, {ca_id: status_urls(ca_id).crl_url for ca_id in cas}, crl_policy,
+                              leads=leader.held),
             ocsp=OcspResponder(service, ocsp_policy),
+            leader=leader,
             standby=standby,
         )
 
@@ -111,6 +118,22 @@ class CaRuntime:
             self.ocsp.forget()
         return renewed
 
+    def adopt_responders(self) -> list[str]:
+        """Take up the OCSP signer certificates the leading process renewed (a follower's part of
+        `renew_responders`: one process re-certifies, every process signs with the new one)."""
+        adopted = []
+        directory = CaDirectory(self.config.data_dir / "ca")
+        for ca_id, served in list(self.service.cas.items()):
+            on_disk = directory.responder_certificate(ca_id)
+            if (on_disk is not None and on_disk != served.responder.certificate
+                    and on_disk.public_key() == served.responder.key.public_key()
+                    and on_disk.not_valid_after_utc > served.responder.certificate.not_valid_after_utc):
+                self.service.cas[ca_id] = replace(served, responder=replace(served.responder, certificate=on_disk))
+                adopted.append(ca_id)
+        if adopted:
+            self.ocsp.forget()
+        return adopted
+
     def start_maintenance(self) -> None:
         """Background work of a serving process: CRLs (on change and on schedule), OCSP signer renewal."""
         self.crls.start()
@@ -120,13 +143,18 @@ class CaRuntime:
 
     def _maintain(self) -> None:
         while not self._stopping.wait(MAINTENANCE_INTERVAL.total_seconds()):
-            self.renew_responders()
+            if self.leader.held():
+                JOB_RUNS.labels("ca-responder-renewal").inc()
+                self.renew_responders()
+            else:
+                self.adopt_responders()
 
     def close(self) -> None:
         self._stopping.set()
         if self._maintenance is not None:
             self._maintenance.join(10)
         self.crls.stop()
+        self.leader.release()
         self.engine.dispose()
         if self.standby is not None:
             self.standby.dispose()

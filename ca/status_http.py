@@ -30,6 +30,7 @@ from fastapi import FastAPI, Request, Response
 from mynacard.ca.crl import CrlPublisher
 from mynacard.ca.ocsp_responder import MALFORMED_REQUEST, OcspAnswer, OcspResponder, _error
 from mynacard.service.errors import ApiError
+from mynacard.service.metrics import OCSP_CACHE
 
 #: An OCSP request for one certificate is ~100 bytes (a signed one a few KB); more is abuse.
 MAX_REQUEST_BYTES = 64 * 1024
@@ -71,6 +72,8 @@ class OcspApp:
     def __init__(self, responder: OcspResponder) -> None:
         self.responder = responder
         self.ca_ids = frozenset(responder.service.cas)
+        self._counted = {(ca_id, result): OCSP_CACHE.labels(ca_id, result)
+                         for ca_id in self.ca_ids for result in ("hit", "miss")}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,7 +111,9 @@ class OcspApp:
             return question
         cached = self.responder.cached(question)
         if cached is not None:
+            self._counted[question.served.id, "hit"].inc()
             return cached
+        self._counted[question.served.id, "miss"].inc()
         return await anyio.to_thread.run_sync(self.responder.answer_question, question)
 
     async def _send_answer(self, send: Send, answer: OcspAnswer, scope: Scope, *, cache: bool) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import Engine, RowMapping, select, text
+from sqlalchemy import Engine, RowMapping, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from mynacard.ca import store_schema as schema
@@ -279,6 +279,13 @@ class CertificateStore:
             {"at": _utc(r.at).isoformat(), "action": r.action, "reason": r.reason, "cause": r.cause, "actor": r.actor}
             for r in rows
         ]
+
+    def last_change(self, ca: str) -> int:
+        """The id of `ca`'s newest status change (0: none): a change counter every process of the
+        database shares, so a CRL made in one worker knows a revocation made in another."""
+        table = schema.events
+        with reader(self.engine) as connection:
+            return int(connection.execute(select(func.max(table.c.id)).where(table.c.ca == ca)).scalar() or 0)
 
     def next_crl_number(self, ca: str, this_update: datetime) -> int:
         """Take the next CRL number of `ca` (monotonic, RFC 5280 §5.2.3) in one atomic UPDATE."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from mynacard.service.config import ServiceConfig
-    from mynacard.service.fast_paths import Asgi, FastPathDispatcher
+    from mynacard.service.fast_paths import Asgi
 
 #: (mount prefix, module with create_app) in mount order.
 MOUNTS: tuple[tuple[str, str], ...] = (
@@ -76,6 +76,9 @@ def register(root: CommandRoot) -> None:
                        help="PostgreSQL streaming-replication standby of the primaries: lookups, 方法2 and OCSP status "
                        "read there (each service its own database name unless URL names one); writes stay on the "
                        "primary, which also serves the reads while the standby does not answer")
+    serve.add_argument("--workers", type=_positive, default=default_workers(), metavar="N",
+                       help="server processes on the one port (default: the number of cores, here "
+                       f"{default_workers()}); see docs/ca-service.md, 'Worker processes'")
     timing = serve.add_argument_group("CA status timings")
     timing.add_argument("--ocsp-refresh", type=_positive, default=60, metavar="SECONDS",
                         help="re-sign a cached OCSP answer after this long: the bound for a change made by another "
@@ -85,6 +88,11 @@ def register(root: CommandRoot) -> None:
     timing.add_argument("--crl-refresh", type=_positive, default=60, metavar="MINUTES",
                         help="remake CRLs at least this often (and always after a change; default 60)")
     serve.set_defaults(func=_serve)
+
+
+def default_workers() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's total)."""
+    return len(os.sched_getaffinity(0))
 
 
 def _positive(text: str) -> int:
@@ -119,12 +127,13 @@ def ensure_tokens(data_dir: Path) -> dict[str, str]:
     return tokens
 
 
-def build_app(config: ServiceConfig) -> tuple[FastPathDispatcher, list[str]]:
+def build_app(config: ServiceConfig) -> tuple[Asgi, list[str]]:
     """The root ASGI app with every available service mounted; returns it and the mounted prefixes."""
     from fastapi import FastAPI
 
     from mynacard.service import health
     from mynacard.service.fast_paths import FastPathDispatcher, declared
+    from mynacard.service.metrics import METRICS_TOKEN, MetricsMiddleware
 
     root = FastAPI(title="mynacard services", docs_url=None, redoc_url=None, openapi_url=None)
     mounted: list[str] = []
@@ -145,7 +154,9 @@ def build_app(config: ServiceConfig) -> tuple[FastPathDispatcher, list[str]]:
         mounted.append(prefix)
         apps[prefix] = app
     health.install(root, apps)
-    return FastPathDispatcher(root, fast), mounted
+    sources = [source for app in apps.values() for source in getattr(app.state, "metric_sources", [])]
+    dispatcher = FastPathDispatcher(root, fast)
+    return MetricsMiddleware(dispatcher, fast, sources, config.tokens.get(METRICS_TOKEN)), mounted
 
 
 class PortUnavailableError(UserError):
@@ -187,10 +198,16 @@ def _serve(args: argparse.Namespace) -> int:
                            ocsp_refresh_seconds=args.ocsp_refresh,
                            ocsp_validity_minutes=args.ocsp_validity, crl_refresh_minutes=args.crl_refresh)
     sock = listening_socket(args.host, args.port)  # before anything is printed or loaded: a busy port fails fast
+    app: Asgi | None = None
     try:
         for service in ("ca", "register"):  # a refused --read-db before any service writes (keys, tables)
             standby_url(config, service)
-        app, mounted = build_app(config)
+        if args.workers > 1:
+            from mynacard.workers import prepare
+
+            mounted = prepare(config)  # the workers build the apps; the supervisor does the one-time work
+        else:
+            app, mounted = build_app(config)
     except ValueError as exc:  # AuthorityError and the services' own refusals: one sentence, no traceback
         print(f"mynacard serve: {exc}", file=sys.stderr)
         return 1
@@ -208,6 +225,12 @@ def _serve(args: argparse.Namespace) -> int:
         for ca_id in ("sign", "auth"):
             print(f"  {ca_id} CA: OCSP {public}/ca/ocsp/{ca_id}   CRL {public}/ca/crl/{ca_id}.crl")
     print(f"  API tokens: {data_dir / TOKENS_FILE}")
+    if app is None:
+        from mynacard.workers import run_workers
+
+        print(f"  {args.workers} worker processes")
+        sys.stdout.flush()
+        return run_workers(config, sock, args.workers)
     sys.stdout.flush()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     server.run(sockets=[sock])

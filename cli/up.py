@@ -262,8 +262,10 @@ def _up(args: argparse.Namespace) -> int:
     status = 0
     try:
         print(f"mynacard up: data in {data_dir}; starting the services …", flush=True)
+        # One worker: a demo on one machine, and its log is one process's.
         serve = Child.start("mynacard serve", _mynacard("serve", "--data", str(data_dir), "--host", args.host,
-                                                        "--port", str(args.port)), logs / "serve.log")
+                                                        "--port", str(args.port), "--workers", "1"),
+                            logs / "serve.log")
         children.append(serve)
         _wait_http(f"{base}/centre/openapi.json", serve)
         print("  registering the demo resident and issuing her card through the register …", flush=True)

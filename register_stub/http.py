@@ -148,6 +148,7 @@ def create_app(config: ServiceConfig, runtime: RegisterRuntime | None = None, *,
     install_error_handlers(app)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.state.runtime = runtime
+    app.state.metric_sources = [outbox.depth_metrics(runtime.store)]
     app.include_router(build_router(runtime))
     app.include_router(build_window_router(
         runtime, lambda *roles: require_role(lambda: runtime.store.token_reader, *roles), ADMIN, (ADMIN, CLERK)))
@@ -264,19 +265,13 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
                  summary="Which record holds this My Number (POST, so the number stays out of URLs)")
     def lookup(body: LookupIn, caller: Anyone) -> LookupOut:
         number = method2.checked_my_number(body.my_number)
-
-        def find(session: Session) -> LookupOut | None:
-            code = numbers.resident_by_number(session, number)
-            resident = session.get(Resident, code) if code else None
-            return None if resident is None else LookupOut(resident_code=resident.resident_code, status=resident.status)
-
-        found = rt.store.lookup(find)  # the standby, when there is one
+        found = rt.store.lookup(lambda session: numbers.holder_of_number(session, number))  # the standby, if any
         with rt.store.transaction() as session:  # on the primary; the record stays even when nothing is found
-            record_access(session, caller, found.resident_code if found else None, "lookup-by-number", body.purpose,
+            record_access(session, caller, found[0] if found else None, "lookup-by-number", body.purpose,
                           "my_number", "found" if found else "not-found")
         if found is None:
             raise NotFound("no current record holds this My Number")
-        return found
+        return LookupOut(resident_code=found[0], status=found[1])
 
     @router.post("/method2", response_model=method2.Method2Answer, tags=["method2"], response_model_exclude_none=True,
                  summary="方法2: My Number + four facts → match / no-match / which items differ")

@@ -31,7 +31,7 @@ from mynacard.codec.my_number import check_digit
 from mynacard.register_stub.bulk_sql import stamp, write
 from mynacard.register_stub.code_permutation import scatter
 from mynacard.register_stub.errors_api import Conflict, Invalid, NotFound
-from mynacard.register_stub.models import CodePool, MyNumber, NumberCollision, PoolCursor, table
+from mynacard.register_stub.models import CodePool, MyNumber, NumberCollision, PoolCursor, Resident, table
 
 #: Codes per pool when a municipality's pool runs out (about a mid-sized town's decade of births).
 DEFAULT_POOL_SIZE = 100_000
@@ -173,6 +173,17 @@ def resident_by_number(session: Session, number: str) -> str | None:
     return session.execute(
         select(MyNumber.resident_code).where(MyNumber.number == number, MyNumber.retired_at.is_(None))
     ).scalar_one_or_none()
+
+
+def holder_of_number(session: Session, number: str) -> tuple[str, str] | None:
+    """(住民票コード, status) of the record holding `number` now, in one statement: the lookup
+    route's hot path (one index probe in the numbers table, one pruned partition probe)."""
+    row = session.execute(
+        select(Resident.resident_code, Resident.status)
+        .join(MyNumber, MyNumber.resident_code == Resident.resident_code)
+        .where(MyNumber.number == number, MyNumber.retired_at.is_(None))
+    ).first()
+    return (row.resident_code, row.status) if row else None
 
 
 def replace_number(session: Session, key: bytes, code: str, reason: str) -> str:

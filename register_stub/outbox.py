@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from sqlalchemy import func, select
 
 from mynacard.ca.client import CaServiceError
 from mynacard.register_stub.errors_api import Conflict, NotFound
 from mynacard.register_stub.models import Revocation
 from mynacard.register_stub.store import RegisterStore
+from mynacard.service.metrics import JOB_RUNS, MetricSource
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +135,31 @@ def retry(store: RegisterStore, row_id: int) -> Revocation:
         return row
 
 
-class OutboxWorker:
-    """A daemon thread that delivers due rows every `interval` seconds until stopped."""
+def depth_metrics(store: RegisterStore) -> MetricSource:
+    """The outbox's rows not yet delivered, by status, read at scrape time (`mynacard_register_outbox_depth`)."""
 
-    def __init__(self, store: RegisterStore, client: Callable[[], CertificateChanger], interval: float = 1.0) -> None:
+    def collect() -> list[Metric]:
+        family = GaugeMetricFamily("mynacard_register_outbox_depth",
+                                   "Outbox rows not delivered to the CA service yet, by status", labels=["status"])
+        with store.reader() as session:
+            counts = dict(session.execute(select(Revocation.status, func.count()).where(
+                Revocation.status != "delivered").group_by(Revocation.status)).tuples().all())
+        for status in ("pending", "failed"):
+            family.add_metric([status], counts.get(status, 0))
+        return [family]
+
+    return collect
+
+
+class OutboxWorker:
+    """A daemon thread that delivers due rows every `interval` seconds until stopped, in the one
+    process that `leads()` (delivering twice is harmless, see above, but wasteful)."""
+
+    def __init__(self, store: RegisterStore, client: Callable[[], CertificateChanger], interval: float = 1.0,
+                 leads: Callable[[], bool] = lambda: True) -> None:
         self.store = store
         self.client = client
+        self.leads = leads
         self.interval = interval
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -158,7 +180,9 @@ class OutboxWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                deliver_due(self.store, self.client())
+                if self.leads():
+                    JOB_RUNS.labels("register-outbox").inc()
+                    deliver_due(self.store, self.client())
             except Exception:
                 log.exception("register outbox: delivery round failed; the rows stay queued")
             self._wake.wait(self.interval)

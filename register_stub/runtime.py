@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 import httpx
@@ -18,6 +19,8 @@ from mynacard.register_stub.schemas import today_in_japan
 from mynacard.register_stub.store import RegisterStore, code_key, number_key
 from mynacard.service.auth import Caller
 from mynacard.service.config import ServiceConfig
+from mynacard.service.leader import Leadership
+from mynacard.service.metrics import JOB_RUNS
 from mynacard.service.standby import standby_url
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,8 @@ CA_TOKEN = "register->ca"
 OUTBOX_INTERVAL = 1.0
 #: How often the running service lapses cards whose §2.1 move deadline passed.
 SWEEP_INTERVAL = 3600.0
+#: How often a process that does not lead asks whether it can (the lead is free once its holder died).
+LEADER_POLL = 2.0
 SWEEPER = Caller("register (deadline check)", "system")
 
 
@@ -40,6 +45,8 @@ class RegisterRuntime:
     #: Where card keys come from (None: fresh RSA-2048 per key; tests pass a pool).
     key_source: KeySource | None = None
     worker: OutboxWorker | None = None
+    #: whether this process delivers the outbox and sweeps deadlines (one of `serve --workers N` does)
+    leader: Leadership | None = None
     _auth_ca: tuple[x509.Certificate, str] | None = None
     _stopped: threading.Event = field(default_factory=threading.Event)
     _sweeps: int = 0
@@ -51,7 +58,8 @@ class RegisterRuntime:
                       httpx.Client(timeout=30.0), key_source)
         store.tokens.install(config.tokens, "register")
         if start_worker:
-            runtime.worker = OutboxWorker(store, runtime.ca_client, OUTBOX_INTERVAL)
+            runtime.leader = Leadership("register", store.engine, config.data_dir)
+            runtime.worker = OutboxWorker(store, runtime.ca_client, OUTBOX_INTERVAL, leads=runtime.leader.held)
             runtime.worker.start()
             threading.Thread(target=runtime._sweep_forever, name="register-deadlines", daemon=True).start()
         return runtime
@@ -65,8 +73,18 @@ class RegisterRuntime:
         return len(lapsed)
 
     def _sweep_forever(self) -> None:
-        while not self._stopped.wait(0 if self._sweeps == 0 else SWEEP_INTERVAL):
+        """Sweep when this process starts leading, then every `SWEEP_INTERVAL` while it leads;
+        a follower asks every `LEADER_POLL` seconds, so a dead leader's successor sweeps at once."""
+        last = float("-inf")
+        while not self._stopped.wait(0 if self._sweeps == 0 else LEADER_POLL):
             self._sweeps += 1
+            if self.leader is None or not self.leader.held():
+                last = float("-inf")
+                continue
+            if time.monotonic() - last < SWEEP_INTERVAL:
+                continue
+            last = time.monotonic()
+            JOB_RUNS.labels("register-deadline-sweep").inc()
             try:
                 self.sweep()
             except Exception:
@@ -103,5 +121,7 @@ class RegisterRuntime:
         self._stopped.set()
         if self.worker is not None:
             self.worker.stop()
+        if self.leader is not None:
+            self.leader.release()
         self.http.close()
         self.store.dispose()

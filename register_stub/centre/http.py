@@ -133,7 +133,7 @@ def create_app(config: ServiceConfig, store: RegisterStore | None = None, *, htt
 
 def build_router(config: ServiceConfig, store: RegisterStore, http: httpx.Client) -> APIRouter:
     router = APIRouter(prefix="/v1")
-    sessions = SessionTable()
+    sessions = SessionTable(store)
     auth_root = pinned_auth_root(config.data_dir)
     ocsp_url = f"{config.service_url('ca')}/ocsp/auth"
     verify_base = f"{config.service_url('centre')}/v1/verify"

@@ -1,25 +1,43 @@
-"""Single-use challenges and kiosk sessions, in memory.
+"""Single-use challenges and kiosk sessions, in the register's database.
 
 Both live minutes: a challenge 2 minutes, a session 15 (the kiosk's longest path through
-choose, pay and print stays well inside). A restart of the centre forgets them, and the kiosk
-then ends its session with `centre_error`: nothing issued is lost, since transactions are in
-the ledger. A session belongs to the kiosk that opened it: another kiosk naming it is refused.
+choose, pay and print stays well inside). They are rows, not process memory, because
+`mynacard serve --workers N` answers a kiosk's challenge, its session and its transactions in
+whichever worker accepts each connection. A session belongs to the kiosk that opened it: another
+kiosk naming it is refused. Rows are keyed by the SHA-256 of the id (the ids are bearer secrets,
+like the API tokens, whose digests alone are stored); expired rows are deleted as new ones come.
+Expiry is wall-clock time, the one clock every process (and machine) on the database shares.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Column, Float, LargeBinary, MetaData, String, Table, delete, select
+
+from mynacard.register_stub.store import RegisterStore
 from mynacard.service.errors import ApiError
 
 CHALLENGE_BYTES = 32
 CHALLENGE_SECONDS = 120.0
 SESSION_SECONDS = 900.0
+CHALLENGE, SESSION = "challenge", "session"
+
+rows = Table(
+    "register_centre_sessions", MetaData(),
+    Column("digest", String(64), primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("kiosk_id", String(200), nullable=False),
+    Column("resident_code", String(11)),
+    Column("auth_serial", String(40)),
+    Column("challenge", LargeBinary),
+    Column("expires", Float, nullable=False),
+)
 
 
 @dataclass(frozen=True)
@@ -31,54 +49,55 @@ class KioskSession:
     expires: float
 
 
-class SessionTable:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._challenges: dict[str, tuple[str, bytes, float]] = {}
-        self._sessions: dict[str, KioskSession] = {}
+def _digest(kind: str, identifier: str) -> str:
+    return hashlib.sha256(f"{kind}:{identifier}".encode()).hexdigest()
 
-    def _sweep(self, now: float) -> None:
-        for key in [k for k, (_, _, t) in self._challenges.items() if t < now]:
-            del self._challenges[key]
-        for key in [k for k, s in self._sessions.items() if s.expires < now]:
-            del self._sessions[key]
+
+class SessionTable:
+    def __init__(self, store: RegisterStore, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._clock = clock
+
+    def _insert(self, values: dict[str, object]) -> None:
+        now = self._clock()
+        with self._store.transaction() as session:
+            session.execute(delete(rows).where(rows.c.expires < now))
+            session.execute(rows.insert().values(**values))
 
     def new_challenge(self, kiosk_id: str) -> tuple[str, str]:
         """(challenge id, challenge in base64) for this kiosk."""
         challenge_id, value = secrets.token_hex(16), secrets.token_bytes(CHALLENGE_BYTES)
-        with self._lock:
-            now = self._clock()
-            self._sweep(now)
-            self._challenges[challenge_id] = (kiosk_id, value, now + CHALLENGE_SECONDS)
+        self._insert({"digest": _digest(CHALLENGE, challenge_id), "kind": CHALLENGE, "kiosk_id": kiosk_id,
+                      "challenge": value, "expires": self._clock() + CHALLENGE_SECONDS})
         return challenge_id, base64.b64encode(value).decode("ascii")
 
     def take_challenge(self, kiosk_id: str, challenge_id: str) -> bytes:
         """The challenge's bytes, removed (a replay finds nothing)."""
-        with self._lock:
-            self._sweep(self._clock())
-            entry = self._challenges.pop(challenge_id, None)
-        if entry is None or entry[0] != kiosk_id:
+        where = (rows.c.digest == _digest(CHALLENGE, challenge_id), rows.c.kind == CHALLENGE)
+        with self._store.transaction() as session:
+            entry = session.execute(select(rows.c.kiosk_id, rows.c.challenge, rows.c.expires).where(*where)).first()
+            if entry is not None:
+                session.execute(delete(rows).where(*where))
+        if entry is None or entry.kiosk_id != kiosk_id or entry.expires < self._clock():
             raise ApiError(401, "challenge_unknown", "The challenge is unknown, used or expired; ask for a new one.")
-        return entry[1]
+        return bytes(entry.challenge)
 
     def open(self, kiosk_id: str, resident_code: str, auth_serial: str) -> KioskSession:
-        with self._lock:
-            session = KioskSession(secrets.token_urlsafe(24), kiosk_id, resident_code, auth_serial,
-                                   self._clock() + SESSION_SECONDS)
-            self._sessions[session.session_id] = session
+        session = KioskSession(secrets.token_urlsafe(24), kiosk_id, resident_code, auth_serial,
+                               self._clock() + SESSION_SECONDS)
+        self._insert({"digest": _digest(SESSION, session.session_id), "kind": SESSION, "kiosk_id": kiosk_id,
+                      "resident_code": resident_code, "auth_serial": auth_serial, "expires": session.expires})
         return session
 
     def get(self, kiosk_id: str, session_id: str) -> KioskSession:
-        with self._lock:
-            self._sweep(self._clock())
-            session = self._sessions.get(session_id)
-        if session is None or session.kiosk_id != kiosk_id:
+        with self._store.reader() as session:
+            entry = session.execute(select(rows).where(rows.c.digest == _digest(SESSION, session_id),
+                                                       rows.c.kind == SESSION)).first()
+        if entry is None or entry.kiosk_id != kiosk_id or entry.expires < self._clock():
             raise ApiError(401, "session_unknown", "The session is unknown or has expired; start again.")
-        return session
+        return KioskSession(session_id, entry.kiosk_id, entry.resident_code, entry.auth_serial, entry.expires)
 
     def end(self, kiosk_id: str, session_id: str) -> None:
-        with self._lock:
-            session = self._sessions.get(session_id)
-            if session is not None and session.kiosk_id == kiosk_id:
-                del self._sessions[session_id]
+        with self._store.transaction() as session:
+            session.execute(delete(rows).where(rows.c.digest == _digest(SESSION, session_id),
+                                               rows.c.kind == SESSION, rows.c.kiosk_id == kiosk_id))

@@ -27,7 +27,8 @@ def free_port() -> int:
 
 
 def serve(data: Path, port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "mynacard", "serve", "--data", str(data), "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "mynacard", "serve", "--data", str(data), "--port", str(port),
+                                "--workers", "1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
