@@ -23,7 +23,7 @@ from typing import NoReturn
 from mynacard.codec import tlv
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import Application, PinRef
-from mynacard.conformance.model import OBSERVED_BEHAVIOURS, OTHER, Case, Impact, Observation, Profile, Secret
+from mynacard.conformance.model import ANSWER_OBSERVATION, OBSERVED_BEHAVIOURS, OTHER, Case, Impact, Observation, Profile, Secret
 from mynacard.conformance.recorder import Recorder
 from mynacard.conformance.robot import Robot
 from mynacard.conformance.secrets import Secrets
@@ -151,7 +151,8 @@ class CaseContext:
         behaviour = self.case.observes
         if behaviour is None:
             raise RuntimeError(f"{self.case.id} is not an observation case")
-        if value != OTHER and value not in OBSERVED_BEHAVIOURS[behaviour]:
+        if value != OTHER and not behaviour.startswith(ANSWER_OBSERVATION) and \
+                value not in OBSERVED_BEHAVIOURS[behaviour]:
             raise ValueError(f"{behaviour} has no side {value!r}")
         self.observation = Observation(behaviour, value, detail)
 

@@ -93,7 +93,8 @@ def render_html(report: RunReport) -> str:
     observations = (
         "<h2>Observations (CI §12)</h2><p>Behaviours the public sources disagree on: these cases never pass "
         "or fail, they record what this card does. The value is the emulator option that behaves the same "
-        "(<code>mynacard emulate --behaviour KEY=VALUE</code>).</p>"
+        "(<code>mynacard emulate --behaviour KEY=VALUE</code>); for an <code>answer:</code> behaviour it is "
+        "what the card answered where card-interface.md gives no status word.</p>"
         f"<table><tr><th>behaviour</th><th>this card</th><th>case</th><th>evidence</th></tr>{observation_rows}</table>"
         if observation_rows else "")
     return f"""<!DOCTYPE html>

@@ -1,0 +1,472 @@
+"""NEG: negative and robustness cases — command parameters, length edges, secret formats and the
+secure-messaging counter (issue 17: the faults a seeded-fault run showed the catalogue missing).
+
+Each case cites its card-interface.md clause and the ISO/IEC 7816 rule it applies. Where
+card-interface.md gives the status word, the case passes or fails on it. Where it is silent (the
+answer to a P1-P2 no client sends, a class byte no client uses), the case is an observation
+(`answer:<topic>`): it records what the card answered, never passes or fails, and
+`mynacard conformance diff` shows where two cards answer differently. Every case here is safe by
+default: a VERIFY is a query or the supplied value at its maximum count, and a CHANGE is sent only
+when nothing can change (not verified, or the new value is the current one), except NEG-CHG-002,
+which changes the signing password and changes it back.
+"""
+
+from __future__ import annotations
+
+from mynacard.codec.digest_info import of_message
+from mynacard.conformance import apdus
+from mynacard.conformance.card_map import (
+    AUTH_PIN,
+    COMMON,
+    COMMON_PIN,
+    EF_AUTH_CERT,
+    EF_AUTH_KEY,
+    JPKI,
+    SIGN_PASSWORD,
+    TEXT,
+    TEXT_PIN,
+    VISUAL,
+    VISUAL_BIRTH,
+    VISUAL_CODE_A,
+    VISUAL_CODE_B,
+    Application,
+)
+from mynacard.conformance.catalogue.registry import case
+from mynacard.conformance.catalogue.sm import P as SM_PROFILES
+from mynacard.conformance.catalogue.sm import open_session, sm_select_ef
+from mynacard.conformance.context import CaseContext
+from mynacard.conformance.model import Impact, Profile, Secret
+from mynacard.host.apdu import Command
+
+J, EXT = Profile.JPKI, Profile.EXTENDED_LENGTH
+#: The largest input PKCS#1 v1.5 type 1 padding leaves room for in an RSA-2048 block (RFC 8017 §9.2).
+MAX_PKCS1_INPUT = 256 - 11
+
+
+def _answers(t: CaseContext, probes: list[tuple[str, bytes]]) -> str:
+    """Send each probe; `name:SW` for each, joined — the value of an `answer:` observation."""
+    out = []
+    for name, apdu in probes:
+        out.append(f"{name}:{t.send(apdu, name).sw:04X}")
+    return " ".join(out)
+
+
+@case("NEG-SEL-001", "SELECT with P1-P2 no client sends, and an AID longer than 16 bytes: the answers",
+      refs=["§2/SELECT-AID", "§2/SELECT-EF", "§3/6A86"], profiles=[Profile.CORE, J],
+      observes="answer:select-parameters")
+def select_parameters(t: CaseContext) -> None:
+    """
+    CI §2 gives only `00 A4 04 0C` and `00 A4 02 0C`; ISO/IEC 7816-4 §11.1.1 answers a P1-P2 the
+    card does not support with 6A86 and a wrong Lc with 6700, but card-interface.md records no
+    answer for these: OBSERVATION.
+    1. Reset. SELECT JPKI with P2 = 00 (FCI, first occurrence) and P2 = 04 (FCP); SELECT JPKI with
+       P1 = 01 (child DF); SELECT with a 17-byte AID (the JPKI AID + 7 bytes).
+    2. SELECT JPKI, then SELECT EF 000A with P2 = 00 and P2 = 04.
+    3. Observed: the status word of each, in that order.
+    """
+    seen = _answers(t, [
+        ("04/00", apdus.select_aid(JPKI.aid, p2=0x00)),
+        ("04/04", apdus.select_aid(JPKI.aid, p2=0x04)),
+        ("01/0C", Command(0x00, 0xA4, 0x01, 0x0C, JPKI.aid).encode()),
+        ("aid17", apdus.select_aid(JPKI.aid + bytes(7))),
+    ])
+    t.select(JPKI)
+    seen += " " + _answers(t, [
+        ("02/00", Command(0x00, 0xA4, 0x02, 0x00, EF_AUTH_CERT.to_bytes(2, "big")).encode()),
+        ("02/04", Command(0x00, 0xA4, 0x02, 0x04, EF_AUTH_CERT.to_bytes(2, "big")).encode()),
+    ])
+    t.observe(seen, "SELECT forms outside CI §2 (name:SW)")
+
+
+@case("NEG-SEL-002", "SELECT by a prefix of an AID: which AP the card selects",
+      refs=["§2/SELECT-AID-prefix"], profiles=[Profile.CORE, Profile.TEXT], observes="answer:select-prefix")
+def select_prefix(t: CaseContext) -> None:
+    """
+    CI §2: JICSAP allows partial-name selection [MC]; which AP a prefix shared by several selects is
+    not recorded (ISO/IEC 7816-4 §11.1.1.2: "first occurrence"): OBSERVATION.
+    1. Reset. SELECT `D3 92 10 00 31 00 01 01 04` (9 bytes, the prefix of the text, visual and
+       住基 APs).
+    2. SELECT EF 0006, 0011, 0013 and 0002 (which of them exist tells the APs apart).
+    3. Observed: the SELECT's SW and those of the four EF SELECTs.
+    """
+    seen = _answers(t, [("prefix", apdus.select_aid(TEXT.aid[:9]))])
+    seen += " " + _answers(t, [(f"{fid:04X}", apdus.select_ef(fid)) for fid in (0x0006, 0x0011, 0x0013, 0x0002)])
+    t.observe(seen, f"SELECT by the prefix {TEXT.aid[:9].hex().upper()}, then EF SELECTs (name:SW)")
+
+
+@case("NEG-VER-001", "VERIFY queries with P1-P2 no client sends: the answers (nothing can be spent)",
+      refs=["§2/VERIFY-query", "§2/VERIFY-SFI", "§3/6A86"], profiles=[J], observes="answer:verify-parameters")
+def verify_parameters(t: CaseContext) -> None:
+    """
+    Every probe is a VERIFY without data — the query, which never spends a try (CI §2) — so it is
+    safe whatever the card makes of P1-P2. ISO/IEC 7816-4 §11.5.6: P1 = 00, P2 = 80 | reference;
+    card-interface.md records no answer for other values: OBSERVATION.
+    1. SELECT JPKI (no EF). `00 20 00 80` (no current EF).
+    2. SELECT EF 0018. `00 20 01 80` (P1 01), `00 20 00 00` (P2 00), `00 20 00 A0` (P2 with bits
+       0x60), `00 20 00 81` (SFI 1: EF 0001, a certificate, not a secret), `00 20 00 9F` (SFI 1F),
+       `00 20 00 18` (the auth PIN's SFI without bit 8), `00 20 00 B8` (its SFI with bits 0x60).
+    3. Observed: the status word of each.
+    """
+    t.select(JPKI)
+    seen = _answers(t, [("no-ef", apdus.verify(0x80))])
+    t.select_ef(AUTH_PIN.fid)
+    seen += " " + _answers(t, [
+        ("p1=01", Command(0x00, 0x20, 0x01, 0x80).encode()),
+        ("p2=00", apdus.verify(0x00)),
+        ("p2=A0", apdus.verify(0xA0)),
+        ("p2=81", apdus.verify(0x81)),
+        ("p2=9F", apdus.verify(0x9F)),
+        ("p2=18", apdus.verify(0x18)),
+        ("p2=B8", apdus.verify(0xB8)),
+    ])
+    t.observe(seen, "VERIFY query forms outside CI §2 (name:SW)")
+
+
+@case("NEG-CHG-001", "CHANGE with the wrong INS, the wrong P1, or before VERIFY is refused",
+      refs=["§2/CHANGE-REFERENCE-DATA", "§2/CHANGE-KEY", "§3/6982", "§3/6A86"], profiles=[J, Profile.COMMON],
+      needs=[Secret.AUTH_PIN, Secret.COMMON_PIN], observes="answer:change-parameters")
+def change_parameters(t: CaseContext) -> None:
+    """
+    Nothing is verified and each new value is the key's own supplied value, so even a card that
+    accepted one would change nothing. CI §2: CHANGE REFERENCE DATA `00 24 01 80` for the JPKI
+    PINs, CHANGE KEY `80 32 00 80` for 共通/住基 001C, both after VERIFY; ISO/IEC 7816-4 §11.5.7
+    (P1 = 01: new value only). The refusals' status words are not recorded: OBSERVATION (any 9000
+    is recorded as such).
+    1. SELECT JPKI, SELECT EF 0018. `80 32 00 80` (CHANGE KEY on a CHANGE REFERENCE DATA PIN),
+       `00 24 00 80` (P1 00), `00 24 01 80` (before VERIFY) — each with the supplied auth PIN.
+    2. SELECT the 共通AP, SELECT EF 001C. `00 24 01 80` (CHANGE REFERENCE DATA on a CHANGE KEY PIN),
+       `80 32 01 80` (P1 01) — each with the supplied 共通 PIN.
+    3. Observed: the status word of each.
+    """
+    auth = t.secret(Secret.AUTH_PIN)
+    common = t.secret(Secret.COMMON_PIN)
+    t.select(JPKI)
+    t.select_ef(AUTH_PIN.fid)
+    seen = _answers(t, [
+        ("jpki-80-32", apdus.change_key(auth)),
+        ("jpki-p1=00", Command(0x00, 0x24, 0x00, 0x80, auth).encode()),
+        ("jpki-unverified", apdus.change_reference_data(auth)),
+    ])
+    t.select(COMMON)
+    t.select_ef(COMMON_PIN.fid)
+    seen += " " + _answers(t, [
+        ("common-00-24", apdus.change_reference_data(common)),
+        ("common-p1=01", Command(0x80, 0x32, 0x01, 0x80, common).encode()),
+    ])
+    t.observe(seen, "CHANGE forms outside CI §2, nothing verified (name:SW)")
+
+
+@case("NEG-CHG-002", "The signing password's format (6–16 of A–Z, 0–9) is enforced by CHANGE REFERENCE DATA",
+      refs=["§6.1/001B", "§2/CHANGE-REFERENCE-DATA"], profiles=[J], needs=[Secret.SIGN_PASSWORD],
+      impact=Impact.CHANGES_SECRET, touches=[SIGN_PASSWORD])
+def signing_password_format(t: CaseContext) -> None:
+    """
+    CI §6.1: the signing password is 6–16 characters, A–Z and 0–9 only, uppercase. ISO/IEC 7816-4
+    §11.5.7 leaves the format to the card; a new value outside it must not be accepted (the SW of
+    the refusal is not recorded, so any refusal passes and the SW is noted).
+    1. SELECT JPKI, SELECT EF 001B, VERIFY the supplied password → 9000.
+    2. `00 24 01 80` with 17 characters, with 5 characters, with a lower-case letter → not 9000 each
+       (one that answers 9000 is changed back at once and the case fails).
+    3. `00 24 01 80` with 16 characters → 9000; VERIFY with them → 9000; change back to the supplied
+       password → 9000 and VERIFY with it → 9000.
+    """
+    original = t.secret(Secret.SIGN_PASSWORD)
+    t.verify(SIGN_PASSWORD)
+    for label, value in (("17 characters", b"ABCDEFGH12345678Z"), ("5 characters", b"ABC12"),
+                         ("a lower-case letter", b"ABCde1")):
+        response = t.send(apdus.change_reference_data(value), f"CHANGE REFERENCE DATA with {label}")
+        if response.sw == 0x9000:
+            t.send(apdus.change_reference_data(original), "CHANGE REFERENCE DATA back to the supplied value")
+            t.fail(f"the card accepted a signing password of {label} (CI §6.1: 6–16 of A–Z, 0–9)")
+        t.note(f"a new signing password of {label} was refused with {response.sw:04X}")
+    longest = b"ABCDEFGH12345678"
+    t.expect(apdus.change_reference_data(longest), "CHANGE REFERENCE DATA with 16 characters")
+    try:
+        t.expect(apdus.verify(0x80, longest), "VERIFY with the 16-character password")
+    finally:
+        t.expect(apdus.change_reference_data(original), "CHANGE REFERENCE DATA back to the supplied value")
+    t.expect(apdus.verify(0x80, original), "VERIFY with the supplied password")
+
+
+@case("NEG-SIG-001", "COMPUTE DIGITAL SIGNATURE accepts the longest PKCS#1 input (245 bytes) and refuses 246",
+      refs=["§6.2/P1=00", "§6.2/bad-length", "§3/6700"], profiles=[J], needs=[Secret.AUTH_PIN])
+def longest_signing_input(t: CaseContext) -> None:
+    """
+    CI §6.2 (P1=00: the card pads the input as given) and §3 (6700: signing input of bad length);
+    RFC 8017 §9.2 / ISO/IEC 7816-8: an RSA-2048 PKCS#1 v1.5 block holds at most k − 11 = 245 bytes.
+    1. SELECT JPKI, VERIFY the auth PIN, SELECT EF 0017.
+    2. `80 2A 00 80 F5 <245 bytes> 00` → 9000 with 256 bytes.
+    3. `80 2A 00 80 F6 <246 bytes> 00` → 6700 or 6985.
+    """
+    t.verify(AUTH_PIN)
+    t.select_ef(EF_AUTH_KEY)
+    signature = t.expect(apdus.compute_signature(bytes(MAX_PKCS1_INPUT)), "sign 245 bytes").data
+    t.check(len(signature) == 256, f"the signature of 245 bytes is {len(signature)} bytes, expected 256")
+    t.expect(apdus.compute_signature(bytes(MAX_PKCS1_INPUT + 1)), "sign 246 bytes", (0x6700, 0x6985))
+
+
+@case("NEG-SIG-002", "COMPUTE DIGITAL SIGNATURE with P1-P2 and Le no client sends: the answers",
+      refs=["§2/COMPUTE-DIGITAL-SIGNATURE", "§6.2/P1-other", "§3/6A86"], profiles=[J], needs=[Secret.AUTH_PIN],
+      observes="answer:sign-parameters")
+def signature_parameters(t: CaseContext) -> None:
+    """
+    CI §2: JPKI signs with P1=00, P2=80 or 80|SFI; §3: 6A86 for an unknown scheme. Which check a
+    card makes first, and what it answers to a short Le (ISO/IEC 7816-4 §5.1: 6Cxx, 6700 or a
+    truncated answer are all seen), card-interface.md does not record: OBSERVATION.
+    1. SELECT JPKI, SELECT EF 0017 (nothing verified): P1 = 06 (unknown scheme before the PIN).
+    2. P2 = 00 (no default key in JPKI), P2 = A0 (bits 0x60), P2 = 81 (SFI 1: a certificate).
+    3. VERIFY the auth PIN, SELECT EF 0017: a SHA-256 DigestInfo with Le = 01, and without Le.
+    4. Observed: the status word of each (and the answer's length without Le).
+    """
+    digest_info = of_message("sha256", b"mynacard NEG-SIG-002")
+    t.select(JPKI)
+    t.select_ef(EF_AUTH_KEY)
+    seen = _answers(t, [
+        ("p1=06", apdus.compute_signature(digest_info, p1=0x06)),
+        ("p2=00", apdus.compute_signature(digest_info, p2=0x00)),
+        ("p2=A0", apdus.compute_signature(digest_info, p2=0xA0)),
+        ("p2=81", apdus.compute_signature(digest_info, p2=0x81)),
+    ])
+    t.verify(AUTH_PIN)
+    t.select_ef(EF_AUTH_KEY)
+    seen += " " + _answers(t, [("le=01", Command(0x80, 0x2A, 0x00, 0x80, digest_info, le=1).encode())])
+    no_le = t.send(Command(0x80, 0x2A, 0x00, 0x80, digest_info).encode(), "sign without Le")
+    t.observe(f"{seen} no-le:{no_le.sw:04X}/{len(no_le.data)}", "COMPUTE DIGITAL SIGNATURE forms outside CI §2 "
+              "(name:SW, and the length answered without Le)")
+
+
+@case("NEG-LEN-001", "READ BINARY Le edges: Le shorter than the rest, exactly the rest, past the end, extended",
+      refs=["§2/READ-BINARY", "§1/extended", "§3/6B00"], profiles=[J, EXT])
+def read_binary_le(t: CaseContext) -> None:
+    """
+    CI §2: the card returns at most Le bytes, fewer at the end of the EF with 9000, 6B00 beyond it;
+    §1: extended Le 00 00 00 (65536) returns the whole EF. ISO/IEC 7816-4 §5.1 (Ne) and §11.2.3.
+    1. SELECT JPKI, SELECT EF 000A. `00 B0 00 00 00 00 00` → 9000 with the whole EF (n bytes).
+    2. `00 B0 00 00 01` → exactly 1 byte, the first; offset n−2 with Le 2 → the last 2 bytes;
+       offset n−2 with Le 5 → the same 2 bytes with 9000; offset n → 6B00.
+    3. Extended Le of exactly n at offset 0 → the whole EF again.
+    """
+    t.select(JPKI)
+    t.select_ef(EF_AUTH_CERT)
+    whole = t.expect(apdus.read_binary(0, 65536, extended=True), "READ BINARY extended Le 65536").data
+    n = len(whole)
+    t.check(n > 2, f"the whole of EF 000A is {n} bytes")
+    first = t.expect(apdus.read_binary(0, 1), "READ BINARY Le 1").data
+    t.check(first == whole[:1], f"READ BINARY Le 1 answered {len(first)} bytes, expected the first byte")
+    last = t.expect(apdus.read_binary(n - 2, 2), "READ BINARY the last 2 bytes (Le exactly the rest)").data
+    t.check(last == whole[-2:], "READ BINARY of the last 2 bytes does not answer them")
+    past = t.expect(apdus.read_binary(n - 2, 5), "READ BINARY Le 5 with 2 bytes left").data
+    t.check(past == whole[-2:], f"READ BINARY past the end answered {len(past)} bytes, expected the 2 left")
+    t.expect(apdus.read_binary(n, 1), "READ BINARY at the end of the EF", 0x6B00)
+    again = t.expect(apdus.read_binary(0, n, extended=True), f"READ BINARY extended Le {n}").data
+    t.check(again == whole, "READ BINARY with extended Le of exactly the EF size differs from the whole EF")
+
+
+@case("NEG-LEN-002", "Length fields ISO 7816-3 forbids are answered 6700: a 3-byte APDU, extended Lc of 0, "
+      "an extended case 4 with a 1-byte Le",
+      refs=["§3/6700", "§1/extended"], profiles=[Profile.CORE])
+def forbidden_lengths(t: CaseContext) -> None:
+    """
+    CI §3: 6700 = wrong length. ISO/IEC 7816-3 §12.1.3: an APDU has a 4-byte header; an extended
+    Lc is 1–65535; an extended case 4 ends with a 2-byte Le.
+    1. Reset. `00 A4 04` (3 bytes) → 6700.
+    2. `00 B0 00 00 00 00 00 01 00` (extended Lc 0 followed by a 2-byte Le) → 6700.
+    3. `00 A4 04 0C 00 00 0A <JPKI AID> 00` (extended Lc 10, then one byte) → 6700.
+    4. SELECT JPKI → 9000: the card still answers.
+    """
+    t.expect(bytes.fromhex("00A404"), "a 3-byte APDU", 0x6700)
+    t.expect(bytes.fromhex("00B000000000000100"), "extended Lc of 0 with Le", 0x6700)
+    t.expect(bytes.fromhex("00A4040C00000A") + JPKI.aid + b"\x00", "extended Lc 10 and a 1-byte Le", 0x6700)
+    t.select(JPKI)
+
+
+@case("NEG-LEN-003", "Commands without the Le or with the data their case forbids: the answers",
+      refs=["§2/READ-BINARY", "§2/READ-RECORD", "§2/GET-CHALLENGE", "§2/READ-BINARY-SFI"], profiles=[J, Profile.COMMON],
+      observes="answer:command-cases")
+def command_cases(t: CaseContext) -> None:
+    """
+    ISO/IEC 7816-4 §5.1: READ BINARY, READ RECORD and GET CHALLENGE are case 2 (Le, no data);
+    CI §2 gives only that form, so what a card answers to another is OBSERVATION.
+    1. SELECT JPKI, SELECT EF 000A: READ BINARY without Le `00 B0 00 00`, with data
+       `00 B0 00 00 01 00 00`, by SFI 0 `00 B0 80 00 01`, with P1 bits 0x60 `00 B0 E1 00 01`.
+    2. GET CHALLENGE `00 84 01 00 08` (P1 01).
+    3. SELECT the 共通AP, SELECT EF 0001: READ RECORD without Le `00 B2 01 04`, by SFI 1F
+       `00 B2 01 FC 00`.
+    4. Observed: the status word of each.
+    """
+    t.select(JPKI)
+    t.select_ef(EF_AUTH_CERT)
+    seen = _answers(t, [
+        ("rb-no-le", bytes.fromhex("00B00000")),
+        ("rb-data", bytes.fromhex("00B0000001000000")),
+        ("rb-sfi0", bytes.fromhex("00B0800001")),
+        ("rb-p1=E1", bytes.fromhex("00B0E10001")),
+        ("gc-p1=01", bytes.fromhex("0084010008")),
+    ])
+    t.select(COMMON)
+    t.select_ef(0x0001)
+    seen += " " + _answers(t, [
+        ("rr-no-le", bytes.fromhex("00B20104")),
+        ("rr-sfi1F", bytes.fromhex("00B201FC00")),
+    ])
+    t.observe(seen, "case-2 commands in other forms (name:SW)")
+
+
+@case("NEG-LEN-004", "GET DATA with Le exactly the object's length answers it; one byte shorter answers 6700",
+      refs=["§2/GET-DATA", "§10/5F51", "§1/extended", "§3/6700"], profiles=[Profile.MF])
+def get_data_le(t: CaseContext) -> None:
+    """
+    CI §1 and §3: a GET DATA object longer than Le → 6700; ISO/IEC 7816-4 §5.1: Ne equal to the
+    length is enough.
+    1. Reset. GET DATA `00 CA 5F 51 00` at the MF (Le 256) → 9000 with the object (n bytes); where
+       the card keeps 5F51 in an AP (CI §12), SELECT JPKI first.
+    2. GET DATA 5F51 with Le = n → 9000 with the same bytes; with Le = n − 1 → 6700.
+    """
+    response = t.send(apdus.get_data(0x5F51), "GET DATA 5F51 at the MF")
+    if response.sw != 0x9000:
+        t.select(JPKI)
+        response = t.expect(apdus.get_data(0x5F51), "GET DATA 5F51 with JPKI selected")
+    value = response.data
+    exact = t.expect(apdus.get_data(0x5F51, len(value)), f"GET DATA 5F51 with Le {len(value)}").data
+    t.check(exact == value, "GET DATA with Le exactly the object's length answered other bytes")
+    t.expect(apdus.get_data(0x5F51, len(value) - 1), f"GET DATA 5F51 with Le {len(value) - 1}", 0x6700)
+
+
+@case("NEG-CLA-001", "Class bytes no client uses: the answers",
+      refs=["§1/channel", "§3/6D00"], profiles=[Profile.CORE, J], observes="answer:class-bytes")
+def class_bytes(t: CaseContext) -> None:
+    """
+    ISO/IEC 7816-4 §5.4.1: CLA 1x = command chaining, x4/x8/xC = secure messaging, 8x proprietary;
+    CI §2 gives CLA 00 for ISO commands and 80 for the proprietary ones, and no answer for others:
+    OBSERVATION.
+    1. Reset. SELECT JPKI with CLA 10 (chaining), 80 (proprietary class on an ISO INS), 04 (SM,
+       proprietary coding); `FF A4 04 0C …` (CLA FF).
+    2. SELECT JPKI. `00 2A 00 80 …` (COMPUTE DIGITAL SIGNATURE with CLA 00).
+    3. Observed: the status word of each.
+    """
+    seen = _answers(t, [(f"cla={cla:02X}", apdus.select_aid(JPKI.aid, cla=cla)) for cla in (0x10, 0x80, 0x04, 0xFF)])
+    t.select(JPKI)
+    seen += " " + _answers(t, [("00-2A", Command(0x00, 0x2A, 0x00, 0x80, bytes(32), le=256).encode())])
+    t.observe(seen, "class bytes outside CI §2 (name:SW)")
+
+
+def _sizes(t: CaseContext, app: Application, fids: tuple[int, ...]) -> list[str]:
+    """`app/FID=size` of each EF of the selected AP (`absent`, or the SW when it does not read)."""
+    out = []
+    for fid in fids:
+        if t.send(apdus.select_ef(fid), f"SELECT EF {fid:04X}").sw != 0x9000:
+            out.append(f"{app.key}/{fid:04X}=absent")
+            continue
+        response = t.send(apdus.read_binary(0, 65536, extended=True), f"READ BINARY EF {fid:04X} whole")
+        out.append(f"{app.key}/{fid:04X}=" + (str(len(response.data)) if response.sw == 0x9000 else f"{response.sw:04X}"))
+    return out
+
+
+#: The EFs readable without a secret (CI §6.1, §7.1, §8), whose size a card vendor chooses.
+FREE_EFS = ((JPKI, (0x0002, 0x0006, 0x0008, 0x000A, 0x000B)), (TEXT, (0x0004, 0x0005, 0x0008)),
+            (VISUAL, (0x0003, 0x0004)))
+
+
+@case("NEG-EF-001", "The sizes of the free EFs (whole-EF READ BINARY, filler included)",
+      refs=["§4/filler", "§1/extended", "§6.1/000A", "§7.1/0005", "§8/0004"], profiles=[J, Profile.TEXT, Profile.VISUAL, EXT],
+      observes="answer:ef-sizes")
+def ef_sizes(t: CaseContext) -> None:
+    """
+    CI §4: transparent EFs are fixed-size and padded with filler; their sizes are not published
+    (only some contents: text EF 0003 = 336 bytes, EF 0004 read as 568). ISO/IEC 7816-4 §11.2.3:
+    extended Le 65536 reads to the end. OBSERVATION: what a vendor's sizes are.
+    1. For each free EF of JPKI (0002, 0006, 0008, 000A, 000B), the text AP (0004, 0005, 0008)
+       and the visual AP (0003, 0004): SELECT it, `00 B0 00 00 00 00 00`.
+    2. Observed: the number of bytes of each (or the SW).
+    """
+    sizes = []
+    for app, fids in FREE_EFS:
+        t.select(app)
+        sizes += _sizes(t, app, fids)
+    t.observe(" ".join(sizes), "bytes in each free EF, read whole with extended Le")
+
+
+@case("NEG-EF-002", "The sizes of the protected EFs of the 券面 APs (whole-EF READ BINARY after their secrets)",
+      refs=["§4/filler", "§1/extended", "§7.1/0006", "§8/0001", "§8/0002"],
+      profiles=[Profile.TEXT, Profile.VISUAL, EXT], needs=[Secret.TEXT_PIN, Secret.BIRTH_KEY, Secret.CODE_A, Secret.CODE_B],
+      observes="answer:protected-ef-sizes")
+def protected_ef_sizes(t: CaseContext) -> None:
+    """
+    As NEG-EF-001, for the EFs that need a secret (CI §7.1, §8; ISO/IEC 7816-4 §11.2.3: extended
+    Le 65536 reads to the end): OBSERVATION. Only sizes are recorded; the contents are personal and
+    kept out of the report.
+    1. VERIFY the 券面事項入力補助 PIN; read whole EF 0001, 0002, 0003, 0006, 0007.
+    2. VERIFY the 生年月日 key of the 券面事項確認AP; read whole EF 0001.
+    3. VERIFY 照合番号A and 照合番号B of the 券面事項確認AP; read whole EF 0002, 0005, 0006.
+    4. Observed: the number of bytes of each (or the SW).
+    """
+    t.verify(TEXT_PIN)
+    sizes = _sizes(t, TEXT, (0x0001, 0x0002, 0x0003, 0x0006, 0x0007))
+    t.verify(VISUAL_BIRTH)
+    sizes += _sizes(t, VISUAL, (0x0001,))
+    t.verify(VISUAL_CODE_A)
+    t.select_ef(VISUAL_CODE_B.fid)
+    t.verify(VISUAL_CODE_B, select=False)
+    sizes += _sizes(t, VISUAL, (0x0002, 0x0005, 0x0006))
+    t.observe(" ".join(sizes), "bytes in each protected EF, read whole with extended Le after its secret")
+
+
+@case("NEG-SM-001", "The SM counter advances on commands refused for their class or INS (CLA 0C, an INS "
+      "without SM)", refs=["§11/counter", "§11/CLA-0C", "§3/6987"], profiles=SM_PROFILES, needs=[Secret.TEXT_PIN])
+def sm_counter_on_refusals(t: CaseContext) -> None:
+    """
+    CI §11: N advances on every SM command, also rejected ones; CLA 0C → 6987. ISO/IEC 7816-4
+    §10.2 (SM command and response data objects).
+    1. Open a session as SM-SESS-001 steps 1–2.
+    2. `0C A4 02 0C …` (N = 1) → 6987.
+    3. SM READ RECORD `08 B2 01 04 …` (N = 2), a command the AP does not serve under SM → refused
+       (the SW is noted).
+    4. SM SELECT EF 0005 with N = 3 → 9000 (N advanced by exactly one on each refusal).
+    """
+    session = open_session(t)
+    t.expect(sm_select_ef(0x0C, session.wrap(b"\x00\x05")), "SM SELECT with CLA 0C (N = 1)", 0x6987)
+    refused = t.send(bytes((0x08, 0xB2, 0x01, 0x04)) + bytes((19,)) + session.wrap(b"\x00") + b"\x00",
+                     "SM READ RECORD (N = 2)")
+    t.check(refused.sw != 0x9000, "the AP answered an SM READ RECORD with 9000")
+    t.note(f"SM READ RECORD was refused with {refused.sw:04X}")
+    t.expect(sm_select_ef(0x08, session.wrap(b"\x00\x05")), "SM SELECT EF 0005 (N = 3)")
+
+
+@case("NEG-SM-002", "SM VERIFY (DO 86) of the PIN is served in a session",
+      refs=["§11/session", "§2/VERIFY"], profiles=SM_PROFILES, needs=[Secret.TEXT_PIN])
+def sm_verify(t: CaseContext) -> None:
+    """
+    CI §11: the command DO 86 carries VERIFY and SELECT. ISO/IEC 7816-4 §10.2.
+    1. Open a session as SM-SESS-001 steps 1–2 (the PIN verified in clear, at its maximum count).
+    2. SM SELECT EF 0011 (N = 1) → 9000.
+    3. `08 20 00 80 Lc 86 L 01 <cipher of the supplied PIN>` (N = 2) → 9000.
+    """
+    session = open_session(t)
+    t.expect(sm_select_ef(0x08, session.wrap(b"\x00\x11")), "SM SELECT EF 0011 (N = 1)")
+    wrapped = session.wrap(t.secret(Secret.TEXT_PIN))
+    t.expect(bytes((0x08, 0x20, 0x00, 0x80, len(wrapped))) + wrapped, "SM VERIFY with the supplied PIN (N = 2)")
+
+
+@case("NEG-SM-003", "SM READ BINARY whose Le is shorter than the wrapped answer, and without Le: the answers",
+      refs=["§11/read", "§3/6700"], profiles=SM_PROFILES, needs=[Secret.TEXT_PIN], observes="answer:sm-le")
+def sm_read_le(t: CaseContext) -> None:
+    """
+    CI §11: READ under SM carries `96 03 00 <Le2>` and answers `86 L 01 <cipher>`; what the card
+    answers when the SM command's own Le cannot hold that object (ISO/IEC 7816-4 §5.1: 6700 or
+    6Cxx) or is absent is not recorded: OBSERVATION.
+    1. Open a session as SM-SESS-001 steps 1–2; SM SELECT EF 0005 (N = 1) → 9000.
+    2. `08 B0 00 00 05 96 03 00 00 10 04` (16 bytes asked, Le 4) (N = 2).
+    3. `08 B0 00 00 05 96 03 00 00 10` (no Le) (N = 3).
+    4. SM SELECT EF 0005 with N = 4 → 9000 (the session survived both), and note its SW.
+    5. Observed: the status words of steps 2–4.
+    """
+    session = open_session(t)
+    t.expect(sm_select_ef(0x08, session.wrap(b"\x00\x05")), "SM SELECT EF 0005 (N = 1)")
+    ask = bytes.fromhex("9603000010")
+    session.counter += 1
+    short = t.send(bytes((0x08, 0xB0, 0x00, 0x00, len(ask))) + ask + b"\x04", "SM READ BINARY with Le 4 (N = 2)")
+    session.counter += 1
+    no_le = t.send(bytes((0x08, 0xB0, 0x00, 0x00, len(ask))) + ask, "SM READ BINARY without Le (N = 3)")
+    after = t.send(sm_select_ef(0x08, session.wrap(b"\x00\x05")), "SM SELECT EF 0005 (N = 4)")
+    t.observe(f"le=04:{short.sw:04X} no-le:{no_le.sw:04X} next:{after.sw:04X}",
+              "SM READ BINARY with a short Le and without Le, then the next SM command (SW each)")
