@@ -134,9 +134,11 @@ def _enumerate(file: str) -> list[Mutant]:
     for outer in ast.walk(tree):  # breadth first: an inner function overwrites its outer one
         if isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             scopes.update((inner, outer.name) for inner in ast.walk(outer))
+    # Text of messages: a refusal's message never leaves the card (only its SW does).
+    in_message = {inner for outer in ast.walk(tree) if isinstance(outer, ast.JoinedStr) for inner in ast.walk(outer)}
     found = []
     for index, node in enumerate(ast.walk(tree)):
-        if not hasattr(node, "lineno"):
+        if not hasattr(node, "lineno") or node in in_message:
             continue
         for op, change in _mutations(node, parents):
             found.append(Mutant(file, scopes.get(node, "<module>"), node.lineno, node.col_offset,
@@ -256,11 +258,32 @@ def _run_worker(index: int | None, timeout: float) -> dict[str, object] | None:
 # -- the score -------------------------------------------------------------------------------------------
 
 def load_equivalent(path: Path = EQUIVALENT_FILE) -> dict[str, str]:
-    """Reviewed equivalent mutants: key (file: scope: source :: change) → why it cannot be told apart."""
+    """Reviewed equivalent mutants: key (file: scope: source :: change) → why it cannot be told apart.
+
+    `[[equivalent]]` entries name one mutant each; `[[outside]]` entries name a whole function the
+    card never runs while it answers an APDU (every mutant in it is equivalent)."""
+    named, outside = _entries(path)
+    for m in all_mutants():
+        if (m.file, m.scope) in outside:
+            named[m.key] = outside[(m.file, m.scope)]
+    return named
+
+
+def _entries(path: Path) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     raw = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    entries = raw.get("equivalent", [])
-    return {f"{e['file']}: {e['scope']}: {e['source']} :: {e['change']}"
-            + (f" #{e['occurrence']}" if e.get("occurrence", 1) > 1 else ""): e["reason"] for e in entries}
+    named = {f"{e['file']}: {e['scope']}: {e['source']} :: {e['change']}"
+             + (f" #{e['occurrence']}" if e.get("occurrence", 1) > 1 else ""): e["reason"]
+             for e in raw.get("equivalent", [])}
+    return named, {(e["file"], e["scope"]): e["reason"] for e in raw.get("outside", [])}
+
+
+def stale_entries(path: Path = EQUIVALENT_FILE) -> list[str]:
+    """Entries of the equivalent list that name no mutant any more (their line or function changed)."""
+    named, outside = _entries(path)
+    mutants = all_mutants()
+    keys = {m.key for m in mutants}
+    scopes = {(m.file, m.scope) for m in mutants}
+    return [k for k in named if k not in keys] + [f"{f}: {s} (outside)" for f, s in outside if (f, s) not in scopes]
 
 
 def sample(mutants: list[Mutant], size: int | None, seed: int) -> list[int]:
@@ -353,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
             print(mutants[i])
         print(f"{len(chosen)} of {len(mutants)} mutants")
         return 0
+    for entry in stale_entries():
+        print(f"stale entry in {EQUIVALENT_FILE.name} (review it): {entry}", file=sys.stderr)
     started = time.monotonic()
     total, rows = score(chosen, timeout=args.timeout, jobs=args.jobs)
     elapsed = time.monotonic() - started

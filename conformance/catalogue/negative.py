@@ -13,6 +13,8 @@ which changes the signing password and changes it back.
 
 from __future__ import annotations
 
+import hashlib
+
 from mynacard.codec.digest_info import of_message
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import (
@@ -31,9 +33,11 @@ from mynacard.conformance.card_map import (
     VISUAL_CODE_B,
     Application,
 )
+from mynacard.conformance.catalogue.jpki import auth_key_ready
 from mynacard.conformance.catalogue.registry import case
 from mynacard.conformance.catalogue.sm import P as SM_PROFILES
 from mynacard.conformance.catalogue.sm import open_session, sm_select_ef
+from mynacard.conformance.checks import pss_salt_length
 from mynacard.conformance.context import CaseContext
 from mynacard.conformance.model import Impact, Profile, Secret
 from mynacard.host.apdu import Command
@@ -41,6 +45,7 @@ from mynacard.host.apdu import Command
 J, EXT = Profile.JPKI, Profile.EXTENDED_LENGTH
 #: The largest input PKCS#1 v1.5 type 1 padding leaves room for in an RSA-2048 block (RFC 8017 §9.2).
 MAX_PKCS1_INPUT = 256 - 11
+PSS_MESSAGE = b"mynacard NEG-SIG-003: the PSS salt"
 
 
 def _answers(t: CaseContext, probes: list[tuple[str, bytes]]) -> str:
@@ -120,6 +125,42 @@ def verify_parameters(t: CaseContext) -> None:
         ("p2=B8", apdus.verify(0xB8)),
     ])
     t.observe(seen, "VERIFY query forms outside CI §2 (name:SW)")
+
+
+@case("NEG-VER-002", "VERIFY with a value of the wrong length or alphabet is refused or costs exactly one try, "
+      "never more", refs=["§2/VERIFY", "§3/63Cx", "§6.1/0018", "§6.1/001B"], profiles=[J],
+      needs=[Secret.AUTH_PIN, Secret.SIGN_PASSWORD], impact=Impact.SPENDS_TRY, touches=[AUTH_PIN, SIGN_PASSWORD])
+def verify_wrong_format(t: CaseContext) -> None:
+    """
+    CI §2: the PIN is sent as ASCII, no padding; §6.1: auth PIN 4 digits, signing password 6–16 of
+    A–Z, 0–9; §3: 63Cx = a wrong value, x tries left. ISO/IEC 7816-4 §11.5.6 lets a card refuse a
+    malformed value (6700, 6A80) without comparing it. Whichever the card does, a value outside the
+    format must never verify, and it may cost one try at most. The answer is noted.
+    1. For 17 digits, 3 digits and `12A4`: reset, SELECT JPKI, SELECT EF 0018, VERIFY query → n;
+       VERIFY with the value → 63C(n−1), or a refusal; reset, SELECT, query → n−1 after 63C(n−1),
+       n after a refusal; VERIFY with the supplied PIN → 9000 (the counter back at its maximum).
+    2. The same on EF 001B with 17 characters, 5 characters and `abc123`.
+    """
+    probes = ((AUTH_PIN, (("17 digits", b"12345678901234567"), ("3 digits", b"123"), ("a letter", b"12A4"))),
+              (SIGN_PASSWORD, (("17 characters", b"ABCDEFGH123456789"), ("5 characters", b"ABC12"),
+                               ("lower case", b"abc123"))))
+    for pin, values in probes:
+        for label, value in values:
+            t.reset()  # nothing verified: the query answers the count on every card (CI §12)
+            before = t.query(pin, label=f"VERIFY query {pin} (before {label})")
+            if before < 2:
+                t.skip(f"{pin} has {before} tries left; a wrong value could block it")
+            response = t.send(apdus.verify(0x80, value), f"VERIFY {pin} with {label}")
+            t.check(response.sw != 0x9000, f"VERIFY {pin} with {label} answered 9000")
+            t.reset()
+            after = t.query(pin, label=f"VERIFY query {pin} (after {label})")
+            t.check(after in (before, before - 1),
+                    f"VERIFY {pin} with {label} took {before} tries to {after}: more than one")
+            if response.sw & 0xFFF0 == 0x63C0:
+                t.check(response.sw & 0x0F == after == before - 1,
+                        f"VERIFY {pin} with {label} answered {response.sw:04X} with {after} tries left")
+            t.note(f"{pin} with {label}: {response.sw:04X}, tries {before} → {after}")
+            t.verify_supplied(pin, f"VERIFY {pin} with the supplied value (restores the counter)")
 
 
 @case("NEG-CHG-001", "CHANGE with the wrong INS, the wrong P1, or before VERIFY is refused",
@@ -235,6 +276,27 @@ def signature_parameters(t: CaseContext) -> None:
               "(name:SW, and the length answered without Le)")
 
 
+@case("NEG-SIG-003", "The salt length of the card's RSASSA-PSS signatures (P1=04 and P1=05)",
+      refs=["§6.2/P1=04", "§6.2/P1=05"], profiles=[J], needs=[Secret.AUTH_PIN], observes="answer:pss-salt")
+def pss_salt(t: CaseContext) -> None:
+    """
+    CI §6.2: P1=04 and 05 sign with RSASSA-PSS and a random salt; its length is not recorded, and a
+    verifier that does not accept any length (RFC 8017 §9.1.2; ISO/IEC 7816-8 leaves it to the
+    card) needs it: OBSERVATION.
+    1. As JPKI-SIG-001 steps 1–2. SELECT EF 0017.
+    2. `80 2A 04 80 20 <SHA-256(message)> 00` and `80 2A 05 80 Lc <message> 00`.
+    3. Verify each under the auth certificate's key with each salt length 0–222.
+    4. Observed: the salt length of each (`none` when no length verifies).
+    """
+    key = auth_key_ready(t)
+    digest = hashlib.sha256(PSS_MESSAGE).digest()
+    seen = []
+    for p1, data in ((0x04, digest), (0x05, PSS_MESSAGE)):
+        signature = t.expect(apdus.compute_signature(data, p1=p1), f"COMPUTE DIGITAL SIGNATURE P1={p1:02X}").data
+        seen.append(f"p1={p1:02X}:salt={pss_salt_length(key, signature, digest)}".replace("=None", "=none"))
+    t.observe(" ".join(seen), "the RSASSA-PSS salt length of each scheme, in bytes")
+
+
 @case("NEG-LEN-001", "READ BINARY Le edges: Le shorter than the rest, exactly the rest, past the end, extended",
       refs=["§2/READ-BINARY", "§1/extended", "§3/6B00"], profiles=[J, EXT])
 def read_binary_le(t: CaseContext) -> None:
@@ -285,13 +347,16 @@ def forbidden_lengths(t: CaseContext) -> None:
       observes="answer:command-cases")
 def command_cases(t: CaseContext) -> None:
     """
-    ISO/IEC 7816-4 §5.1: READ BINARY, READ RECORD and GET CHALLENGE are case 2 (Le, no data);
+    ISO/IEC 7816-4 §5.1: READ BINARY, READ RECORD, GET CHALLENGE and GET DATA are case 2 (Le, no
+    data), INTERNAL AUTHENTICATE case 4;
     CI §2 gives only that form, so what a card answers to another is OBSERVATION.
     1. SELECT JPKI, SELECT EF 000A: READ BINARY without Le `00 B0 00 00`, with data
        `00 B0 00 00 01 00 00`, by SFI 0 `00 B0 80 00 01`, with P1 bits 0x60 `00 B0 E1 00 01`.
-    2. GET CHALLENGE `00 84 01 00 08` (P1 01).
+    2. GET CHALLENGE `00 84 01 00 08` (P1 01), without Le `00 84 00 00`, with data
+       `00 84 00 00 01 00 08`; GET DATA without Le `00 CA 00 42`.
     3. SELECT the 共通AP, SELECT EF 0001: READ RECORD without Le `00 B2 01 04`, by SFI 1F
-       `00 B2 01 FC 00`.
+       `00 B2 01 FC 00`; INTERNAL AUTHENTICATE without a challenge `00 88 00 99 00` (CI §2: 1–255
+       bytes).
     4. Observed: the status word of each.
     """
     t.select(JPKI)
@@ -302,12 +367,16 @@ def command_cases(t: CaseContext) -> None:
         ("rb-sfi0", bytes.fromhex("00B0800001")),
         ("rb-p1=E1", bytes.fromhex("00B0E10001")),
         ("gc-p1=01", bytes.fromhex("0084010008")),
+        ("gc-no-le", bytes.fromhex("00840000")),
+        ("gc-data", bytes.fromhex("00840000010008")),
+        ("gd-no-le", bytes.fromhex("00CA0042")),
     ])
     t.select(COMMON)
     t.select_ef(0x0001)
     seen += " " + _answers(t, [
         ("rr-no-le", bytes.fromhex("00B20104")),
         ("rr-sfi1F", bytes.fromhex("00B201FC00")),
+        ("ia-no-data", bytes.fromhex("0088009900")),
     ])
     t.observe(seen, "case-2 commands in other forms (name:SW)")
 

@@ -24,7 +24,9 @@ EMULATOR_ANSWERS = {
     "NEG-VER-001": "no-ef:6986 p1=01:6A86 p2=00:6A86 p2=A0:6A86 p2=81:6A88 p2=9F:6A86 p2=18:6A86 p2=B8:6A86",
     "NEG-CHG-001": "jpki-80-32:6986 jpki-p1=00:6A86 jpki-unverified:6982 common-00-24:6986 common-p1=01:6A86",
     "NEG-SIG-002": "p1=06:6A86 p2=00:6A88 p2=A0:6A86 p2=81:6A88 le=01:6700 no-le:9000/256",
-    "NEG-LEN-003": "rb-no-le:6700 rb-data:6700 rb-sfi0:6A86 rb-p1=E1:6A86 gc-p1=01:6A86 rr-no-le:6700 rr-sfi1F:6A86",
+    "NEG-LEN-003": "rb-no-le:6700 rb-data:6700 rb-sfi0:6A86 rb-p1=E1:6A86 gc-p1=01:6A86 gc-no-le:6700 gc-data:6700 "
+                   "gd-no-le:6700 rr-no-le:6700 rr-sfi1F:6A86 ia-no-data:6700",
+    "NEG-SIG-003": "p1=04:salt=32 p1=05:salt=32",
     "NEG-CLA-001": "cla=10:6884 cla=80:6E00 cla=04:6882 cla=FF:6E00 00-2A:6E00",
     "NEG-EF-001": "jpki/0002=2048 jpki/0006=160 jpki/0008=3 jpki/000A=2048 jpki/000B=2048 text/0004=568 "
                   "text/0005=256 text/0008=16 visual/0003=336 visual/0004=568",
@@ -42,8 +44,8 @@ def test_every_negative_case_cites_an_iso_rule_and_observations_are_read_only() 
         if c.observes:
             assert c.observes.startswith(ANSWER_OBSERVATION) and not c.impact.destructive, c.id
             assert "OBSERVATION" in c.procedure, c.id
-    assert {c.id for c in ordered() if c.area == "NEG" and c.impact.destructive} == {"NEG-CHG-002"}
-    assert next(c for c in ordered() if c.id == "NEG-CHG-002").impact is Impact.CHANGES_SECRET
+    impacts = {c.id: c.impact for c in ordered() if c.area == "NEG" and c.impact.destructive}
+    assert impacts == {"NEG-CHG-002": Impact.CHANGES_SECRET, "NEG-VER-002": Impact.SPENDS_TRY}
 
 
 def test_a_default_run_spends_nothing_and_observes_the_emulator_answers(card_dir: Path, demo_secrets: Secrets) -> None:
@@ -51,18 +53,22 @@ def test_a_default_run_spends_nothing_and_observes_the_emulator_answers(card_dir
                     RunOptions(secrets=demo_secrets, only=NEGATIVE, claims=frozenset({Profile.SM}))).run()
     statuses = {r.case_id: r.status for r in report.results}
     assert statuses.pop("NEG-CHG-002") is Status.SKIPPED  # changes a secret: only with --allow-destructive
+    assert statuses.pop("NEG-VER-002") is Status.SKIPPED  # spends tries: only with --allow-destructive
     assert {k: v for k, v in statuses.items() if v not in (Status.PASSED, Status.OBSERVED)} == {}
     observed = {r.case_id: r.observation.value for r in report.results if r.observation is not None}
     assert observed == EMULATOR_ANSWERS
     assert report.ok and report.counters_unchanged is True
 
 
-def test_the_destructive_format_case_restores_the_signing_password(card_dir: Path, demo_secrets: Secrets) -> None:
-    """NEG-CHG-002 changes the signing password to 16 characters and back: the supplied one works after."""
+def test_the_destructive_format_cases_restore_the_secrets(card_dir: Path, demo_secrets: Secrets) -> None:
+    """NEG-VER-002 spends a try per malformed value and restores it; NEG-CHG-002 changes the signing
+    password to 16 characters and back: the supplied values work after, every counter at its maximum."""
     transport = InProcessTransport.from_directory(card_dir)
-    options = RunOptions(secrets=demo_secrets, only=("NEG-CHG-002", "JPKI-SIG-012"), allow_destructive=True)
+    options = RunOptions(secrets=demo_secrets, only=("NEG-VER-002", "NEG-CHG-002", "JPKI-SIG-012"),
+                         allow_destructive=True)
     report = Runner(transport, options).run()
-    assert [(r.case_id, r.status) for r in report.results] == [("JPKI-SIG-012", Status.PASSED),
-                                                              ("NEG-CHG-002", Status.PASSED)]
+    assert [(r.case_id, r.status) for r in report.results] == [
+        ("JPKI-SIG-012", Status.PASSED), ("NEG-VER-002", Status.PASSED), ("NEG-CHG-002", Status.PASSED)]
+    assert report.counters_end == report.counters_start
     again = Runner(transport, RunOptions(secrets=demo_secrets, only=("JPKI-SIG-012",))).run()
     assert again.results[0].status is Status.PASSED and again.counters_unchanged is True
