@@ -7,8 +7,9 @@ answer to a P1-P2 no client sends, a class byte no client uses), the case is an 
 (`answer:<topic>`): it records what the card answered, never passes or fails, and
 `mynacard conformance diff` shows where two cards answer differently. Every case here is safe by
 default: a VERIFY is a query or the supplied value at its maximum count, and a CHANGE is sent only
-when nothing can change (not verified, or the new value is the current one), except NEG-CHG-002,
-which changes the signing password and changes it back.
+when nothing can change (not verified, or the new value is the current one). Two run only with
+--allow-destructive: NEG-VER-002 (malformed VERIFY values, each followed by the supplied value)
+and NEG-CHG-002 (the signing password changed and changed back).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from mynacard.conformance.card_map import (
     EF_AUTH_CERT,
     EF_AUTH_KEY,
     JPKI,
+    MAX_PKCS1_INPUT,
     SIGN_PASSWORD,
     TEXT,
     TEXT_PIN,
@@ -32,6 +34,7 @@ from mynacard.conformance.card_map import (
     VISUAL_CODE_A,
     VISUAL_CODE_B,
     Application,
+    PinRef,
 )
 from mynacard.conformance.catalogue.jpki import auth_key_ready
 from mynacard.conformance.catalogue.registry import case
@@ -43,8 +46,6 @@ from mynacard.conformance.model import Impact, Profile, Secret
 from mynacard.host.apdu import Command
 
 J, EXT = Profile.JPKI, Profile.EXTENDED_LENGTH
-#: The largest input PKCS#1 v1.5 type 1 padding leaves room for in an RSA-2048 block (RFC 8017 §9.2).
-MAX_PKCS1_INPUT = 256 - 11
 PSS_MESSAGE = b"mynacard NEG-SIG-003: the PSS salt"
 
 
@@ -65,8 +66,9 @@ def select_parameters(t: CaseContext) -> None:
     card does not support with 6A86 and a wrong Lc with 6700, but card-interface.md records no
     answer for these: OBSERVATION.
     1. Reset. SELECT JPKI with P2 = 00 (FCI, first occurrence) and P2 = 04 (FCP); SELECT JPKI with
-       P1 = 01 (child DF); SELECT with a 17-byte AID (the JPKI AID + 7 bytes).
-    2. SELECT JPKI, then SELECT EF 000A with P2 = 00 and P2 = 04.
+       P1 = 01 (child DF); SELECT with a 17-byte AID (the JPKI AID + 7 bytes), a 16-byte one (+ 6
+       bytes) and a 1-byte one (`D3`, a prefix of every AP).
+    2. SELECT JPKI, then SELECT EF 000A with P2 = 00 and P2 = 04, and with a 3-byte FID `00 00 0A`.
     3. Observed: the status word of each, in that order.
     """
     seen = _answers(t, [
@@ -74,11 +76,14 @@ def select_parameters(t: CaseContext) -> None:
         ("04/04", apdus.select_aid(JPKI.aid, p2=0x04)),
         ("01/0C", Command(0x00, 0xA4, 0x01, 0x0C, JPKI.aid).encode()),
         ("aid17", apdus.select_aid(JPKI.aid + bytes(7))),
+        ("aid16", apdus.select_aid(JPKI.aid + bytes(6))),
+        ("aid1", apdus.select_aid(JPKI.aid[:1])),
     ])
     t.select(JPKI)
     seen += " " + _answers(t, [
         ("02/00", Command(0x00, 0xA4, 0x02, 0x00, EF_AUTH_CERT.to_bytes(2, "big")).encode()),
         ("02/04", Command(0x00, 0xA4, 0x02, 0x04, EF_AUTH_CERT.to_bytes(2, "big")).encode()),
+        ("fid3", Command(0x00, 0xA4, 0x02, 0x0C, EF_AUTH_CERT.to_bytes(3, "big")).encode()),
     ])
     t.observe(seen, "SELECT forms outside CI §2 (name:SW)")
 
@@ -168,13 +173,14 @@ def verify_wrong_format(t: CaseContext) -> None:
       needs=[Secret.AUTH_PIN, Secret.COMMON_PIN], observes="answer:change-parameters")
 def change_parameters(t: CaseContext) -> None:
     """
-    Nothing is verified and each new value is the key's own supplied value, so even a card that
-    accepted one would change nothing. CI §2: CHANGE REFERENCE DATA `00 24 01 80` for the JPKI
+    Each new value is the key's own supplied value, or there is none, so even a card that accepted
+    one would change nothing. CI §2: CHANGE REFERENCE DATA `00 24 01 80` for the JPKI
     PINs, CHANGE KEY `80 32 00 80` for 共通/住基 001C, both after VERIFY; ISO/IEC 7816-4 §11.5.7
     (P1 = 01: new value only). The refusals' status words are not recorded: OBSERVATION (any 9000
     is recorded as such).
     1. SELECT JPKI, SELECT EF 0018. `80 32 00 80` (CHANGE KEY on a CHANGE REFERENCE DATA PIN),
-       `00 24 00 80` (P1 00), `00 24 01 80` (before VERIFY) — each with the supplied auth PIN.
+       `00 24 00 80` (P1 00), `00 24 01 80` (before VERIFY) — each with the supplied auth PIN. Then
+       VERIFY the auth PIN and send `00 24 01 80` without data (no new value: nothing to change).
     2. SELECT the 共通AP, SELECT EF 001C. `00 24 01 80` (CHANGE REFERENCE DATA on a CHANGE KEY PIN),
        `80 32 01 80` (P1 01) — each with the supplied 共通 PIN.
     3. Observed: the status word of each.
@@ -188,6 +194,8 @@ def change_parameters(t: CaseContext) -> None:
         ("jpki-p1=00", Command(0x00, 0x24, 0x00, 0x80, auth).encode()),
         ("jpki-unverified", apdus.change_reference_data(auth)),
     ])
+    t.verify(AUTH_PIN, select=False)
+    seen += " " + _answers(t, [("jpki-no-data", bytes.fromhex("00240180"))])
     t.select(COMMON)
     t.select_ef(COMMON_PIN.fid)
     seen += " " + _answers(t, [
@@ -197,29 +205,40 @@ def change_parameters(t: CaseContext) -> None:
     t.observe(seen, "CHANGE forms outside CI §2, nothing verified (name:SW)")
 
 
-@case("NEG-CHG-002", "The signing password's format (6–16 of A–Z, 0–9) is enforced by CHANGE REFERENCE DATA",
-      refs=["§6.1/001B", "§2/CHANGE-REFERENCE-DATA"], profiles=[J], needs=[Secret.SIGN_PASSWORD],
-      impact=Impact.CHANGES_SECRET, touches=[SIGN_PASSWORD])
-def signing_password_format(t: CaseContext) -> None:
+def _refuses_formats(t: CaseContext, pin: PinRef, wrong: tuple[tuple[str, bytes], ...], rule: str) -> None:
+    """VERIFY the supplied value, then CHANGE REFERENCE DATA with each wrong value: never 9000
+    (one that is accepted is changed back at once and the case fails); the refusal SW is noted."""
+    assert pin.secret is not None
+    original = t.secret(pin.secret)
+    t.verify(pin)
+    for label, value in wrong:
+        response = t.send(apdus.change_reference_data(value), f"CHANGE REFERENCE DATA {pin} with {label}")
+        if response.sw == 0x9000:
+            t.send(apdus.change_reference_data(original), f"CHANGE REFERENCE DATA {pin} back to the supplied value")
+            t.fail(f"the card accepted a new {pin} of {label} (CI §6.1: {rule})")
+        t.note(f"a new {pin} of {label} was refused with {response.sw:04X}")
+
+
+@case("NEG-CHG-002", "The auth PIN's and the signing password's formats are enforced by CHANGE REFERENCE DATA",
+      refs=["§6.1/0018", "§6.1/001B", "§2/CHANGE-REFERENCE-DATA"], profiles=[J],
+      needs=[Secret.AUTH_PIN, Secret.SIGN_PASSWORD], impact=Impact.CHANGES_SECRET, touches=[AUTH_PIN, SIGN_PASSWORD])
+def secret_formats_at_change(t: CaseContext) -> None:
     """
-    CI §6.1: the signing password is 6–16 characters, A–Z and 0–9 only, uppercase. ISO/IEC 7816-4
-    §11.5.7 leaves the format to the card; a new value outside it must not be accepted (the SW of
-    the refusal is not recorded, so any refusal passes and the SW is noted).
-    1. SELECT JPKI, SELECT EF 001B, VERIFY the supplied password → 9000.
-    2. `00 24 01 80` with 17 characters, with 5 characters, with a lower-case letter → not 9000 each
-       (one that answers 9000 is changed back at once and the case fails).
+    CI §6.1: the auth PIN is 4 digits; the signing password 6–16 characters, A–Z and 0–9 only,
+    uppercase. ISO/IEC 7816-4 §11.5.7 leaves the format to the card; a new value outside it must
+    not be accepted (the SW of the refusal is not recorded: any refusal passes, the SW is noted).
+    1. SELECT JPKI, SELECT EF 0018, VERIFY the supplied PIN. `00 24 01 80` with 5 digits, 3 digits
+       and `12A4` → not 9000 each (one that answers 9000 is changed back at once and the case fails).
+    2. SELECT EF 001B, VERIFY the supplied password. `00 24 01 80` with 17 characters, 5
+       characters, a lower-case letter → not 9000 each.
     3. `00 24 01 80` with 16 characters → 9000; VERIFY with them → 9000; change back to the supplied
        password → 9000 and VERIFY with it → 9000.
     """
+    _refuses_formats(t, AUTH_PIN, (("5 digits", b"12345"), ("3 digits", b"123"), ("a letter", b"12A4")),
+                     "4 digits")
+    _refuses_formats(t, SIGN_PASSWORD, (("17 characters", b"ABCDEFGH12345678Z"), ("5 characters", b"ABC12"),
+                                        ("a lower-case letter", b"ABCde1")), "6–16 of A–Z, 0–9")
     original = t.secret(Secret.SIGN_PASSWORD)
-    t.verify(SIGN_PASSWORD)
-    for label, value in (("17 characters", b"ABCDEFGH12345678Z"), ("5 characters", b"ABC12"),
-                         ("a lower-case letter", b"ABCde1")):
-        response = t.send(apdus.change_reference_data(value), f"CHANGE REFERENCE DATA with {label}")
-        if response.sw == 0x9000:
-            t.send(apdus.change_reference_data(original), "CHANGE REFERENCE DATA back to the supplied value")
-            t.fail(f"the card accepted a signing password of {label} (CI §6.1: 6–16 of A–Z, 0–9)")
-        t.note(f"a new signing password of {label} was refused with {response.sw:04X}")
     longest = b"ABCDEFGH12345678"
     t.expect(apdus.change_reference_data(longest), "CHANGE REFERENCE DATA with 16 characters")
     try:
@@ -247,17 +266,19 @@ def longest_signing_input(t: CaseContext) -> None:
 
 
 @case("NEG-SIG-002", "COMPUTE DIGITAL SIGNATURE with P1-P2 and Le no client sends: the answers",
-      refs=["§2/COMPUTE-DIGITAL-SIGNATURE", "§6.2/P1-other", "§3/6A86"], profiles=[J], needs=[Secret.AUTH_PIN],
-      observes="answer:sign-parameters")
+      refs=["§2/COMPUTE-DIGITAL-SIGNATURE", "§6.2/P1-other", "§3/6A86", "§9/common-0019"],
+      profiles=[J, Profile.COMMON], needs=[Secret.AUTH_PIN], observes="answer:sign-parameters")
 def signature_parameters(t: CaseContext) -> None:
     """
     CI §2: JPKI signs with P1=00, P2=80 or 80|SFI; §3: 6A86 for an unknown scheme. Which check a
     card makes first, and what it answers to a short Le (ISO/IEC 7816-4 §5.1: 6Cxx, 6700 or a
     truncated answer are all seen), card-interface.md does not record: OBSERVATION.
     1. SELECT JPKI, SELECT EF 0017 (nothing verified): P1 = 06 (unknown scheme before the PIN).
-    2. P2 = 00 (no default key in JPKI), P2 = A0 (bits 0x60), P2 = 81 (SFI 1: a certificate).
+    2. P2 = 00 (no default key in JPKI), P2 = A0 (bits 0x60), P2 = 81 (SFI 1: a certificate),
+       P2 = B7 (the auth key's SFI with bits 0x60).
     3. VERIFY the auth PIN, SELECT EF 0017: a SHA-256 DigestInfo with Le = 01, and without Le.
-    4. Observed: the status word of each (and the answer's length without Le).
+    4. SELECT the 共通AP, SELECT EF 0019 (the INTERNAL AUTHENTICATE key, CI §9): `80 2A 00 80`.
+    5. Observed: the status word of each (and the answer's length without Le).
     """
     digest_info = of_message("sha256", b"mynacard NEG-SIG-002")
     t.select(JPKI)
@@ -267,12 +288,17 @@ def signature_parameters(t: CaseContext) -> None:
         ("p2=00", apdus.compute_signature(digest_info, p2=0x00)),
         ("p2=A0", apdus.compute_signature(digest_info, p2=0xA0)),
         ("p2=81", apdus.compute_signature(digest_info, p2=0x81)),
+        ("p2=B7", apdus.compute_signature(digest_info, p2=0xB7)),
     ])
     t.verify(AUTH_PIN)
     t.select_ef(EF_AUTH_KEY)
     seen += " " + _answers(t, [("le=01", Command(0x80, 0x2A, 0x00, 0x80, digest_info, le=1).encode())])
     no_le = t.send(Command(0x80, 0x2A, 0x00, 0x80, digest_info).encode(), "sign without Le")
-    t.observe(f"{seen} no-le:{no_le.sw:04X}/{len(no_le.data)}", "COMPUTE DIGITAL SIGNATURE forms outside CI §2 "
+    t.select(COMMON)
+    t.select_ef(0x0019)
+    seen += f" no-le:{no_le.sw:04X}/{len(no_le.data)} " + _answers(t, [
+        ("common-0019", apdus.compute_signature(digest_info))])
+    t.observe(seen, "COMPUTE DIGITAL SIGNATURE forms outside CI §2 "
               "(name:SW, and the length answered without Le)")
 
 
@@ -304,7 +330,8 @@ def read_binary_le(t: CaseContext) -> None:
     CI §2: the card returns at most Le bytes, fewer at the end of the EF with 9000, 6B00 beyond it;
     §1: extended Le 00 00 00 (65536) returns the whole EF. ISO/IEC 7816-4 §5.1 (Ne) and §11.2.3.
     1. SELECT JPKI, SELECT EF 000A. `00 B0 00 00 00 00 00` → 9000 with the whole EF (n bytes).
-    2. `00 B0 00 00 01` → exactly 1 byte, the first; offset n−2 with Le 2 → the last 2 bytes;
+    2. `00 B0 00 00 01` → exactly 1 byte, the first; `00 B0 00 00 00` → exactly 256 bytes (CI §2:
+       Le 00 = 256); offset n−2 with Le 2 → the last 2 bytes;
        offset n−2 with Le 5 → the same 2 bytes with 9000; offset n → 6B00.
     3. Extended Le of exactly n at offset 0 → the whole EF again.
     """
@@ -315,6 +342,9 @@ def read_binary_le(t: CaseContext) -> None:
     t.check(n > 2, f"the whole of EF 000A is {n} bytes")
     first = t.expect(apdus.read_binary(0, 1), "READ BINARY Le 1").data
     t.check(first == whole[:1], f"READ BINARY Le 1 answered {len(first)} bytes, expected the first byte")
+    if n > 256:
+        chunk = t.expect(apdus.read_binary(0, 256), "READ BINARY Le 00 (256)").data
+        t.check(chunk == whole[:256], f"READ BINARY Le 00 answered {len(chunk)} bytes, expected the first 256")
     last = t.expect(apdus.read_binary(n - 2, 2), "READ BINARY the last 2 bytes (Le exactly the rest)").data
     t.check(last == whole[-2:], "READ BINARY of the last 2 bytes does not answer them")
     past = t.expect(apdus.read_binary(n - 2, 5), "READ BINARY Le 5 with 2 bytes left").data
@@ -399,6 +429,33 @@ def get_data_le(t: CaseContext) -> None:
     exact = t.expect(apdus.get_data(0x5F51, len(value)), f"GET DATA 5F51 with Le {len(value)}").data
     t.check(exact == value, "GET DATA with Le exactly the object's length answered other bytes")
     t.expect(apdus.get_data(0x5F51, len(value) - 1), f"GET DATA 5F51 with Le {len(value) - 1}", 0x6700)
+
+
+@case("NEG-MF-001", "Commands that need an AP or an EF, sent right after a reset: the answers",
+      refs=["§4/MF", "§4/status-cleared-reset", "§2/SET-SESSION-KEY"], profiles=[Profile.CORE, Profile.MF, J],
+      observes="answer:at-mf")
+def commands_at_mf(t: CaseContext) -> None:
+    """
+    CI §4: after a reset the MF is current and holds no readable EF; what READ BINARY, the VERIFY
+    query, SET SESSION KEY, COMPUTE DIGITAL SIGNATURE and INTERNAL AUTHENTICATE answer there
+    (ISO/IEC 7816-4 §7.1: no current EF → 6986; no key → 6A88) is not recorded: OBSERVATION.
+    1. SELECT JPKI, SELECT EF 000A, READ BINARY 1 byte → 9000. Warm reset.
+    2. `00 B0 00 00 01`, `00 20 00 80`, `80 AE 00 00 02 00 00`, `80 2A 00 80 20 <32 bytes> 00`,
+       `00 88 00 99 10 <16 bytes> 00`.
+    3. Observed: the status word of each.
+    """
+    t.select(JPKI)
+    t.select_ef(EF_AUTH_CERT)
+    t.expect(apdus.read_binary(0, 1), "READ BINARY EF 000A")
+    t.reset()
+    seen = _answers(t, [
+        ("read", apdus.read_binary(0, 1)),
+        ("verify-query", apdus.verify(0x80)),
+        ("session-key", apdus.set_session_key(bytes(2))),
+        ("sign", apdus.compute_signature(bytes(32))),
+        ("internal-auth", apdus.internal_authenticate(bytes(16))),
+    ])
+    t.observe(seen, "commands at the MF after a reset (name:SW)")
 
 
 @case("NEG-CLA-001", "Class bytes no client uses: the answers",
@@ -526,8 +583,10 @@ def sm_read_le(t: CaseContext) -> None:
     1. Open a session as SM-SESS-001 steps 1–2; SM SELECT EF 0005 (N = 1) → 9000.
     2. `08 B0 00 00 05 96 03 00 00 10 04` (16 bytes asked, Le 4) (N = 2).
     3. `08 B0 00 00 05 96 03 00 00 10` (no Le) (N = 3).
-    4. SM SELECT EF 0005 with N = 4 → 9000 (the session survived both), and note its SW.
-    5. Observed: the status words of steps 2–4.
+    4. `08 B0 00 00 00 00 05 96 03 00 00 00 01 10` (the whole EF, 256 bytes, whose answer object
+       is longer than its extended Le of 272) (N = 4).
+    5. SM SELECT EF 0005 with N = 5; then `80 AE 01 00 02 00 00` (SET SESSION KEY with P1 01).
+    6. Observed: the status words of steps 2–5.
     """
     session = open_session(t)
     t.expect(sm_select_ef(0x08, session.wrap(b"\x00\x05")), "SM SELECT EF 0005 (N = 1)")
@@ -536,6 +595,12 @@ def sm_read_le(t: CaseContext) -> None:
     short = t.send(bytes((0x08, 0xB0, 0x00, 0x00, len(ask))) + ask + b"\x04", "SM READ BINARY with Le 4 (N = 2)")
     session.counter += 1
     no_le = t.send(bytes((0x08, 0xB0, 0x00, 0x00, len(ask))) + ask, "SM READ BINARY without Le (N = 3)")
-    after = t.send(sm_select_ef(0x08, session.wrap(b"\x00\x05")), "SM SELECT EF 0005 (N = 4)")
-    t.observe(f"le=04:{short.sw:04X} no-le:{no_le.sw:04X} next:{after.sw:04X}",
-              "SM READ BINARY with a short Le and without Le, then the next SM command (SW each)")
+    session.counter += 1
+    whole = bytes.fromhex("9603000000")
+    extended = t.send(bytes((0x08, 0xB0, 0x00, 0x00, 0x00, 0x00, len(whole))) + whole + b"\x01\x10",
+                      "SM READ BINARY of the whole EF, extended Le 0110 (N = 4)")
+    after = t.send(sm_select_ef(0x08, session.wrap(b"\x00\x05")), "SM SELECT EF 0005 (N = 5)")
+    key_p1 = t.send(Command(0x80, 0xAE, 0x01, 0x00, bytes(2)).encode(), "SET SESSION KEY with P1 01")
+    t.observe(f"le=04:{short.sw:04X} no-le:{no_le.sw:04X} ext-le=0110:{extended.sw:04X} next:{after.sw:04X} "
+              f"sk-p1=01:{key_p1.sw:04X}",
+              "SM READ BINARY with a short, no and an extended Le, the next SM command, SET SESSION KEY P1 01")
