@@ -275,7 +275,7 @@ def signature_parameters(t: CaseContext) -> None:
     truncated answer are all seen), card-interface.md does not record: OBSERVATION.
     1. SELECT JPKI, SELECT EF 0017 (nothing verified): P1 = 06 (unknown scheme before the PIN).
     2. P2 = 00 (no default key in JPKI), P2 = A0 (bits 0x60), P2 = 81 (SFI 1: a certificate),
-       P2 = B7 (the auth key's SFI with bits 0x60).
+       P2 = B7 (the auth key's SFI with bits 0x60), P2 = 01 (an SFI without bit 8).
     3. VERIFY the auth PIN, SELECT EF 0017: a SHA-256 DigestInfo with Le = 01, and without Le.
     4. SELECT the 共通AP, SELECT EF 0019 (the INTERNAL AUTHENTICATE key, CI §9): `80 2A 00 80`.
     5. Observed: the status word of each (and the answer's length without Le).
@@ -289,6 +289,7 @@ def signature_parameters(t: CaseContext) -> None:
         ("p2=A0", apdus.compute_signature(digest_info, p2=0xA0)),
         ("p2=81", apdus.compute_signature(digest_info, p2=0x81)),
         ("p2=B7", apdus.compute_signature(digest_info, p2=0xB7)),
+        ("p2=01", apdus.compute_signature(digest_info, p2=0x01)),
     ])
     t.verify(AUTH_PIN)
     t.select_ef(EF_AUTH_KEY)
@@ -381,7 +382,8 @@ def command_cases(t: CaseContext) -> None:
     data), INTERNAL AUTHENTICATE case 4;
     CI §2 gives only that form, so what a card answers to another is OBSERVATION.
     1. SELECT JPKI, SELECT EF 000A: READ BINARY without Le `00 B0 00 00`, with data
-       `00 B0 00 00 01 00 00`, by SFI 0 `00 B0 80 00 01`, with P1 bits 0x60 `00 B0 E1 00 01`.
+       `00 B0 00 00 01 00 00`, by SFI 0 `00 B0 80 00 01`, with P1 bits 0x60 `00 B0 E1 00 01`, by
+       SFI 1E (an internal EF) `00 B0 9E 00 01`.
     2. GET CHALLENGE `00 84 01 00 08` (P1 01), without Le `00 84 00 00`, with data
        `00 84 00 00 01 00 08`; GET DATA without Le `00 CA 00 42`.
     3. SELECT the 共通AP, SELECT EF 0001: READ RECORD without Le `00 B2 01 04`, by SFI 1F
@@ -396,6 +398,7 @@ def command_cases(t: CaseContext) -> None:
         ("rb-data", bytes.fromhex("00B0000001000000")),
         ("rb-sfi0", bytes.fromhex("00B0800001")),
         ("rb-p1=E1", bytes.fromhex("00B0E10001")),
+        ("rb-sfi1E", bytes.fromhex("00B09E0001")),
         ("gc-p1=01", bytes.fromhex("0084010008")),
         ("gc-no-le", bytes.fromhex("00840000")),
         ("gc-data", bytes.fromhex("00840000010008")),
@@ -585,7 +588,8 @@ def sm_read_le(t: CaseContext) -> None:
     3. `08 B0 00 00 05 96 03 00 00 10` (no Le) (N = 3).
     4. `08 B0 00 00 00 00 05 96 03 00 00 00 01 10` (the whole EF, 256 bytes, whose answer object
        is longer than its extended Le of 272) (N = 4).
-    5. SM SELECT EF 0005 with N = 5; then `80 AE 01 00 02 00 00` (SET SESSION KEY with P1 01).
+    5. SM SELECT EF 0005 with N = 5; then `80 AE 01 00 02 00 00` (SET SESSION KEY with P1 01) and
+       `80 AE 00 00 02 00 00` (a key delivery of 2 bytes, not one RSA block).
     6. Observed: the status words of steps 2–5.
     """
     session = open_session(t)
@@ -601,6 +605,7 @@ def sm_read_le(t: CaseContext) -> None:
                       "SM READ BINARY of the whole EF, extended Le 0110 (N = 4)")
     after = t.send(sm_select_ef(0x08, session.wrap(b"\x00\x05")), "SM SELECT EF 0005 (N = 5)")
     key_p1 = t.send(Command(0x80, 0xAE, 0x01, 0x00, bytes(2)).encode(), "SET SESSION KEY with P1 01")
+    key_short = t.send(apdus.set_session_key(bytes(2)), "SET SESSION KEY with 2 bytes")
     t.observe(f"le=04:{short.sw:04X} no-le:{no_le.sw:04X} ext-le=0110:{extended.sw:04X} next:{after.sw:04X} "
-              f"sk-p1=01:{key_p1.sw:04X}",
+              f"sk-p1=01:{key_p1.sw:04X} sk-2-bytes:{key_short.sw:04X}",
               "SM READ BINARY with a short, no and an extended Le, the next SM command, SET SESSION KEY P1 01")
