@@ -114,7 +114,8 @@ def verify_parameters(t: CaseContext) -> None:
     1. SELECT JPKI (no EF). `00 20 00 80` (no current EF).
     2. SELECT EF 0018. `00 20 01 80` (P1 01), `00 20 00 00` (P2 00), `00 20 00 A0` (P2 with bits
        0x60), `00 20 00 81` (SFI 1: EF 0001, a certificate, not a secret), `00 20 00 9F` (SFI 1F),
-       `00 20 00 18` (the auth PIN's SFI without bit 8), `00 20 00 B8` (its SFI with bits 0x60).
+       `00 20 00 18` (the auth PIN's SFI without bit 8), `00 20 00 B8` (its SFI with bits 0x60),
+       `00 20 00 1B` (the signing password's SFI without bit 8).
     3. Observed: the status word of each.
     """
     t.select(JPKI)
@@ -128,6 +129,7 @@ def verify_parameters(t: CaseContext) -> None:
         ("p2=9F", apdus.verify(0x9F)),
         ("p2=18", apdus.verify(0x18)),
         ("p2=B8", apdus.verify(0xB8)),
+        ("p2=1B", apdus.verify(0x1B)),
     ])
     t.observe(seen, "VERIFY query forms outside CI §2 (name:SW)")
 
@@ -276,7 +278,8 @@ def signature_parameters(t: CaseContext) -> None:
     1. SELECT JPKI, SELECT EF 0017 (nothing verified): P1 = 06 (unknown scheme before the PIN).
     2. P2 = 00 (no default key in JPKI), P2 = A0 (bits 0x60), P2 = 81 (SFI 1: a certificate),
        P2 = B7 (the auth key's SFI with bits 0x60), P2 = 01 (an SFI without bit 8).
-    3. VERIFY the auth PIN, SELECT EF 0017: a SHA-256 DigestInfo with Le = 01, and without Le.
+    3. VERIFY the auth PIN, SELECT EF 0017: a SHA-256 DigestInfo with Le = 01; `80 2A 03 80 00`
+       (sha256WithRSA of no message); the DigestInfo without Le.
     4. SELECT the 共通AP, SELECT EF 0019 (the INTERNAL AUTHENTICATE key, CI §9): `80 2A 00 80`.
     5. Observed: the status word of each (and the answer's length without Le).
     """
@@ -293,7 +296,8 @@ def signature_parameters(t: CaseContext) -> None:
     ])
     t.verify(AUTH_PIN)
     t.select_ef(EF_AUTH_KEY)
-    seen += " " + _answers(t, [("le=01", Command(0x80, 0x2A, 0x00, 0x80, digest_info, le=1).encode())])
+    seen += " " + _answers(t, [("le=01", Command(0x80, 0x2A, 0x00, 0x80, digest_info, le=1).encode()),
+                               ("p1=03-no-data", Command(0x80, 0x2A, 0x03, 0x80, le=256).encode())])
     no_le = t.send(Command(0x80, 0x2A, 0x00, 0x80, digest_info).encode(), "sign without Le")
     t.select(COMMON)
     t.select_ef(0x0019)
@@ -362,14 +366,16 @@ def forbidden_lengths(t: CaseContext) -> None:
     """
     CI §3: 6700 = wrong length. ISO/IEC 7816-3 §12.1.3: an APDU has a 4-byte header; an extended
     Lc is 1–65535; an extended case 4 ends with a 2-byte Le.
-    1. Reset. `00 A4 04` (3 bytes) → 6700.
+    1. Reset. `00 A4 04` (3 bytes) → 6700 (the SW alone, as for every refusal below).
     2. `00 B0 00 00 00 00 00 01 00` (extended Lc 0 followed by a 2-byte Le) → 6700.
     3. `00 A4 04 0C 00 00 0A <JPKI AID> 00` (extended Lc 10, then one byte) → 6700.
     4. SELECT JPKI → 9000: the card still answers.
     """
-    t.expect(bytes.fromhex("00A404"), "a 3-byte APDU", 0x6700)
-    t.expect(bytes.fromhex("00B000000000000100"), "extended Lc of 0 with Le", 0x6700)
-    t.expect(bytes.fromhex("00A4040C00000A") + JPKI.aid + b"\x00", "extended Lc 10 and a 1-byte Le", 0x6700)
+    for label, apdu in (("a 3-byte APDU", bytes.fromhex("00A404")),
+                        ("extended Lc of 0 with Le", bytes.fromhex("00B000000000000100")),
+                        ("extended Lc 10 and a 1-byte Le", bytes.fromhex("00A4040C00000A") + JPKI.aid + b"\x00")):
+        answer = t.expect(apdu, label, 0x6700)
+        t.check(not answer.data, f"{label}: 6700 came with {len(answer.data)} data bytes")
     t.select(JPKI)
 
 
@@ -516,21 +522,25 @@ def ef_sizes(t: CaseContext) -> None:
 
 
 @case("NEG-EF-002", "The sizes of the protected EFs of the 券面 APs (whole-EF READ BINARY after their secrets)",
-      refs=["§4/filler", "§1/extended", "§7.1/0006", "§8/0001", "§8/0002"],
-      profiles=[Profile.TEXT, Profile.VISUAL, EXT], needs=[Secret.TEXT_PIN, Secret.BIRTH_KEY, Secret.CODE_A, Secret.CODE_B],
+      refs=["§4/filler", "§1/extended", "§6.1/0001", "§7.1/0006", "§8/0001", "§8/0002"],
+      profiles=[J, Profile.TEXT, Profile.VISUAL, EXT],
+      needs=[Secret.SIGN_PASSWORD, Secret.TEXT_PIN, Secret.BIRTH_KEY, Secret.CODE_A, Secret.CODE_B],
       observes="answer:protected-ef-sizes")
 def protected_ef_sizes(t: CaseContext) -> None:
     """
     As NEG-EF-001, for the EFs that need a secret (CI §7.1, §8; ISO/IEC 7816-4 §11.2.3: extended
     Le 65536 reads to the end): OBSERVATION. Only sizes are recorded; the contents are personal and
     kept out of the report.
-    1. VERIFY the 券面事項入力補助 PIN; read whole EF 0001, 0002, 0003, 0006, 0007.
-    2. VERIFY the 生年月日 key of the 券面事項確認AP; read whole EF 0001.
-    3. VERIFY 照合番号A and 照合番号B of the 券面事項確認AP; read whole EF 0002, 0005, 0006.
-    4. Observed: the number of bytes of each (or the SW).
+    1. VERIFY the signing password; read whole JPKI EF 0001 (the signing certificate's EF).
+    2. VERIFY the 券面事項入力補助 PIN; read whole EF 0001, 0002, 0003, 0006, 0007.
+    3. VERIFY the 生年月日 key of the 券面事項確認AP; read whole EF 0001.
+    4. VERIFY 照合番号A and 照合番号B of the 券面事項確認AP; read whole EF 0002, 0005, 0006.
+    5. Observed: the number of bytes of each (or the SW).
     """
+    t.verify(SIGN_PASSWORD)
+    sizes = _sizes(t, JPKI, (0x0001,))
     t.verify(TEXT_PIN)
-    sizes = _sizes(t, TEXT, (0x0001, 0x0002, 0x0003, 0x0006, 0x0007))
+    sizes += _sizes(t, TEXT, (0x0001, 0x0002, 0x0003, 0x0006, 0x0007))
     t.verify(VISUAL_BIRTH)
     sizes += _sizes(t, VISUAL, (0x0001,))
     t.verify(VISUAL_CODE_A)

@@ -22,10 +22,12 @@ EMULATOR_ANSWERS = {
     "NEG-SEL-001": "04/00:9000 04/04:6A86 01/0C:6A86 aid17:6700 aid16:6A82 aid1:9000 02/00:6A86 02/04:6A86 "
                    "fid3:6700",
     "NEG-SEL-002": "prefix:9000 0006:6A82 0011:6A82 0013:6A82 0002:9000",  # the 住基AP: lowest AID first
-    "NEG-VER-001": "no-ef:6986 p1=01:6A86 p2=00:6A86 p2=A0:6A86 p2=81:6A88 p2=9F:6A86 p2=18:6A86 p2=B8:6A86",
+    "NEG-VER-001": "no-ef:6986 p1=01:6A86 p2=00:6A86 p2=A0:6A86 p2=81:6A88 p2=9F:6A86 p2=18:6A86 p2=B8:6A86 "
+                   "p2=1B:6A86",
     "NEG-CHG-001": "jpki-80-32:6986 jpki-p1=00:6A86 jpki-unverified:6982 jpki-no-data:6700 common-00-24:6986 "
                    "common-p1=01:6A86",
-    "NEG-SIG-002": "p1=06:6A86 p2=00:6A88 p2=A0:6A86 p2=81:6A88 p2=B7:6A86 p2=01:6A86 le=01:6700 no-le:9000/256 "
+    "NEG-SIG-002": "p1=06:6A86 p2=00:6A88 p2=A0:6A86 p2=81:6A88 p2=B7:6A86 p2=01:6A86 le=01:6700 "
+                   "p1=03-no-data:6700 no-le:9000/256 "
                    "common-0019:6985",
     "NEG-LEN-003": "rb-no-le:6700 rb-data:6700 rb-sfi0:6A86 rb-p1=E1:6A86 rb-sfi1E:6982 gc-p1=01:6A86 gc-no-le:6700 gc-data:6700 "
                    "gd-no-le:6700 rr-no-le:6700 rr-sfi1F:6A86 ia-no-data:6700",
@@ -33,7 +35,7 @@ EMULATOR_ANSWERS = {
     "NEG-CLA-001": "cla=10:6884 cla=80:6E00 cla=04:6882 cla=FF:6E00 00-2A:6E00",
     "NEG-EF-001": "jpki/0002=2048 jpki/0006=160 jpki/0008=3 jpki/000A=2048 jpki/000B=2048 text/0004=568 "
                   "text/0005=256 text/0008=16 visual/0003=336 visual/0004=568",
-    "NEG-EF-002": "text/0001=17 text/0002=1024 text/0003=336 text/0006=272 text/0007=544 visual/0001=560 "
+    "NEG-EF-002": "jpki/0001=2048 text/0001=17 text/0002=1024 text/0003=336 text/0006=272 text/0007=544 visual/0001=560 "
                   "visual/0002=8192 visual/0005=1024 visual/0006=32",
     "NEG-SM-003": "le=04:6700 no-le:6700 ext-le=0110:6700 next:9000 sk-p1=01:6A86 sk-2-bytes:6700",
     "NEG-MF-001": "read:6986 verify-query:6986 session-key:6982 sign:6986 internal-auth:6A82",
