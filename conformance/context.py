@@ -210,7 +210,10 @@ class CaseContext:
         out = bytearray(head[:size])
         while len(out) < size:
             chunk = min(256, size - len(out))
-            out += self.expect(apdus.read_binary(len(out), chunk), f"{label}: READ BINARY at {len(out)}").data
+            data = self.expect(apdus.read_binary(len(out), chunk), f"{label}: READ BINARY at {len(out)}").data
+            if not data:  # a card that answers 9000 with nothing would keep this loop going for ever
+                self.fail(f"{label}: READ BINARY at {len(out)} answered 9000 without data")
+            out += data
         if len(out) < size:
             self.fail(f"{label}: the object claims {size} bytes but the EF ended after {len(out)}")
         return bytes(out)

@@ -250,6 +250,24 @@ def secret_formats_at_change(t: CaseContext) -> None:
     t.expect(apdus.verify(0x80, original), "VERIFY with the supplied password")
 
 
+@case("NEG-AUTH-001", "INTERNAL AUTHENTICATE refuses a 256-byte challenge (CI §2: 1–255 bytes)",
+      refs=["§2/INTERNAL-AUTHENTICATE", "§9/common-0019", "§1/extended"], profiles=[Profile.COMMON, EXT])
+def long_challenge(t: CaseContext) -> None:
+    """
+    CI §2: INTERNAL AUTHENTICATE takes a challenge of 1–255 bytes; ISO/IEC 7816-4 §11.5.2 leaves the
+    length to the card; one outside it must not be signed (the refusal's SW is noted).
+    1. SELECT the 共通AP. `00 88 00 99 00 01 00 <256 bytes> 01 00` (extended) → not 9000.
+    2. `00 88 00 99 FF <255 bytes> 00` → 9000 with 256 bytes: the card still signs the longest.
+    """
+    t.select(COMMON)
+    refused = t.send(Command(0x00, 0x88, 0x00, 0x99, bytes(256), le=256).encode(extended=True),
+                     "INTERNAL AUTHENTICATE with 256 bytes (extended)")
+    t.check(refused.sw != 0x9000, "the card signed a 256-byte challenge (CI §2: 1–255 bytes)")
+    t.note(f"a 256-byte challenge was refused with {refused.sw:04X}")
+    signature = t.expect(apdus.internal_authenticate(bytes(255)), "INTERNAL AUTHENTICATE with 255 bytes").data
+    t.check(len(signature) == 256, f"INTERNAL AUTHENTICATE of 255 bytes answered {len(signature)} bytes")
+
+
 @case("NEG-SIG-001", "COMPUTE DIGITAL SIGNATURE accepts the longest PKCS#1 input (245 bytes) and refuses 246",
       refs=["§6.2/P1=00", "§6.2/bad-length", "§3/6700"], profiles=[J], needs=[Secret.AUTH_PIN])
 def longest_signing_input(t: CaseContext) -> None:
@@ -369,11 +387,13 @@ def forbidden_lengths(t: CaseContext) -> None:
     1. Reset. `00 A4 04` (3 bytes) → 6700 (the SW alone, as for every refusal below).
     2. `00 B0 00 00 00 00 00 01 00` (extended Lc 0 followed by a 2-byte Le) → 6700.
     3. `00 A4 04 0C 00 00 0A <JPKI AID> 00` (extended Lc 10, then one byte) → 6700.
-    4. SELECT JPKI → 9000: the card still answers.
+    4. `00 B0 00 00 05 00 01` (short Lc 5, two bytes follow) → 6700.
+    5. SELECT JPKI → 9000: the card still answers.
     """
     for label, apdu in (("a 3-byte APDU", bytes.fromhex("00A404")),
                         ("extended Lc of 0 with Le", bytes.fromhex("00B000000000000100")),
-                        ("extended Lc 10 and a 1-byte Le", bytes.fromhex("00A4040C00000A") + JPKI.aid + b"\x00")):
+                        ("extended Lc 10 and a 1-byte Le", bytes.fromhex("00A4040C00000A") + JPKI.aid + b"\x00"),
+                        ("Lc 5 and 2 bytes", bytes.fromhex("00B00000050001"))):
         answer = t.expect(apdu, label, 0x6700)
         t.check(not answer.data, f"{label}: 6700 came with {len(answer.data)} data bytes")
     t.select(JPKI)
