@@ -67,7 +67,7 @@ def select_parameters(t: CaseContext) -> None:
     answer for these: OBSERVATION.
     1. Reset. SELECT JPKI with P2 = 00 (FCI, first occurrence) and P2 = 04 (FCP); SELECT JPKI with
        P1 = 01 (child DF); SELECT with a 17-byte AID (the JPKI AID + 7 bytes), a 16-byte one (+ 6
-       bytes) and a 1-byte one (`D3`, a prefix of every AP).
+       bytes), a 1-byte one (`D3`, a prefix of every AP) and none (`00 A4 04 0C`).
     2. SELECT JPKI, then SELECT EF 000A with P2 = 00 and P2 = 04, and with a 3-byte FID `00 00 0A`.
     3. Observed: the status word of each, in that order.
     """
@@ -78,6 +78,7 @@ def select_parameters(t: CaseContext) -> None:
         ("aid17", apdus.select_aid(JPKI.aid + bytes(7))),
         ("aid16", apdus.select_aid(JPKI.aid + bytes(6))),
         ("aid1", apdus.select_aid(JPKI.aid[:1])),
+        ("aid0", bytes.fromhex("00A4040C")),
     ])
     t.select(JPKI)
     seen += " " + _answers(t, [
@@ -411,7 +412,8 @@ def command_cases(t: CaseContext) -> None:
        `00 B0 00 00 01 00 00`, by SFI 0 `00 B0 80 00 01`, with P1 bits 0x60 `00 B0 E1 00 01`, by
        SFI 1E (an internal EF) `00 B0 9E 00 01`.
     2. GET CHALLENGE `00 84 01 00 08` (P1 01), without Le `00 84 00 00`, with data
-       `00 84 00 00 01 00 08`; GET DATA without Le `00 CA 00 42`.
+       `00 84 00 00 01 00 08`; GET DATA without Le `00 CA 00 42`; GET RESPONSE `00 C0 00 00 10`
+       (CI §2: the card never answers 61xx, so there is nothing to get).
     3. SELECT the 共通AP, SELECT EF 0001: READ RECORD without Le `00 B2 01 04`, by SFI 1F
        `00 B2 01 FC 00`; INTERNAL AUTHENTICATE without a challenge `00 88 00 99 00` (CI §2: 1–255
        bytes).
@@ -429,6 +431,7 @@ def command_cases(t: CaseContext) -> None:
         ("gc-no-le", bytes.fromhex("00840000")),
         ("gc-data", bytes.fromhex("00840000010008")),
         ("gd-no-le", bytes.fromhex("00CA0042")),
+        ("gr", bytes.fromhex("00C0000010")),
     ])
     t.select(COMMON)
     t.select_ef(0x0001)

@@ -19,7 +19,7 @@ NEGATIVE = tuple(c.id for c in ordered() if c.area == "NEG")
 
 #: What the emulator answers where card-interface.md is silent (name:SW, or EF sizes in bytes).
 EMULATOR_ANSWERS = {
-    "NEG-SEL-001": "04/00:9000 04/04:6A86 01/0C:6A86 aid17:6700 aid16:6A82 aid1:9000 02/00:6A86 02/04:6A86 "
+    "NEG-SEL-001": "04/00:9000 04/04:6A86 01/0C:6A86 aid17:6700 aid16:6A82 aid1:9000 aid0:6700 02/00:6A86 02/04:6A86 "
                    "fid3:6700",
     "NEG-SEL-002": "prefix:9000 0006:6A82 0011:6A82 0013:6A82 0002:9000",  # the 住基AP: lowest AID first
     "NEG-VER-001": "no-ef:6986 p1=01:6A86 p2=00:6A86 p2=A0:6A86 p2=81:6A88 p2=9F:6A86 p2=18:6A86 p2=B8:6A86 "
@@ -30,7 +30,7 @@ EMULATOR_ANSWERS = {
                    "p1=03-no-data:6700 no-le:9000/256 "
                    "common-0019:6985",
     "NEG-LEN-003": "rb-no-le:6700 rb-data:6700 rb-sfi0:6A86 rb-p1=E1:6A86 rb-sfi1E:6982 gc-p1=01:6A86 gc-no-le:6700 gc-data:6700 "
-                   "gd-no-le:6700 rr-no-le:6700 rr-sfi1F:6A86 ia-no-data:6700",
+                   "gd-no-le:6700 gr:6985 rr-no-le:6700 rr-sfi1F:6A86 ia-no-data:6700",
     "NEG-SIG-003": "p1=04:salt=32 p1=05:salt=32",
     "NEG-CLA-001": "cla=10:6884 cla=80:6E00 cla=04:6882 cla=FF:6E00 00-2A:6E00",
     "NEG-EF-001": "jpki/0002=2048 jpki/0006=160 jpki/0008=3 jpki/000A=2048 jpki/000B=2048 text/0004=568 "
