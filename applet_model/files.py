@@ -100,8 +100,5 @@ class ApplicationDecl:
         """The EF, secret or key with this FID (all are selectable, CI §4)."""
         return self._by_fid.get(fid)
 
-    def secret(self, name: str) -> SecretDecl:
-        return next(s for s in self.secrets if s.name == name)
-
     def key(self, name: str) -> KeyDecl:
         return next(k for k in self.keys if k.name == name)

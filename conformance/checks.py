@@ -83,6 +83,22 @@ def verifies_pss_sha256(key: rsa.RSAPublicKey, signature: bytes, digest: bytes) 
     return True
 
 
+def pss_salt_length(key: rsa.RSAPublicKey, signature: bytes, digest: bytes) -> int | None:
+    """The salt length of an RSASSA-PSS-SHA256 signature over `digest` (RFC 8017 §9.1: the verifier
+    must know it; the card does not say), by verifying with each length the modulus allows; None
+    when it verifies with none."""
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+    for length in range(key.key_size // 8 - hashes.SHA256.digest_size - 1):
+        try:
+            key.verify(signature, digest, padding.PSS(padding.MGF1(hashes.SHA256()), length),
+                       Prehashed(hashes.SHA256()))
+        except (InvalidSignature, ValueError):
+            continue
+        return length
+    return None
+
+
 def valid_my_number(digits: bytes) -> bool:
     """12 ASCII digits with the check digit of jpki-system.md §4.1 (codec)."""
     return my_number.is_valid(digits.decode("ascii", "replace"))

@@ -289,15 +289,17 @@ def _print_summary(report) -> None:  # noqa: ANN001
 
 def _print_observations(report) -> None:  # noqa: ANN001
     """What the card did where real cards disagree (CI §12), and the emulator options that match."""
+    from mynacard.conformance.model import ANSWER_OBSERVATION
+
     observed = report.observations()
     if not observed:
         return
-    print("observations (CI §12; never pass or fail):")
+    print("observations (CI §12, and answer: where card-interface.md is silent; never pass or fail):")
     matching = []
     for behaviour, rows in observed.items():
         values = sorted({r.observation.value for r in rows})
         print(f"  {behaviour:<13} {' / '.join(values):<8} ({', '.join(r.case_id for r in rows)})")
-        if len(values) == 1 and values[0] != "other":
+        if len(values) == 1 and values[0] != "other" and not behaviour.startswith(ANSWER_OBSERVATION):
             matching.append(f"--behaviour {behaviour}={values[0]}")
     if matching:
         print("  the emulator behaves like this card with: mynacard emulate " + " ".join(matching))

@@ -128,6 +128,11 @@ OBSERVED_BEHAVIOURS: dict[str, tuple[str, ...]] = {
     "atr-object": ("mf", "ap"),
     "mf-7f21": ("present", "absent"),
 }
+#: Observations of answers card-interface.md does not give (`observes="answer:<topic>"`): the value
+#: is what the card answered (a status word, a size), recorded and never judged, because no public
+#: source says what a real card answers. Unlike the CI §12 behaviours above they have no emulator
+#: option; `mynacard conformance diff` shows where two cards answer differently.
+ANSWER_OBSERVATION = "answer:"
 #: What an observation reports when the card shows neither documented side.
 OTHER = "other"
 

@@ -90,6 +90,25 @@ class RunReport:
         failed = any(r.status in (Status.FAILED, Status.ERROR) for r in self.results)
         return not failed and self.counters_unchanged is not False and not self.wrong_secrets
 
+    @property
+    def only_secrets_wrong(self) -> bool:
+        """Not ok only because supplied secrets were wrong: every failure is a rejected secret and
+        the counters lost no more than the one try each wrong secret costs. Such a run says
+        nothing against the card (the vendor fixes the secrets file and runs again)."""
+        if not self.wrong_secrets:
+            return False
+        if any(r.status is Status.ERROR or (r.status is Status.FAILED and r.reason not in self.wrong_secrets)
+               for r in self.results):
+            return False
+        spent = 0
+        for code, start in self.counters_start.items():
+            end = self.counters_end.get(code)
+            if start != end:
+                if start is None or end is None or end > start:
+                    return False
+                spent += start - end
+        return spent <= len(self.wrong_secrets)
+
     def observations(self) -> dict[str, list[CaseResult]]:
         """The observation cases that observed something, by behaviour (CI §12)."""
         out: dict[str, list[CaseResult]] = {}

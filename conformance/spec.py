@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mynacard.conformance.catalogue import AREAS, ordered
 from mynacard.conformance.clauses import CLAUSES, OUT_OF_SCOPE, top_section
-from mynacard.conformance.model import OBSERVED_BEHAVIOURS, Case, Impact, Profile, Secret, Status
+from mynacard.conformance.model import ANSWER_OBSERVATION, OBSERVED_BEHAVIOURS, Case, Impact, Profile, Secret, Status
 
 SECTION_TITLES = {
     "§1": "Transport", "§2": "Commands", "§3": "Status words", "§4": "File-system behaviour",
@@ -151,7 +151,9 @@ def render_markdown() -> str:
             w(f"- Needs: {', '.join(f'`{s.value}`' for s in sorted(c.needs, key=list(Secret).index)) or 'nothing'}")
             w(f"- Impact: **{c.impact.value}**" + (f" — blocks {', '.join(c.blocks)}" if c.blocks else ""))
             w(f"- Robot: {'yes' if c.robot else 'no'}")
-            if c.observes:
+            if c.observes and c.observes.startswith(ANSWER_OBSERVATION):
+                w(f"- Observes: `{c.observes}` (what the card answers; card-interface.md gives no value)")
+            elif c.observes:
                 w(f"- Observes: `{c.observes}` ({' / '.join(OBSERVED_BEHAVIOURS[c.observes])} / other)")
             w("")
             w("Procedure:")

@@ -6,7 +6,19 @@ is the list, `by_id` finds one.
 
 from __future__ import annotations
 
-from mynacard.conformance.catalogue import common, core, flows, jpki, mf, observations, pins, sm, text, visual  # noqa: F401
+from mynacard.conformance.catalogue import (  # noqa: F401
+    common,
+    core,
+    flows,
+    jpki,
+    mf,
+    negative,
+    observations,
+    pins,
+    sm,
+    text,
+    visual,
+)
 from mynacard.conformance.catalogue.registry import CATALOGUE
 from mynacard.conformance.model import Case
 
@@ -21,6 +33,7 @@ AREAS: dict[str, str] = {
     "JUKI": "住基AP (CI §9)",
     "SM": "Secure messaging, optional (CI §11)",
     "FLOW": "APDU flows (CI §13)",
+    "NEG": "Negative and robustness cases: parameters, lengths, formats, SM counter (CI §1–§3, §6, §11)",
     "OBS": "Observations: behaviours real cards disagree on (CI §12); never pass or fail",
 }
 

@@ -69,7 +69,7 @@ def _sign(t: CaseContext, p1: int, data: bytes, label: str, *, p2: int = 0x80) -
     return signature
 
 
-def _auth_key_ready(t: CaseContext) -> rsa.RSAPublicKey:
+def auth_key_ready(t: CaseContext) -> rsa.RSAPublicKey:
     """Read the auth certificate's key, verify the auth PIN, select the auth key EF."""
     t.select(JPKI)
     key = _public_key(t, EF_AUTH_CERT, "auth certificate (EF 000A)")
@@ -314,7 +314,7 @@ def sign_p1_00(t: CaseContext) -> None:
     3. SELECT EF 0017. `80 2A 00 80 33 <SHA-256 DigestInfo> 00` → 9000 with 256 bytes.
     4. The signature verifies as PKCS#1 v1.5 SHA-256 over the message with the certificate's key.
     """
-    key = _auth_key_ready(t)
+    key = auth_key_ready(t)
     signature = _sign(t, 0x00, of_message("sha256", MESSAGE), "COMPUTE DIGITAL SIGNATURE P1=00 SHA-256 DigestInfo")
     t.check(verifies_pkcs1_sha256(key, signature, MESSAGE), "the P1=00 signature does not verify with the auth certificate")
 
@@ -326,7 +326,7 @@ def sign_p1_00_other_hashes(t: CaseContext) -> None:
     1. As JPKI-SIG-001 steps 1–3 for DigestInfos of SHA-1 (35 bytes), SHA-384 (83) and SHA-512 (99).
     2. Each signature opens (PKCS#1 v1.5 type 1) to exactly the DigestInfo sent.
     """
-    key = _auth_key_ready(t)
+    key = auth_key_ready(t)
     for algorithm in ("sha1", "sha384", "sha512"):
         info = of_message(algorithm, MESSAGE)
         signature = _sign(t, 0x00, info, f"COMPUTE DIGITAL SIGNATURE P1=00 {algorithm.upper()} DigestInfo")
@@ -341,7 +341,7 @@ def sign_p1_01(t: CaseContext) -> None:
     2. `80 2A 01 80 Lc <message> 00` → 256 bytes, which open (PKCS#1 v1.5 type 1) to SHA-256(message),
        32 bytes, with no DigestInfo.
     """
-    key = _auth_key_ready(t)
+    key = auth_key_ready(t)
     signature = _sign(t, 0x01, MESSAGE, "COMPUTE DIGITAL SIGNATURE P1=01 over the message")
     t.check(pkcs1_payload(key, signature) == hashlib.sha256(MESSAGE).digest(),
             "the P1=01 signature does not carry the bare SHA-256 of the message")
@@ -354,7 +354,7 @@ def sign_p1_02(t: CaseContext) -> None:
     1. As JPKI-SIG-001 steps 1–2. SELECT EF 0017.
     2. `80 2A 02 80 20 <SHA-256(message)> 00` → 256 bytes that verify as sha256WithRSA over the message.
     """
-    key = _auth_key_ready(t)
+    key = auth_key_ready(t)
     signature = _sign(t, 0x02, hashlib.sha256(MESSAGE).digest(), "COMPUTE DIGITAL SIGNATURE P1=02 over a hash")
     t.check(verifies_pkcs1_sha256(key, signature, MESSAGE), "the P1=02 signature is not sha256WithRSA over the message")
 
@@ -367,7 +367,7 @@ def sign_p1_03(t: CaseContext) -> None:
     2. `80 2A 03 80 Lc <message> 00` → 256 bytes that verify as sha256WithRSA over the message.
     3. The same with a 255-byte message (the longest a short Lc carries, CI §6.2).
     """
-    key = _auth_key_ready(t)
+    key = auth_key_ready(t)
     for message in (MESSAGE, bytes(range(255))):
         signature = _sign(t, 0x03, message, f"COMPUTE DIGITAL SIGNATURE P1=03 over {len(message)} bytes")
         t.check(verifies_pkcs1_sha256(key, signature, message),
@@ -382,7 +382,7 @@ def sign_p1_04(t: CaseContext) -> None:
     2. `80 2A 04 80 20 <SHA-256(message)> 00` twice → two 256-byte signatures.
     3. Both verify as RSASSA-PSS (SHA-256, MGF1-SHA-256, any salt length); they differ (random salt).
     """
-    key = _auth_key_ready(t)
+    key = auth_key_ready(t)
     digest = hashlib.sha256(MESSAGE).digest()
     first = _sign(t, 0x04, digest, "COMPUTE DIGITAL SIGNATURE P1=04 over a hash")
     second = _sign(t, 0x04, digest, "COMPUTE DIGITAL SIGNATURE P1=04 over the same hash")
@@ -398,7 +398,7 @@ def sign_p1_05(t: CaseContext) -> None:
     1. As JPKI-SIG-001 steps 1–2. SELECT EF 0017.
     2. `80 2A 05 80 Lc <message> 00` → 256 bytes that verify as RSASSA-PSS over SHA-256(message).
     """
-    key = _auth_key_ready(t)
+    key = auth_key_ready(t)
     signature = _sign(t, 0x05, MESSAGE, "COMPUTE DIGITAL SIGNATURE P1=05 over the message")
     t.check(verifies_pss_sha256(key, signature, hashlib.sha256(MESSAGE).digest()),
             "the P1=05 signature is not RSASSA-PSS over SHA-256 of the message")
@@ -411,7 +411,7 @@ def sign_bad_p1(t: CaseContext) -> None:
     1. As JPKI-SIG-001 steps 1–2. SELECT EF 0017.
     2. `80 2A P1 80 33 <DigestInfo> 00` with P1 = 06, 80, FF → 6A86 each.
     """
-    _auth_key_ready(t)
+    auth_key_ready(t)
     for p1 in (0x06, 0x80, 0xFF):
         t.expect(apdus.compute_signature(of_message("sha256", MESSAGE), p1=p1), f"COMPUTE DIGITAL SIGNATURE P1={p1:02X}",
                  0x6A86)
@@ -426,7 +426,7 @@ def sign_bad_length(t: CaseContext) -> None:
     3. P1=02 with 31 and 33 bytes (not a SHA-256 hash) → 6700 or 6985 each.
     4. P1=04 with 31 bytes → 6700 or 6985.
     """
-    _auth_key_ready(t)
+    auth_key_ready(t)
     bad = ((0x00, MAX_PKCS1_INPUT + 1), (0x02, 31), (0x02, 33), (0x04, 31))
     for p1, length in bad:
         t.expect(apdus.compute_signature(bytes(length), p1=p1), f"COMPUTE DIGITAL SIGNATURE P1={p1:02X} with {length} bytes",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from mynacard.conformance.card_map import PinRef
 from mynacard.conformance.clauses import CLAUSES
 from mynacard.conformance.context import CaseContext
-from mynacard.conformance.model import OBSERVED_BEHAVIOURS, Case, Impact, Profile, Secret
+from mynacard.conformance.model import ANSWER_OBSERVATION, OBSERVED_BEHAVIOURS, Case, Impact, Profile, Secret
 
 CaseFunction = Callable[[CaseContext], None]
 
@@ -71,7 +71,7 @@ def add(new: Case) -> None:
     if new.impact.destructive and not new.needs and new.impact is not Impact.BLOCKS:
         raise ValueError(f"case {new.id} is destructive but needs no secret to restore the card")
     if new.observes is not None:
-        if new.observes not in OBSERVED_BEHAVIOURS:
+        if new.observes not in OBSERVED_BEHAVIOURS and not new.observes.startswith(ANSWER_OBSERVATION):
             raise ValueError(f"case {new.id} observes {new.observes!r}, which is not a behaviour of CI §12 "
                              f"({', '.join(OBSERVED_BEHAVIOURS)})")
         if new.impact.destructive:

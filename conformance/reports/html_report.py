@@ -50,9 +50,20 @@ def _case(result: CaseResult) -> str:
     )
 
 
+def _verdict(report: RunReport) -> tuple[str, str]:
+    """The headline: a wrong supplied secret says nothing about the card, so a run whose only fault
+    is a secret the card rejected is "not judged", never "does not conform" (the vendor fixes the
+    secrets file and runs again)."""
+    if report.ok:
+        return "ok", "CONFORMS to the cases run"
+    if report.only_secrets_wrong:
+        return "bad", "NOT JUDGED: a supplied secret was wrong (see Wrong secrets); no other case failed"
+    return "bad", "DOES NOT CONFORM"
+
+
 def render_html(report: RunReport) -> str:
     counts = report.counts()
-    ok = report.ok
+    verdict_class, verdict = _verdict(report)
     statuses = [s.value for s in Status]
     summary_rows = "".join(
         f"<tr><th>{escape(profile)}</th>" + "".join(f"<td>{row[s]}</td>" for s in statuses) + "</tr>"
@@ -82,14 +93,15 @@ def render_html(report: RunReport) -> str:
     observations = (
         "<h2>Observations (CI §12)</h2><p>Behaviours the public sources disagree on: these cases never pass "
         "or fail, they record what this card does. The value is the emulator option that behaves the same "
-        "(<code>mynacard emulate --behaviour KEY=VALUE</code>).</p>"
+        "(<code>mynacard emulate --behaviour KEY=VALUE</code>); for an <code>answer:</code> behaviour it is "
+        "what the card answered where card-interface.md gives no status word.</p>"
         f"<table><tr><th>behaviour</th><th>this card</th><th>case</th><th>evidence</th></tr>{observation_rows}</table>"
         if observation_rows else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>mynacard conformance report</title>
 <style>{CSS}</style></head><body>
 <h1>My Number Card conformance report</h1>
-<p class="verdict {'ok' if ok else 'bad'}">{'CONFORMS to the cases run' if ok else 'DOES NOT CONFORM'}</p>
+<p class="verdict {verdict_class}">{verdict}</p>
 <table>
 <tr><th>Card</th><td>{escape(report.transport)}</td></tr>
 <tr><th>ATR</th><td><code>{escape(report.atr)}</code></td></tr>

@@ -201,6 +201,57 @@ class AcceptsReplayedCounter(WrappedCard):
         return self.inner.execute(apdu)
 
 
+class ReadBinaryIgnoresLe(WrappedCard):
+    """READ BINARY answers up to 256 bytes whatever short Le the client sent (ISO 7816-4 §5.1: at
+    most Ne bytes)."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        if apdu[:2] == b"\x00\xb0" and len(apdu) == 5:
+            return self.inner.execute(apdu[:4] + b"\x00")
+        return self.inner.execute(apdu)
+
+
+class AcceptsAnySigningPassword(WrappedCard):
+    """CHANGE REFERENCE DATA of the signing password answers 9000 to a 17-character value, outside
+    the CI §6.1 format (the wrapper answers it without passing it on: nothing changes)."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        if apdu[:4] == bytes.fromhex("00240180") and self.fid == 0x001B and len(apdu) == 5 + 17:
+            return b"\x90\x00"
+        return self.inner.execute(apdu)
+
+
+class SignsOnlyShortInput(WrappedCard):
+    """COMPUTE DIGITAL SIGNATURE refuses 245 bytes, the longest input PKCS#1 v1.5 allows in RSA-2048."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        if apdu[:2] == b"\x80\x2a" and len(apdu) > 5 and apdu[4] == 245:
+            return b"\x67\x00"
+        return self.inner.execute(apdu)
+
+
+class GetDataWantsOneMore(WrappedCard):
+    """GET DATA answers 6700 when Le is exactly the object's length (an off-by-one in the Le check)."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        response = self.inner.execute(apdu)
+        if apdu[:2] == b"\x00\xca" and len(apdu) == 5 and apdu[4] and len(response) - 2 == apdu[4]:
+            return b"\x67\x00"
+        return response
+
+
+class SmCounterStallsOnRefusal(WrappedCard):
+    """Secure messaging whose counter does not advance on a CLA 0C command it refuses (CI §11: N
+    advances on every SM command, refused ones too)."""
+
+    def deviate(self, apdu: bytes) -> bytes:
+        response = self.inner.execute(apdu)
+        session = self.inner._os.sm
+        if apdu[0] & 0x0C == 0x0C and session is not None and response[-2:] == b"\x69\x87":
+            session.counter -= 1
+        return response
+
+
 #: Each deviant card, the cases it must fail, and the cases to run (a subset keeps the test fast;
 #: it always includes cases the card must still pass, to show the failure is specific).
 EXPECTED_FAILURES: dict[type[WrappedCard], tuple[set[str], list[str]]] = {
@@ -214,6 +265,11 @@ EXPECTED_FAILURES: dict[type[WrappedCard], tuple[set[str], list[str]]] = {
     UnknownInsIsFileNotFound: ({"CORE-INS-001"}, ["CORE-INS-001", "CORE-SEL-002"]),
     KeepsPinAcrossSelect: ({"JPKI-STATE-001"}, ["JPKI-STATE-001", "JPKI-STATE-002"]),
     AcceptsReplayedCounter: ({"SM-SESS-004"}, ["SM-SESS-004", "SM-SESS-001", "SM-SESS-006"]),
+    ReadBinaryIgnoresLe: ({"NEG-LEN-001", "JPKI-READ-001"}, ["NEG-LEN-001", "JPKI-READ-001", "JPKI-READ-002"]),
+    AcceptsAnySigningPassword: ({"NEG-CHG-002"}, ["NEG-CHG-002", "JPKI-SIG-012"]),
+    SignsOnlyShortInput: ({"NEG-SIG-001"}, ["NEG-SIG-001", "JPKI-SIG-001", "JPKI-SIG-009"]),
+    GetDataWantsOneMore: ({"NEG-LEN-004"}, ["NEG-LEN-004", "MF-DATA-004", "MF-DATA-006"]),
+    SmCounterStallsOnRefusal: ({"NEG-SM-001"}, ["NEG-SM-001", "SM-SESS-002", "SM-SESS-006"]),
 }
 
 

@@ -33,6 +33,19 @@ def test_emulator_run_without_card_uses_a_copy_of_the_demo_card(tmp_path: Path, 
     assert "PASSED          JPKI-PIN-007" in out.out
 
 
+def test_reports_are_owner_only_even_over_an_older_readable_one(tmp_path: Path) -> None:
+    """Reports describe one person's card (issue 17): 0600, also when replacing a 0644 report."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("old", encoding="utf-8")
+    (out / "report.html").chmod(0o644)
+    (out / "report.json.tmp").write_text("left over", encoding="utf-8")
+    (out / "report.json.tmp").chmod(0o644)
+    assert main(["conformance", "--emulator", "-q", "--only", "CORE-INS-001", "--out", str(out)]) == 0
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
+    assert modes == {"report.json": 0o600, "report.xml": 0o600, "report.html": 0o600}
+
+
 def test_the_demo_card_needs_no_secrets_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """With --emulator and no --card, the demo card's documented secrets are used (README)."""
     status = main(["conformance", "--emulator", "--profile", "TEXT,VISUAL", "--out", str(tmp_path)])

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from mynacard.conformance.model import Status
+from mynacard.conformance.reports import load_json, render_html
+
 MYNACARD = [sys.executable, "-m", "mynacard"]
 AUTH_SENTENCE = ("the secrets file's 'auth-pin' (JPKI auth PIN (利用者証明用暗証番号)) is wrong: the card answered "
                  "63C2 to it at JPKI auth PIN (EF 0018), which now has 2 of 3 tries left; it was not sent again "
@@ -66,6 +69,11 @@ def test_a_wrong_auth_pin_costs_exactly_one_try_and_every_report_names_it(card_d
     assert check.find("failure").get("message") == AUTH_SENTENCE[0].upper() + AUTH_SENTENCE[1:] + "."
     html = (tmp_path / "r" / "report.html").read_text("utf-8")
     assert "Wrong secrets" in html and "&#x27;auth-pin&#x27;" in html and "2 of 3 tries left" in html
+    assert "NOT JUDGED: a supplied secret was wrong" in html and "DOES NOT CONFORM" not in html
+    judged = load_json(tmp_path / "r" / "report.json")  # the same run with one real failure besides
+    passed = next(r for r in judged.results if r.status is Status.PASSED)
+    passed.status, passed.reason = Status.FAILED, "the card answered 6D00"
+    assert "DOES NOT CONFORM" in render_html(judged)
 
     again = conformance("--emulator", "--card", str(card_dir), "--secrets", str(secrets), "--out", str(tmp_path / "r2"))
     assert tries(card_dir) == after  # a second run spends nothing more: the counter is not at its maximum
