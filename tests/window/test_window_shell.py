@@ -5,7 +5,7 @@ storage, no-store on every page)."""
 
 from __future__ import annotations
 
-from window_stack import CLERK_NAME, axe_serious
+from window_stack import CLERK_NAME, axe_serious, tab_to
 
 pytestmark = [__import__("pytest").mark.e2e]
 
@@ -58,11 +58,7 @@ def test_the_screens_work_from_the_keyboard(browser, window, clerk_token) -> Non
     page = context.new_page()
     page.set_default_timeout(15000)
     page.goto(f"{window.url}/login")
-    for _ in range(5):  # Tab to the token field (skip link first, or autofocus already there)
-        if page.evaluate("document.activeElement.id") == "token":
-            break
-        page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "token"
+    tab_to(page, "token")  # skip link first, or autofocus already there
     page.keyboard.type(clerk_token)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{window.url}/check")

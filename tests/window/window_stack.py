@@ -85,3 +85,16 @@ def axe_serious(page: Any) -> list[str]:
     results = Axe().run(page)
     return [f"{v['id']}: {v['nodes'][0]['target']}" for v in results.response["violations"]
             if v.get("impact") in ("serious", "critical")]
+
+
+def tab_to(page: Any, element_id: str, presses: int = 6) -> None:
+    """Reach `element_id` from the keyboard alone: where autofocus put the caret, or by Tab.
+
+    A browser may not apply autofocus to a page that is not in front (a second window, a loaded
+    machine), and a person would press Tab there too; what must hold is that the keyboard gets there.
+    """
+    for _ in range(presses):
+        if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
+            return
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement && document.activeElement.id") == element_id
