@@ -98,8 +98,8 @@ class RegisterStore:
     def hot(self) -> Iterator[Connection | None]:
         """On PostgreSQL, one connection of the primary in autocommit for all of a hot route's
         statements — the token check, the read (unless the standby takes it) and the access record:
-        one pool checkout and pre-ping, and each statement its own transaction without BEGIN and
-        COMMIT round trips (a lookup's 10 round trips became 4). None on SQLite, whose statements
+        one pool checkout, and each statement its own transaction without BEGIN and COMMIT round
+        trips (a lookup's 10 round trips became 3). None on SQLite, whose statements
         cost no round trip and whose reads and writes need engines of their own (`reader()`,
         `transaction()`)."""
         if self.sqlite:

@@ -92,7 +92,7 @@ class TokenStore:
         """Who holds `token`. Every authenticated call asks, so on PostgreSQL the one SELECT runs in
         autocommit: no BEGIN and no ROLLBACK round trips around it (3 of a lookup's 10 before).
         A hot route passes the autocommit `connection` it uses for its own statements (no second
-        pool checkout and pre-ping)."""
+        pool checkout)."""
         if connection is not None:
             return self._select(connection, token)
         with reader(self.engine) as connection:
