@@ -38,7 +38,7 @@ from sqlalchemy import select
 
 from mynacard.register_stub import bulk
 from mynacard.register_stub.models import MyNumber, Resident, ResidentVersion
-from mynacard.register_stub.store import RegisterStore, number_key
+from mynacard.register_stub.store import RegisterStore, code_key, number_key
 from mynacard.serve import ensure_tokens
 from mynacard.service import pg_testing
 
@@ -113,7 +113,7 @@ def load_residents(url: str, data: Path, count: int) -> tuple[list[str], list[st
     """Bulk-load `count` residents; returns JSON bodies for lookup and for 方法2 (5,000 residents)."""
     store = RegisterStore.open(url)
     started = time.perf_counter()
-    bulk.load(store, number_key(data), "13101", rows(count))
+    bulk.load(store, number_key(data), code_key(data, store), "13101", rows(count))
     print(f"  loaded {count:,} residents in {time.perf_counter() - started:.1f} s")
     with store.reader() as session:
         sample = session.execute(

@@ -132,13 +132,12 @@ def build_app(config: ServiceConfig) -> tuple[Asgi, list[str]]:
     from fastapi import FastAPI
 
     from mynacard.service import health
-    from mynacard.service.fast_paths import FastPathDispatcher, declared
+    from mynacard.service.fast_paths import dispatch
     from mynacard.service.metrics import METRICS_TOKEN, MetricsMiddleware
 
     root = FastAPI(title="mynacard services", docs_url=None, redoc_url=None, openapi_url=None)
     mounted: list[str] = []
     apps: dict[str, FastAPI] = {}
-    fast: dict[str, Asgi] = {}
     for prefix, module_name in MOUNTS:
         try:
             module = importlib.import_module(module_name)
@@ -150,13 +149,12 @@ def build_app(config: ServiceConfig) -> tuple[Asgi, list[str]]:
         create: Callable[[ServiceConfig], FastAPI] = module.create_app
         app = create(config)
         root.mount(prefix, app)
-        fast.update({prefix + path: handler for path, handler in declared(app).items()})
         mounted.append(prefix)
         apps[prefix] = app
     health.install(root, apps)
     sources = [source for app in apps.values() for source in getattr(app.state, "metric_sources", [])]
-    dispatcher = FastPathDispatcher(root, fast)
-    return MetricsMiddleware(dispatcher, fast, sources, config.tokens.get(METRICS_TOKEN)), mounted
+    dispatcher = dispatch(root, apps)
+    return MetricsMiddleware(dispatcher, dict(dispatcher.paths), dispatcher.routes, sources, config.tokens.get(METRICS_TOKEN)), mounted
 
 
 class PortUnavailableError(UserError):

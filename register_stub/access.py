@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from mynacard.register_stub.models import AccessRecord, table
@@ -19,7 +19,7 @@ from mynacard.service.auth import Caller
 
 
 def record_access(
-    session: Session,
+    session: Session | Connection,
     caller: Caller,
     resident_code: str | None,
     action: str,

@@ -6,7 +6,14 @@ Messages name the item that is wrong, never its value (My Numbers and names stay
 
 from __future__ import annotations
 
-from mynacard.service.errors import ApiError
+import logging
+
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from mynacard.service.errors import ApiError, error_response
+
+log = logging.getLogger(__name__)
 
 
 class Invalid(ApiError):
@@ -31,3 +38,12 @@ class Upstream(ApiError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(502, "ca-service-error", detail)
+
+
+def database_error_response(exc: SQLAlchemyError) -> JSONResponse:
+    """A database refusal, logged and answered without its message: PostgreSQL's details quote
+    key values (`Key (number)=(…) already exists`), which may be My Numbers."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    log.error("register: the database refused a request (%s); the transaction was rolled back", type(cause).__name__)
+    return error_response(503, "database-error",
+                          "The register's database refused the request and nothing was recorded; try again.")

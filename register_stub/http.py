@@ -9,7 +9,6 @@ status and changes nothing.
 
 
 import base64
-import logging
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Annotated, Literal
@@ -18,24 +17,25 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from mynacard.ca.keys import KeySource
 from mynacard.codec.resident_code import is_valid as is_resident_code
-from mynacard.register_stub import cards, events, method2, numbers, outbox, portal, records
+from mynacard.register_stub import cards, events, method2, outbox, portal, records
 from mynacard.register_stub.access import record_access, records_about
 from mynacard.register_stub.application_form import application_form
-from mynacard.register_stub.errors_api import Invalid, NotFound
+from mynacard.register_stub.errors_api import Invalid, NotFound, database_error_response
+from mynacard.register_stub.fast_routes import FastRoutes
+from mynacard.register_stub.lookup import LookupIn, LookupOut
+from mynacard.register_stub.lookup import lookup as lookup_by_number
 from mynacard.register_stub.models import Household, Resident, ResidentVersion, Revocation
 from mynacard.register_stub.runtime import RegisterRuntime
 from mynacard.register_stub.schemas import Cause, NewRecordEvent, RecordEvent, Strict, today_in_japan
 from mynacard.register_stub.window_api import build_window_router
 from mynacard.service.auth import Caller, bearer_token, require_role
 from mynacard.service.config import ServiceConfig
-from mynacard.service.errors import ApiError, error_response, install_error_handlers
-
-log = logging.getLogger(__name__)
+from mynacard.service.errors import ApiError, install_error_handlers
 
 ADMIN, CLERK, CENTRE, RESIDENT = "register-admin", "clerk", "centre", "resident"
 Purpose = Annotated[str, Query(min_length=1, max_length=200, description="why the data is read (recorded)")]
@@ -54,19 +54,6 @@ class NumberOut(BaseModel):
 
 class CauseIn(Strict):
     cause: Cause
-
-
-class LookupIn(Strict):
-    my_number: str = Field(pattern=r"^[0-9]{12}$")
-    purpose: str = Field(min_length=1, max_length=200)
-
-    def __repr__(self) -> str:
-        return "LookupIn(…)"
-
-
-class LookupOut(BaseModel):
-    resident_code: str
-    status: str
 
 
 class CardIssuedOut(BaseModel):
@@ -150,6 +137,7 @@ def create_app(config: ServiceConfig, runtime: RegisterRuntime | None = None, *,
     app.state.runtime = runtime
     app.state.metric_sources = [outbox.depth_metrics(runtime.store)]
     app.include_router(build_router(runtime))
+    FastRoutes(runtime.store, {"/v1/lookup": (ADMIN, CLERK, CENTRE), "/v1/method2": (ADMIN, CLERK)}).declare(app)
     app.include_router(build_window_router(
         runtime, lambda *roles: require_role(lambda: runtime.store.token_reader, *roles), ADMIN, (ADMIN, CLERK)))
     return app
@@ -264,14 +252,7 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
     @router.post("/lookup", response_model=LookupOut, tags=["numbers"],
                  summary="Which record holds this My Number (POST, so the number stays out of URLs)")
     def lookup(body: LookupIn, caller: Anyone) -> LookupOut:
-        number = method2.checked_my_number(body.my_number)
-        found = rt.store.lookup(lambda session: numbers.holder_of_number(session, number))  # the standby, if any
-        with rt.store.transaction() as session:  # on the primary; the record stays even when nothing is found
-            record_access(session, caller, found[0] if found else None, "lookup-by-number", body.purpose,
-                          "my_number", "found" if found else "not-found")
-        if found is None:
-            raise NotFound("no current record holds this My Number")
-        return LookupOut(resident_code=found[0], status=found[1])
+        return lookup_by_number(rt.store, caller, body)
 
     @router.post("/method2", response_model=method2.Method2Answer, tags=["method2"], response_model_exclude_none=True,
                  summary="方法2: My Number + four facts → match / no-match / which items differ")
@@ -434,15 +415,6 @@ def build_router(rt: RegisterRuntime) -> APIRouter:
         return out
 
     return router
-
-
-def database_error_response(exc: SQLAlchemyError) -> JSONResponse:
-    """A database refusal, logged and answered without its message: PostgreSQL's details quote
-    key values (`Key (number)=(…) already exists`), which may be My Numbers."""
-    cause = exc.orig if isinstance(exc, DBAPIError) else exc
-    log.error("register: the database refused a request (%s); the transaction was rolled back", type(cause).__name__)
-    return error_response(503, "database-error",
-                          "The register's database refused the request and nothing was recorded; try again.")
 
 
 async def _database_error(_request: Request, exc: Exception) -> JSONResponse:

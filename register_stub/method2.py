@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, select
 
 from mynacard.codec import my_number
 from mynacard.codec.errors import CodecError
@@ -61,9 +61,10 @@ class Method2Answer(BaseModel):
     access_record: RecordedAccess | None = None
 
 
-def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method2Answer:
+def query(store: RegisterStore, caller: Caller, request: Method2Query, connection: Connection | None = None) -> Method2Answer:
     """Compare on the lookup reader (the standby, when there is one), then record the access on the
-    primary in its own short write transaction; the answer is returned only after that record
+    primary (`RegisterStore.read_and_record`, on `connection` when the caller holds one from
+    `RegisterStore.hot()`); the answer is returned only after that record
     committed."""
     number = checked_my_number(fold(request.my_number).replace("-", ""))
     try:
@@ -81,33 +82,38 @@ def query(store: RegisterStore, caller: Caller, request: Method2Query) -> Method
               & (ResidentVersion.version == Resident.current_version))
         .where(MyNumber.number == number, MyNumber.retired_at.is_(None))
     )
-    row = store.lookup(lambda session: session.execute(current).first())
-    if row is None or row.status == DELETED:
-        code, answer = None, Method2Answer(result="no-match")
-    else:
-        names = {name_key(row.family_name + row.given_name)}
-        if row.old_surname:
-            names.add(name_key(row.old_surname + row.given_name))
-        if row.alias_name:
-            names.add(name_key(row.alias_name))
-        differs: list[Literal["name", "birth_date", "sex", "address"]] = []
-        if wanted.name not in names:
-            differs.append("name")
-        if wanted.birth_date != row.birth_date:
-            differs.append("birth_date")
-        if wanted.sex != row.sex:
-            differs.append("sex")
-        if wanted.address != address_key(row.address):
-            differs.append("address")
-        code, answer = row.resident_code, Method2Answer(result="differs" if differs else "match", differs=differs)
     items = ", ".join(("my_number", *ITEMS))
     at = datetime.now(UTC)
-    with store.transaction() as session:
-        record_id = record_access(session, caller, code, "method2-query", request.purpose, items, answer.result, at)
+    (code, answer), record_id = store.read_and_record(
+        lambda connection: compare(connection.execute(current).first(), wanted),
+        lambda connection, compared: record_access(connection, caller, compared[0], "method2-query", request.purpose,
+                                                   items, compared[1].result, at),
+        connection)
     if request.show_access_record:
         answer.access_record = RecordedAccess(id=record_id, at=at, actor=caller.name, action="method2-query",
                                               purpose=request.purpose, items=items, outcome=answer.result)
     return answer
+
+
+def compare(row: Row[*tuple[Any, ...]] | None, wanted: Facts) -> tuple[str | None, Method2Answer]:
+    """The record's code (None: no current record holds the number) and the answer for `wanted`."""
+    if row is None or row.status == DELETED:
+        return None, Method2Answer(result="no-match")
+    names = {name_key(row.family_name + row.given_name)}
+    if row.old_surname:
+        names.add(name_key(row.old_surname + row.given_name))
+    if row.alias_name:
+        names.add(name_key(row.alias_name))
+    differs: list[Literal["name", "birth_date", "sex", "address"]] = []
+    if wanted.name not in names:
+        differs.append("name")
+    if wanted.birth_date != row.birth_date:
+        differs.append("birth_date")
+    if wanted.sex != row.sex:
+        differs.append("sex")
+    if wanted.address != address_key(row.address):
+        differs.append("address")
+    return row.resident_code, Method2Answer(result="differs" if differs else "match", differs=differs)
 
 
 def checked_my_number(number: str) -> str:

@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import String, any_, cast, func, select, update
+from sqlalchemy import Connection, String, any_, cast, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -175,7 +175,7 @@ def resident_by_number(session: Session, number: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def holder_of_number(session: Session, number: str) -> tuple[str, str] | None:
+def holder_of_number(session: Session | Connection, number: str) -> tuple[str, str] | None:
     """(住民票コード, status) of the record holding `number` now, in one statement: the lookup
     route's hot path (one index probe in the numbers table, one pruned partition probe)."""
     row = session.execute(

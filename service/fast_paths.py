@@ -4,6 +4,11 @@
 Used for OCSP, where the answer is a pre-signed byte string and the framework's per-request work
 (two levels of mounts, exception middleware, routing) would cost more than the answer itself.
 The same app stays mounted normally too, so a service app used on its own behaves the same.
+
+A service can also declare one method and exact path (`declare_route`: the register's lookup by My
+Number and 方法2). Such a handler answers the common case itself and passes anything else (a bad
+token, a body to refuse) on to the framework with the body it already read (`replay`), so every
+refusal keeps the framework's exact wording and nothing is answered two ways.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: A fast route: the request, and the app to pass it on to when the handler does not answer it.
+Route = Callable[[Scope, Receive, Send, Asgi], Awaitable[None]]
 
 
 def declare(app: FastAPI, prefix: str, handler: Asgi) -> None:
@@ -32,18 +39,71 @@ def declared(app: FastAPI) -> dict[str, Asgi]:
     return paths
 
 
-class FastPathDispatcher:
-    """The root ASGI app: fast paths first, everything else to `app`."""
+def declare_route(app: FastAPI, method: str, path: str, handler: Route) -> None:
+    """Let `handler` answer `method` requests to exactly `path` (relative to where `app` is mounted)."""
+    app.state.fast_routes = {**declared_routes(app), (method, path): handler}
 
-    def __init__(self, app: Asgi, paths: dict[str, Asgi]) -> None:
+
+def declared_routes(app: FastAPI) -> dict[tuple[str, str], Route]:
+    try:
+        routes: dict[tuple[str, str], Route] = app.state.fast_routes
+    except AttributeError:
+        return {}
+    return routes
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client went away first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives `body` (already read) once, then waits on the real one (a disconnect)."""
+    given = False
+
+    async def again() -> MutableMapping[str, Any]:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return again
+
+
+class FastPathDispatcher:
+    """The root ASGI app: fast routes and fast paths first, everything else to `app`."""
+
+    def __init__(self, app: Asgi, paths: dict[str, Asgi], routes: dict[tuple[str, str], Route]) -> None:
         self.app = app
         self.paths = sorted(paths.items(), key=lambda item: -len(item[0]))
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
+            route = self.routes.get((scope["method"], path))
+            if route is not None:
+                await route(scope, receive, send, self.app)
+                return
             for prefix, handler in self.paths:
                 if path.startswith(prefix + "/"):
                     await handler({**scope, "root_path": scope.get("root_path", "") + prefix}, receive, send)
                     return
         await self.app(scope, receive, send)
+
+
+def dispatch(root: Asgi, apps: dict[str, FastAPI]) -> FastPathDispatcher:
+    """`root`, in which each of `apps` is mounted at its prefix, behind the fast paths and fast
+    routes those apps declare (what `mynacard serve` serves)."""
+    paths = {prefix + path: handler for prefix, app in apps.items() for path, handler in declared(app).items()}
+    routes = {(method, prefix + path): handler
+              for prefix, app in apps.items() for (method, path), handler in declared_routes(app).items()}
+    return FastPathDispatcher(root, paths, routes)

@@ -65,8 +65,11 @@ class _Sources:
 class MetricsMiddleware:
     """Times and counts every HTTP request by route template; answers `GET /metrics`."""
 
-    def __init__(self, app: Asgi, fast_paths: Iterable[str], sources: list[MetricSource], token: str | None) -> None:
+    def __init__(self, app: Asgi, fast_paths: Iterable[str], fast_routes: Iterable[tuple[str, str]],
+                 sources: list[MetricSource], token: str | None) -> None:
         self.app = app
+        # A fast route is an exact path: its own template (the one the framework's route has).
+        self.routes = frozenset(fast_routes)
         # A fast path's whole subtree is one template (its tail is data, e.g. an OCSP request).
         self.fast = sorted(((prefix, prefix + "/{path}") for prefix in fast_paths), key=lambda item: -len(item[0]))
         self.sources = _Sources(sources)
@@ -98,6 +101,8 @@ class MetricsMiddleware:
 
     def _template(self, scope: Scope) -> str:
         path: str = scope["path"]
+        if (scope["method"], path) in self.routes:
+            return path
         for prefix, template in self.fast:
             if path.startswith(prefix + "/"):
                 return template

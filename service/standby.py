@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from mynacard.service.config import ServiceConfig
-from mynacard.service.db import reader
+from mynacard.service.db import PG_POOL_OVERFLOW, PG_POOL_SIZE, reader
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -88,7 +88,8 @@ class StandbyReads:
 
     @classmethod
     def open(cls, primary: Engine, url: str, service: str) -> StandbyReads:
-        standby = create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args={
+        standby = create_engine(url, pool_pre_ping=True, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_OVERFLOW,
+                                hide_parameters=True, connect_args={
             "connect_timeout": CONNECT_TIMEOUT, "application_name": f"mynacard {service} (standby reads)"})
         return cls(primary, standby, service)
 

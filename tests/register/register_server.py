@@ -27,6 +27,7 @@ from mynacard.register_stub.centre import http as centre_http
 from mynacard.register_stub.runtime import RegisterRuntime
 from mynacard.serve import ensure_tokens
 from mynacard.service.config import ServiceConfig
+from mynacard.service.fast_paths import dispatch
 
 PINS = {"auth_pin": "1234", "sign_password": "ABC123", "text_pin": "1234", "juki_pin": "1234"}
 PURPOSE = {"purpose": "test"}
@@ -57,6 +58,9 @@ class Services:
     register_db: str | None = None
     port: int = field(default_factory=free_port)
     runtime: RegisterRuntime | None = None
+    #: The mounted apps without the fast paths (the framework's routes only).
+    root: FastAPI | None = None
+    apps: dict[str, FastAPI] = field(default_factory=dict)
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
 
@@ -74,11 +78,14 @@ class Services:
         config = ServiceConfig(data_dir=self.data_dir, public_base_url=self.base, database_urls=urls,
                                tokens=ensure_tokens(self.data_dir))
         self.runtime = RegisterRuntime.open(config, key_source=KeyPool(self.card_keys))
-        root = FastAPI()
-        root.mount("/ca", ca_http.create_app(config))
-        root.mount("/register", register_http.create_app(config, self.runtime))
-        root.mount("/centre", centre_http.create_app(config, self.runtime.store, http=self.runtime.http))
-        self._server = uvicorn.Server(uvicorn.Config(root, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.root = FastAPI()
+        self.apps = apps = {"/ca": ca_http.create_app(config), "/register": register_http.create_app(config, self.runtime),
+                "/centre": centre_http.create_app(config, self.runtime.store, http=self.runtime.http)}
+        for prefix, app in apps.items():
+            self.root.mount(prefix, app)
+        # served as `mynacard serve` serves them: fast paths (OCSP) and fast routes (lookup, 方法2) first
+        served = dispatch(self.root, apps)
+        self._server = uvicorn.Server(uvicorn.Config(served, host="127.0.0.1", port=self.port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 20

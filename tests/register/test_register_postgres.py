@@ -99,3 +99,27 @@ def test_bulk_load_on_postgresql(pg_services: Services) -> None:
         created = birth(client, given="後")  # the household serial continues after the bulk ids
         record = client.get(f"/v1/residents/{created['resident_code']}", params=PURPOSE).json()
         assert record["current"]["relationship"] == "世帯主"
+
+
+def test_pooled_connections_the_server_closed_are_replaced_before_use(
+        pg_services: Services, pg_admin: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pooled connections are pinged only after sitting idle (service/db.py); here every one of them
+    counts as idle, the server ends them all, and the next lookup and 方法2 still find the record."""
+    from mynacard.service import db
+
+    created = birth(pg_admin, given="再接続")
+    assert pg_admin.post("/v1/lookup", json={"my_number": created["my_number"], **PURPOSE}).status_code == 200
+    monkeypatch.setattr(db, "PING_IDLE_SECONDS", -1.0)
+    assert pg_services.register_db is not None
+    engine = create_engine(pg_services.register_db)
+    with engine.connect() as connection:
+        ended = connection.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+    engine.dispose()
+    assert ended > 0
+    assert pg_admin.post("/v1/lookup", json={"my_number": created["my_number"], **PURPOSE}).status_code == 200
+    answer = pg_admin.post("/v1/method2", json={"my_number": created["my_number"], "name": "見本 再接続",
+                                                "birth_date": "1980-02-17", "sex": "1",
+                                                "address": "東京都千代田区見本町1-2-3", **PURPOSE})
+    assert answer.status_code == 200 and answer.json()["result"] == "match"
