@@ -79,8 +79,9 @@ class ApplicationDecl:
     keys: tuple[KeyDecl, ...] = ()
     #: Key used by COMPUTE DIGITAL SIGNATURE with P2 = 00 (券面 APs, CI §7.1, §8.1).
     default_key: str | None = None
-    #: Answer to SET SESSION KEY (80 AE) when nothing is configured for secure messaging (CI §11).
-    set_session_key_sw: int = 0x6982
+    #: Answer to SET SESSION KEY (80 AE) when nothing is configured for secure messaging (CI §11):
+    #: 66F1 or 6982 by AP, so every AP states its own (no default to fall back on silently).
+    set_session_key_sw: int = field(kw_only=True)
     #: The AP's secure messaging (CI §11); None: SM CLA answers 6882 on SELECT, 69FC otherwise.
     secure_messaging: SecureMessagingDecl | None = None
     _by_fid: dict[int, EF | SecretDecl | KeyDecl] = field(default_factory=dict, init=False, repr=False,

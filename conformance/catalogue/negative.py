@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 
+from mynacard.codec import secure_messaging as sm
 from mynacard.codec.digest_info import of_message
 from mynacard.conformance import apdus
 from mynacard.conformance.card_map import (
@@ -607,6 +608,37 @@ def sm_verify(t: CaseContext) -> None:
     t.expect(sm_select_ef(0x08, session.wrap(b"\x00\x11")), "SM SELECT EF 0011 (N = 1)")
     wrapped = session.wrap(t.secret(Secret.TEXT_PIN))
     t.expect(bytes((0x08, 0x20, 0x00, 0x80, len(wrapped))) + wrapped, "SM VERIFY with the supplied PIN (N = 2)")
+
+
+@case("NEG-SM-004", "SM READ BINARY whose Le is exactly the wrapped answer's length is served whole",
+      refs=["§11/read", "§7.1/0001"], profiles=SM_PROFILES, needs=[Secret.TEXT_PIN])
+def sm_read_le_exact(t: CaseContext) -> None:
+    """
+    CI §11: READ under SM answers `86 L 01 <cipher>`; ISO/IEC 7816-4 §5.1: Le is the most the
+    terminal expects, so an answer of exactly Le bytes fits and is served with 9000.
+    1. Open a session as SM-SESS-001 steps 1–2; read EF 0001 (17 bytes) in clear.
+    2. SM SELECT EF 0001 (N = 1) → 9000.
+    3. `08 B0 00 00 05 96 03 00 00 11 23` (17 bytes asked; their ISO-padded cipher is 32 bytes, so
+       the object `86 21 01 <32>` is 35 = 0x23 bytes, the Le sent) (N = 2) → 9000 with 35 bytes
+       that decrypt under IV(2) to the 17 bytes of step 1.
+    """
+    session = open_session(t)
+    t.select_ef(0x0001)
+    clear = t.expect(apdus.read_binary(0, 17), "READ BINARY EF 0001 in clear").data
+    t.expect(sm_select_ef(sm.CLA_SM, session.wrap(b"\x00\x01")), "SM SELECT EF 0001 (N = 1)")
+    counter = session.counter
+    session.counter += 1
+    ask = sm.expected_length_object(len(clear))
+    wrapped_length = 3 + 2 * sm.BLOCK  # 86 21 01 and two AES blocks: 17 bytes and their padding
+    answer = t.expect(bytes((sm.CLA_SM, 0xB0, 0x00, 0x00, len(ask))) + ask + bytes((wrapped_length,)),
+                      "SM READ BINARY of 17 bytes with Le exactly the wrapped answer (N = 2)")
+    t.check(len(answer.data) == wrapped_length,
+            f"the answer is {len(answer.data)} bytes, not the {wrapped_length} of `86 21 01 <cipher>`")
+    try:
+        plain = sm.decrypt(session.key, counter, sm.cryptogram(answer.data))
+    except sm.SmFormatError as exc:
+        t.fail(f"the answer is not 86 L 01 <cipher> under the command's IV ({exc})")
+    t.check(plain == clear, "the SM READ with an exact Le does not decrypt to EF 0001's bytes")
 
 
 @case("NEG-SM-003", "SM READ BINARY whose Le is shorter than the wrapped answer, and without Le: the answers",
