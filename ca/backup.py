@@ -20,7 +20,7 @@ from sqlalchemy import Engine, Table, func, select
 
 from mynacard.ca import store_schema as schema
 from mynacard.ca.errors import AuthorityError
-from mynacard.service.files import write_atomically
+from mynacard.files import write_atomically
 
 FORMAT = "mynacard-ca-backup"
 VERSION = 1

@@ -258,7 +258,7 @@ def _token(args: argparse.Namespace) -> int:
 
 @_run
 def _backup(args: argparse.Namespace) -> int:
-    from mynacard.service.files import write_atomically
+    from mynacard.files import write_atomically
 
     with _client(args) as client:
         data = client.backup()

@@ -40,7 +40,7 @@ from mynacard.ca.errors import AuthorityError
 from mynacard.ca.jpki_ca import AuthenticationCa, JpkiCa, SigningCa, StatusUrls, build_root_certificate, random_serial
 from mynacard.ca.jpki_names import CaKind
 from mynacard.ca.service import Responder, ServedCa
-from mynacard.service.files import write_atomically
+from mynacard.files import write_atomically
 
 TEST_AUTHORITY = "test-authority"
 DEPLOYMENT = "deployment"

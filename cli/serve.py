@@ -116,8 +116,8 @@ def load_tokens(data_dir: Path) -> dict[str, str]:
 
 def ensure_tokens(data_dir: Path) -> dict[str, str]:
     """Load DATA/tokens.json, make any token still missing, write it back (0600, atomically)."""
+    from mynacard.files import write_atomically
     from mynacard.service.auth import SERVE_TOKENS, new_token
-    from mynacard.service.files import write_atomically
 
     tokens = load_tokens(data_dir)
     missing = [name for name in SERVE_TOKENS if name not in tokens]

@@ -178,9 +178,9 @@ def demo_card(data_dir: Path, base_url: str, tokens: dict[str, str]) -> tuple[st
 
     from mynacard.applet_model.image import CardImage
     from mynacard.applet_model.store import DirectoryStore
+    from mynacard.files import write_atomically
     from mynacard.register_stub import demo_values as demo
     from mynacard.register_stub.person import DEMO_PINS
-    from mynacard.service.files import write_atomically
 
     state_path, card_dir = data_dir / STATE_FILE, data_dir / CARD_DIR
     state = json.loads(state_path.read_text(encoding="utf-8")) if state_path.exists() else {}
@@ -225,7 +225,7 @@ def demo_clerk(data_dir: Path, base_url: str, tokens: dict[str, str]) -> Path:
     """The demo clerk's named token (made once, `mynacard register clerk add`), in a 0600 file."""
     import httpx
 
-    from mynacard.service.files import write_atomically
+    from mynacard.files import write_atomically
 
     path = data_dir / CLERK_TOKEN_FILE
     if path.is_file():

@@ -97,7 +97,7 @@ def _write_file(path: Path, data: bytes) -> None:
     """Everything these commands write may hold personal data (the facts read, the photo and the
     name and address images, the signing certificate naming the holder): created 0600 and
     renamed into place, so no other user can open it at any moment, whatever the umask."""
-    from mynacard.service.files import write_atomically
+    from mynacard.files import write_atomically
 
     try:
         write_atomically(path, data, 0o600)

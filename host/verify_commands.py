@@ -281,7 +281,7 @@ def _check(args: argparse.Namespace) -> int:
         report = run_clerk_check(card, application, secrets, trust=trust, revocation=revocation)
     photo_path = None
     if args.photo is not None and report.photo_png is not None:
-        from mynacard.service.files import write_atomically
+        from mynacard.files import write_atomically
 
         try:  # the holder's face: 0600 from creation, renamed into place
             write_atomically(args.photo, report.photo_png, 0o600)

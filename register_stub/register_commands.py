@@ -343,7 +343,7 @@ def _form(args: argparse.Namespace) -> None:
 
 def _write_private(path: Path, data: bytes) -> None:
     """The form holds a My Number: 0600, written whole or not at all."""
-    from mynacard.service.files import write_atomically
+    from mynacard.files import write_atomically
 
     try:
         write_atomically(path, data, 0o600)
