@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import base64
 import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from mynacard.host.clerk import (
@@ -43,15 +43,13 @@ from mynacard.host.revocation import RevocationConfig
 from mynacard.host.trust import default_trust
 from mynacard.window.card import open_card, pulled
 from mynacard.window.config import WindowConfig
-from mynacard.window.forms import form_fields, my_number_problem
+from mynacard.window.forms import Fields, my_number_problem
 from mynacard.window.layout import NavEntry, bi, esc, screen_page
 from mynacard.window.register_client import RegisterError
-from mynacard.window.sessions import ClerkSession, current_session
+from mynacard.window.sessions import Clerk, ClerkSession
 
 NAV = NavEntry("/check", "カード確認（方法1）", "Card check (method 1)")
 router = APIRouter()
-Clerk = Annotated[ClerkSession, Depends(current_session)]
-Fields = Annotated[dict[str, str], Depends(form_fields)]
 STATE = "card_check"
 PURPOSE = "個人番号カードによる本人確認（方法1）"
 

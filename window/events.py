@@ -18,23 +18,21 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from mynacard.host.clerk import mask_my_number
 from mynacard.window.event_kinds import KINDS, SEXES, EventKind, FormProblem, request_body
-from mynacard.window.forms import form_fields
+from mynacard.window.forms import Fields
 from mynacard.window.layout import NavEntry, bi, esc, screen_page
 from mynacard.window.records import NoRecord, read_record, resident_inputs
 from mynacard.window.register_client import RegisterError
-from mynacard.window.sessions import ClerkSession, current_session
+from mynacard.window.sessions import Clerk, ClerkSession
 
 NAV = NavEntry("/events", "異動届", "Events")
 router = APIRouter()
-Clerk = Annotated[ClerkSession, Depends(current_session)]
-Fields = Annotated[dict[str, str], Depends(form_fields)]
 STATE = "events"
 PURPOSE = "住民異動届の受付"
 JST = timezone(timedelta(hours=9), "JST")

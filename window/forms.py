@@ -4,9 +4,10 @@ window's forms post only text fields, which the standard library parses."""
 from __future__ import annotations
 
 import unicodedata
+from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from mynacard.codec import my_number
 
@@ -39,3 +40,7 @@ def my_number_problem(typed: str) -> str | None:
         return ("個人番号の検査用数字が合いません（入力誤りがないか確認してください）。 "
                 "This is not a valid My Number: its check digit is wrong (check for a typing mistake).")
     return None
+
+
+#: A route parameter: the posted form's fields.
+Fields = Annotated[dict[str, str], Depends(form_fields)]

@@ -14,9 +14,9 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from mynacard.host.clerk import ApplicationForm, ApplicationFormError
@@ -26,17 +26,15 @@ from mynacard.window.card_check import check_card
 from mynacard.window.card_writer import CardWriterError
 from mynacard.window.config import WindowConfig
 from mynacard.window.events import record_html
-from mynacard.window.forms import form_fields
+from mynacard.window.forms import Fields
 from mynacard.window.layout import NavEntry, bi, esc, screen_page
 from mynacard.window.records import NoRecord, read_record, resident_inputs
 from mynacard.window.register_client import RegisterError
-from mynacard.window.sessions import ClerkSession, current_session
+from mynacard.window.sessions import Clerk, ClerkSession
 
 NAV = NavEntry("/issue", "カード交付", "Card issuance")
 router = APIRouter()
 router.include_router(pinpad.router)
-Clerk = Annotated[ClerkSession, Depends(current_session)]
-Fields = Annotated[dict[str, str], Depends(form_fields)]
 STATE = "issuance"
 PURPOSE = "個人番号カードの交付"
 NO_ENCODER = ("このウィンドウにはカードの書き込み装置が設定されていません（--encoder-dir）。何も発行していません。 "

@@ -27,16 +27,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from mynacard.window.forms import form_fields
+from mynacard.window.forms import Fields
 from mynacard.window.layout import bi, page
 
 router = APIRouter()
-Fields = Annotated[dict[str, str], Depends(form_fields)]
 COOKIE = "pinpad"
 PAIRING_SECONDS = 10 * 60
 MAX_PAIRING_FAILURES = 10

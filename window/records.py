@@ -13,20 +13,18 @@ from __future__ import annotations
 import base64
 import secrets
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from mynacard.window.forms import form_fields, my_number_digits, my_number_problem
+from mynacard.window.forms import Fields, my_number_digits, my_number_problem
 from mynacard.window.layout import SECURITY_HEADERS, NavEntry, bi, esc, screen_page
 from mynacard.window.register_client import RegisterError
-from mynacard.window.sessions import ClerkSession, current_session
+from mynacard.window.sessions import Clerk, ClerkSession
 
 NAV = NavEntry("/records", "アクセス記録・住民票の写し", "Access records and residence certificate")
 router = APIRouter()
-Clerk = Annotated[ClerkSession, Depends(current_session)]
-Fields = Annotated[dict[str, str], Depends(form_fields)]
 JST = timezone(timedelta(hours=9), "JST")
 PURPOSE = "窓口での本人からの開示請求・証明書交付"
 DOCUMENT_STATE = "records_document"

@@ -14,9 +14,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from mynacard.window.register_client import RegisterClient
 
@@ -110,3 +110,7 @@ def current_session(request: Request) -> ClerkSession:
         raise NotLoggedIn()
     store: SessionStore = request.app.state.sessions
     return store.get(session_id)
+
+
+#: A route parameter: the logged-in clerk's session (the login page otherwise).
+Clerk = Annotated[ClerkSession, Depends(current_session)]
