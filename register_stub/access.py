@@ -11,11 +11,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from mynacard.register_stub.models import AccessRecord, table
 from mynacard.service.auth import Caller
+
+#: The insert of one access record, its values bound by name (`record_values`): built once, for
+#: `record_access` and, compiled for PostgreSQL, for the routes on the event loop.
+RECORD_INSERT = table(AccessRecord).insert().values(
+    {column: bindparam(column) for column in ("resident_code", "at", "actor", "role", "action", "purpose", "items",
+                                              "outcome")}).returning(table(AccessRecord).c.id)
+
+
+def record_values(caller: Caller, resident_code: str | None, action: str, purpose: str, items: str,
+                  outcome: str = "ok", at: datetime | None = None) -> dict[str, object]:
+    """`RECORD_INSERT`'s values."""
+    return {"resident_code": resident_code, "at": at or datetime.now(UTC), "actor": caller.name, "role": caller.role,
+            "action": action, "purpose": purpose, "items": items, "outcome": outcome}
 
 
 def record_access(
@@ -30,11 +43,8 @@ def record_access(
 ) -> int:
     """Insert the record now (a Core insert: no ORM bookkeeping on the hot path of every read);
     its id, for callers that show the record they wrote (the window's 方法2 screen)."""
-    records = table(AccessRecord)
-    return int(session.execute(records.insert().values(
-        resident_code=resident_code, at=at or datetime.now(UTC), actor=caller.name, role=caller.role, action=action,
-        purpose=purpose, items=items, outcome=outcome,
-    ).returning(records.c.id)).scalar_one())
+    values = record_values(caller, resident_code, action, purpose, items, outcome, at)
+    return int(session.execute(RECORD_INSERT, values).scalar_one())
 
 
 def records_about(session: Session, resident_code: str, limit: int = 100, before_id: int | None = None) -> list[AccessRecord]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from mynacard.service.errors import ApiError, error_response
 
@@ -40,7 +40,7 @@ class Upstream(ApiError):
         super().__init__(502, "ca-service-error", detail)
 
 
-def database_error_response(exc: SQLAlchemyError) -> JSONResponse:
+def database_error_response(exc: Exception) -> JSONResponse:
     """A database refusal, logged and answered without its message: PostgreSQL's details quote
     key values (`Key (number)=(…) already exists`), which may be My Numbers."""
     cause = exc.orig if isinstance(exc, DBAPIError) else exc

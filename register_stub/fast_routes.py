@@ -5,7 +5,8 @@ Why: profiled under wrk, a lookup spent most of its time outside the database â€
 mounts and exception middleware, FastAPI's dependency solving, two trips through the thread pool
 (the sync token dependency, then the sync endpoint), response-model validation and serialisation.
 Here one trip through the thread pool does the token check, the read and the access record, on
-PostgreSQL over one pooled connection in autocommit (`RegisterStore.hot`).
+PostgreSQL over one pooled connection in autocommit (`RegisterStore.hot`). On PostgreSQL without a
+standby both routes go further and never leave the event loop (register_stub/loop_routes.py).
 
 The work itself is the routes' own (`lookup.lookup`, `method2.query`), so answers and access
 records cannot differ. Only the common case is answered here: a request whose token is missing,
@@ -18,32 +19,32 @@ Tokens are not cached: every request looks its digest up, so a revoked token sto
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from mynacard.register_stub import method2
+from mynacard.register_stub import lookup, method2
 from mynacard.register_stub.errors_api import database_error_response
 from mynacard.register_stub.lookup import LookupIn
-from mynacard.register_stub.lookup import lookup as lookup_by_number
+from mynacard.register_stub.loop_routes import LoopRoutes
 from mynacard.register_stub.store import RegisterStore
 from mynacard.service.auth import Caller
 from mynacard.service.errors import ApiError, error_response
-from mynacard.service.fast_paths import Asgi, Receive, Scope, Send, declare_route, read_body, replay
+from mynacard.service.fast_paths import Answerer, Asgi, Receive, Scope, Send, declare_closer, declare_route, parsed, read_body, replay
 
 #: What a route does once its caller and body are known; returns the answer's JSON.
 Work = Callable[[RegisterStore, Caller, Any, Connection | None], bytes]
 
 
 def _lookup(store: RegisterStore, caller: Caller, body: LookupIn, connection: Connection | None) -> bytes:
-    return lookup_by_number(store, caller, body, connection).model_dump_json().encode()
+    return lookup.lookup(store, caller, body, connection).model_dump_json().encode()
 
 
 def _method2(store: RegisterStore, caller: Caller, body: method2.Method2Query, connection: Connection | None) -> bytes:
@@ -66,59 +67,49 @@ class FastRoutes:
         self.roles = {path: frozenset(admitted) for path, admitted in roles.items()}
 
     def declare(self, app: FastAPI) -> None:
-        for path in ROUTES:
-            declare_route(app, "POST", path, self._handler(path))
+        if not self.store.sqlite and self.store.standby is None:
+            on_loop = LoopRoutes(self.store.engine.url.render_as_string(hide_password=False), self.roles)
+            answerers = {path: on_loop.answerer(path) for path in ROUTES}
+            declare_closer(app, on_loop.close)
+        else:
+            answerers = {path: self._threaded(path) for path in ROUTES}
+        for path, answerer in answerers.items():
+            declare_route(app, "POST", path, partial(_handle, answerer))
 
-    def _handler(self, path: str) -> Callable[[Scope, Receive, Send, Asgi], Any]:
+    def _threaded(self, path: str) -> Answerer:
         model, work = ROUTES[path]
         roles = self.roles[path]
 
-        async def handle(scope: Scope, receive: Receive, send: Send, framework: Asgi) -> None:
-            body = await read_body(receive)
-            if body is None:  # the client went away
-                return
-            answer = await run_in_threadpool(self._answer, scope, body, model, roles, work)
-            if answer is None:
-                await framework(scope, replay(body, receive), send)
-            else:
-                await answer(scope, receive, send)
+        async def answer(scope: Scope, body: bytes) -> Response | None:
+            return await run_in_threadpool(self._answer, scope, body, model, roles, work)
 
-        return handle
+        return answer
 
     def _answer(self, scope: Scope, body: bytes, model: type[BaseModel], roles: frozenset[str],
                 work: Work) -> Response | None:
         """The answer to the request, or None for the framework to answer it."""
-        token = _bearer(scope)
-        if token is None or not _json_content(scope):
+        request = parsed(scope, body, model)
+        if request is None:
             return None
+        token, query = request
         try:
             with self.store.hot() as connection:  # PostgreSQL: one connection for every statement
                 caller = self.store.token_reader.lookup(token, connection)
                 if caller is None or caller.role not in roles:
                     return None
-                try:
-                    request = model.model_validate(json.loads(body))  # as FastAPI does: json, then the model
-                except (ValueError, ValidationError):  # json's JSONDecodeError and UnicodeDecodeError too
-                    return None
-                return Response(work(self.store, caller, request, connection), media_type="application/json")
+                return Response(work(self.store, caller, query, connection), media_type="application/json")
         except ApiError as exc:  # as service/errors.py answers it
             return error_response(exc.status, exc.error, exc.detail, exc.headers)
         except SQLAlchemyError as exc:
             return database_error_response(exc)
 
 
-def _bearer(scope: Scope) -> str | None:
-    """The bearer token, parsed as `service.auth.bearer_token` does."""
-    for key, value in scope["headers"]:
-        if key == b"authorization":
-            scheme, _, token = bytes(value).decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
-
-
-def _json_content(scope: Scope) -> bool:
-    """A body FastAPI reads as JSON for certain (anything else goes to the framework)."""
-    for key, value in scope["headers"]:
-        if key == b"content-type":
-            return bytes(value).split(b";")[0].strip().lower() == b"application/json"
-    return False
+async def _handle(answerer: Answerer, scope: Scope, receive: Receive, send: Send, framework: Asgi) -> None:
+    body = await read_body(receive)
+    if body is None:  # the client went away
+        return
+    answer = await answerer(scope, body)
+    if answer is None:
+        await framework(scope, replay(body, receive), send)
+    else:
+        await answer(scope, receive, send)

@@ -1,7 +1,10 @@
 """Lookup by My Number: which current record holds a number (the centre's and the CA's question).
 
 One function for the FastAPI route and the served fast route (register_stub/fast_routes.py), so
-the two cannot answer or record differently.
+the two cannot answer or record differently. On PostgreSQL the served route runs the same lookup
+as one statement on the event loop (register_stub/loop_routes.py `LOOKUP`), with this module's
+record values and answer; tests/register/test_register_fast_routes.py sends the same requests
+both ways on both databases and compares answers and access records.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ class LookupOut(BaseModel):
     status: str
 
 
+#: What a lookup's access record says: its action, the items read, and its outcomes.
+ACTION, ITEMS, FOUND, NOT_FOUND = "lookup-by-number", "my_number", "found", "not-found"
+
+
 def lookup(store: RegisterStore, caller: Caller, body: LookupIn, connection: Connection | None = None) -> LookupOut:
     """Read on the lookup reader (the standby, if any), then record the access on the primary —
     also when nothing is found — before answering (`RegisterStore.read_and_record`, on
@@ -37,9 +44,14 @@ def lookup(store: RegisterStore, caller: Caller, body: LookupIn, connection: Con
     number = method2.checked_my_number(body.my_number)
     found, _ = store.read_and_record(
         lambda connection: numbers.holder_of_number(connection, number),
-        lambda connection, found: record_access(connection, caller, found[0] if found else None, "lookup-by-number",
-                                                body.purpose, "my_number", "found" if found else "not-found"),
+        lambda connection, found: record_access(connection, caller, found[0] if found else None, ACTION,
+                                                body.purpose, ITEMS, FOUND if found else NOT_FOUND),
         connection)
+    return answer(found)
+
+
+def answer(found: tuple[str, str] | None) -> LookupOut:
+    """The answer for the holder's (住民票コード, status), or the refusal when no record holds the number."""
     if found is None:
         raise NotFound("no current record holds this My Number")
     return LookupOut(resident_code=found[0], status=found[1])

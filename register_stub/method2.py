@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import BindParameter, Connection, Select, select
 
 from mynacard.codec import my_number
 from mynacard.codec.errors import CodecError
@@ -61,18 +61,42 @@ class Method2Answer(BaseModel):
     access_record: RecordedAccess | None = None
 
 
+#: What a 方法2 access record says: its action and the items compared.
+ACTION = "method2-query"
+RECORD_ITEMS = ", ".join(("my_number", *ITEMS))
+
+
 def query(store: RegisterStore, caller: Caller, request: Method2Query, connection: Connection | None = None) -> Method2Answer:
     """Compare on the lookup reader (the standby, when there is one), then record the access on the
     primary (`RegisterStore.read_and_record`, on `connection` when the caller holds one from
     `RegisterStore.hot()`); the answer is returned only after that record
     committed."""
+    number, wanted = understood(request)
+    current = current_record(number)
+    at = datetime.now(UTC)
+    (code, answer), record_id = store.read_and_record(
+        lambda connection: compare(connection.execute(current).first(), wanted),
+        lambda connection, compared: record_access(connection, caller, compared[0], ACTION, request.purpose,
+                                                   RECORD_ITEMS, compared[1].result, at),
+        connection)
+    return shown(answer, request, caller, record_id, at)
+
+
+def understood(request: Method2Query) -> tuple[str, Facts]:
+    """The query's My Number and the comparison keys of its facts; `Invalid` (422) for a number that
+    fails its check digit or a fact that cannot be read, before anything is read or recorded."""
     number = checked_my_number(fold(request.my_number).replace("-", ""))
     try:
-        wanted = Facts(name_key(request.name), birth_date_key(request.birth_date), sex_key(request.sex),
-                       address_key(request.address))
+        return number, Facts(name_key(request.name), birth_date_key(request.birth_date), sex_key(request.sex),
+                             address_key(request.address))
     except Unreadable as exc:
         raise Invalid(str(exc)) from None
-    current = (
+
+
+def current_record(number: str | BindParameter[str]) -> Select[*tuple[Any, ...]]:
+    """The current record holding `number`: what `compare` reads (a bound parameter for a
+    statement compiled once, register_stub/loop_routes.py)."""
+    return (
         select(Resident.resident_code, Resident.status, ResidentVersion.family_name, ResidentVersion.given_name,
                ResidentVersion.old_surname, ResidentVersion.alias_name, ResidentVersion.birth_date,
                ResidentVersion.sex, ResidentVersion.address)
@@ -82,20 +106,31 @@ def query(store: RegisterStore, caller: Caller, request: Method2Query, connectio
               & (ResidentVersion.version == Resident.current_version))
         .where(MyNumber.number == number, MyNumber.retired_at.is_(None))
     )
-    items = ", ".join(("my_number", *ITEMS))
-    at = datetime.now(UTC)
-    (code, answer), record_id = store.read_and_record(
-        lambda connection: compare(connection.execute(current).first(), wanted),
-        lambda connection, compared: record_access(connection, caller, compared[0], "method2-query", request.purpose,
-                                                   items, compared[1].result, at),
-        connection)
+
+
+def shown(answer: Method2Answer, request: Method2Query, caller: Caller, record_id: int, at: datetime) -> Method2Answer:
+    """`answer`, with the access record it wrote when the query asks to see it."""
     if request.show_access_record:
-        answer.access_record = RecordedAccess(id=record_id, at=at, actor=caller.name, action="method2-query",
-                                              purpose=request.purpose, items=items, outcome=answer.result)
+        answer.access_record = RecordedAccess(id=record_id, at=at, actor=caller.name, action=ACTION,
+                                              purpose=request.purpose, items=RECORD_ITEMS, outcome=answer.result)
     return answer
 
 
-def compare(row: Row[*tuple[Any, ...]] | None, wanted: Facts) -> tuple[str | None, Method2Answer]:
+class CurrentRecord(Protocol):
+    """A row of `current_record` (SQLAlchemy's, or psycopg's on the event loop)."""
+
+    resident_code: str
+    status: str
+    family_name: str
+    given_name: str
+    old_surname: str | None
+    alias_name: str | None
+    birth_date: date
+    sex: str
+    address: str
+
+
+def compare(row: CurrentRecord | None, wanted: Facts) -> tuple[str | None, Method2Answer]:
     """The record's code (None: no current record holds the number) and the answer for `wanted`."""
     if row is None or row.status == DELETED:
         return None, Method2Answer(result="no-match")

@@ -13,10 +13,13 @@ refusal keeps the framework's exact wording and nothing is answered two ways.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
+from pydantic import BaseModel, ValidationError
+from starlette.responses import Response
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -24,6 +27,11 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: A fast route: the request, and the app to pass it on to when the handler does not answer it.
 Route = Callable[[Scope, Receive, Send, Asgi], Awaitable[None]]
+#: A fast route's answer to a request (its scope and body), or None for the framework to answer it.
+Answerer = Callable[[Scope, bytes], Awaitable[Response | None]]
+#: What a fast route opened on the event loop, to be closed there at shutdown.
+Closer = Callable[[], Awaitable[None]]
+M = TypeVar("M", bound=BaseModel)
 
 
 def declare(app: FastAPI, prefix: str, handler: Asgi) -> None:
@@ -50,6 +58,50 @@ def declared_routes(app: FastAPI) -> dict[tuple[str, str], Route]:
     except AttributeError:
         return {}
     return routes
+
+
+def declare_closer(app: FastAPI, close: Closer) -> None:
+    """Have `close` awaited when the server shuts down: what a fast route opened on the event loop
+    (a mounted app's own lifespan never runs; `dispatch`'s dispatcher runs these)."""
+    app.state.closers = [*closers(app), close]
+
+
+def closers(app: FastAPI) -> list[Closer]:
+    try:
+        declared_closers: list[Closer] = app.state.closers
+    except AttributeError:
+        return []
+    return declared_closers
+
+
+def bearer(scope: Scope) -> str | None:
+    """The bearer token of a request, parsed as `service.auth.bearer_token` does."""
+    for key, value in scope["headers"]:
+        if key == b"authorization":
+            scheme, _, token = bytes(value).decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+def json_content(scope: Scope) -> bool:
+    """Whether FastAPI would read the request's body as JSON for certain (a fast route passes
+    anything else to the framework)."""
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            return bytes(value).split(b";")[0].strip().lower() == b"application/json"
+    return False
+
+
+def parsed(scope: Scope, body: bytes, model: type[M]) -> tuple[str, M] | None:
+    """The bearer token and the body as `model`, or None when the framework must answer (no token,
+    not JSON, a body that does not validate): read as FastAPI reads it, json, then the model."""
+    token = bearer(scope)
+    if token is None or not json_content(scope):
+        return None
+    try:
+        return token, model.model_validate(json.loads(body))
+    except (ValueError, ValidationError):  # json's JSONDecodeError and UnicodeDecodeError too
+        return None
 
 
 async def read_body(receive: Receive) -> bytes | None:
@@ -79,14 +131,20 @@ def replay(body: bytes, receive: Receive) -> Receive:
 
 
 class FastPathDispatcher:
-    """The root ASGI app: fast routes and fast paths first, everything else to `app`."""
+    """The root ASGI app: fast routes and fast paths first, everything else to `app`; at shutdown,
+    the declared closers before `app`'s own shutdown."""
 
-    def __init__(self, app: Asgi, paths: dict[str, Asgi], routes: dict[tuple[str, str], Route]) -> None:
+    def __init__(self, app: Asgi, paths: dict[str, Asgi], routes: dict[tuple[str, str], Route],
+                 closers: list[Closer] | None = None) -> None:
         self.app = app
         self.paths = sorted(paths.items(), key=lambda item: -len(item[0]))
         self.routes = routes
+        self.closers = closers or []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan" and self.closers:
+            await self.app(scope, self._closing(receive), send)
+            return
         if scope["type"] == "http":
             path: str = scope["path"]
             route = self.routes.get((scope["method"], path))
@@ -99,6 +157,16 @@ class FastPathDispatcher:
                     return
         await self.app(scope, receive, send)
 
+    def _closing(self, receive: Receive) -> Receive:
+        async def receive_then_close() -> MutableMapping[str, Any]:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                for close in self.closers:
+                    await close()
+            return message
+
+        return receive_then_close
+
 
 def dispatch(root: Asgi, apps: dict[str, FastAPI]) -> FastPathDispatcher:
     """`root`, in which each of `apps` is mounted at its prefix, behind the fast paths and fast
@@ -106,4 +174,4 @@ def dispatch(root: Asgi, apps: dict[str, FastAPI]) -> FastPathDispatcher:
     paths = {prefix + path: handler for prefix, app in apps.items() for path, handler in declared(app).items()}
     routes = {(method, prefix + path): handler
               for prefix, app in apps.items() for (method, path), handler in declared_routes(app).items()}
-    return FastPathDispatcher(root, paths, routes)
+    return FastPathDispatcher(root, paths, routes, [close for app in apps.values() for close in closers(app)])

@@ -123,3 +123,31 @@ def test_pooled_connections_the_server_closed_are_replaced_before_use(
                                                 "birth_date": "1980-02-17", "sex": "1",
                                                 "address": "東京都千代田区見本町1-2-3", **PURPOSE})
     assert answer.status_code == 200 and answer.json()["result"] == "match"
+
+
+def test_a_database_refusal_on_the_event_loop_is_a_503_naming_no_value(
+        pg_services: Services, pg_admin: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    """Lookup and 方法2 on the event loop (register_stub/loop_routes.py) answer a failing statement as
+    the framework answers any database refusal, log no value of the request, and serve the next one."""
+    number = birth(pg_admin, given="障害")["my_number"]
+    body = {"my_number": number, **PURPOSE}
+    facts = {"name": "見本 障害", "birth_date": "1980-02-17", "sex": "1", "address": "東京都千代田区見本町1-2-3"}
+    assert pg_services.register_db is not None
+    engine = create_engine(pg_services.register_db)
+    with pg_services.register("centre") as centre:
+        assert centre.post("/v1/lookup", json=body).status_code == 200
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE register_access_records RENAME TO register_access_records_away"))
+        try:
+            refused = centre.post("/v1/lookup", json=body)
+            compared = pg_admin.post("/v1/method2", json={**body, **facts})
+        finally:
+            with engine.begin() as connection:
+                connection.execute(text("ALTER TABLE register_access_records_away RENAME TO register_access_records"))
+        engine.dispose()
+        for answer in (refused, compared):
+            assert answer.status_code == 503 and answer.json()["error"] == "database-error"
+            assert number not in answer.text
+        assert number not in caplog.text
+        assert centre.post("/v1/lookup", json=body).json()["status"] == "active"
+        assert pg_admin.post("/v1/method2", json={**body, **facts}).json()["result"] == "match"
