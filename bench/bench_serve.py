@@ -8,9 +8,10 @@ with Debian's `wrk` (compiled, in another process; a Lua script rotates through 
 sends the clerk's token in a header):
 
 - max: wrk with --connections connections, closed loop: the throughput ceiling;
-- at about half of it: Debian's wrk has no fixed-rate mode (-R is wrk2's), so half load is
-  approximated by the fewest connections (1, 2, 4, …) whose closed-loop rate reaches 50 % of the
-  maximum; the rate reached is printed beside its p50/p99.
+- at half of it: Debian's wrk has no fixed-rate mode (-R is wrk2's), so each of --paced-connections
+  connections pauses before every request (the Lua `delay()` hook, whole milliseconds), the pause
+  calibrated by one short run so that the rate is about 50 % of the maximum; the rate reached is
+  printed beside its p50/p99. Latency is measured from each request's send, as wrk does.
 
 The baseline, measured in the same run on the same server: `GET /healthz` (the same process,
 HTTP parser and middleware, no database). Ratios are route / baseline throughput.
@@ -44,15 +45,20 @@ from mynacard.service import pg_testing
 
 SAMPLE = 5000
 WRK_SCRIPT = r"""
-local bodies, index = {}, 0
+local bodies, index, pause = {}, 0, 0
 local path, token = nil, nil
 
 function init(args)
   path, token = args[1], args[2]
-  if args[3] then
+  if args[3] and args[3] ~= "" then
     for line in io.lines(args[3]) do bodies[#bodies + 1] = line end
     index = math.random(#bodies)
   end
+  pause = tonumber(args[4] or "0")
+end
+
+function delay()
+  return pause
 end
 
 function request()
@@ -99,14 +105,16 @@ def wrk(url: str, script: Path, connections: int, duration: float, args: list[st
     return Run(connections, requests / (micros / 1e6), p50 / 1000, p99 / 1000, socket_errors)
 
 
-def half_load(url: str, script: Path, ceiling: float, duration: float, args: list[str], most: int) -> Run:
-    """The fewest connections (doubling from 1) whose closed-loop rate reaches half the ceiling."""
-    connections = 1
-    while True:
-        run = wrk(url, script, connections, duration, args)
-        if run.rate >= ceiling / 2 or connections >= most:
-            return run
-        connections *= 2
+def half_load(url: str, script: Path, ceiling: float, duration: float, args: list[str], connections: int) -> Run:
+    """`connections` connections, each pausing before every request so that together they send about
+    half of `ceiling`: a short run with a first guess measures the time a request takes, then the
+    pause is set from it (rate = connections / (pause + request time))."""
+    target = ceiling / 2
+    guess = max(1, round(connections / target * 1000))
+    trial = wrk(url, script, connections, min(duration, 3), [*args, str(guess)])
+    request_ms = connections / trial.rate * 1000 - guess
+    pause = max(1, round(connections / target * 1000 - request_ms))
+    return wrk(url, script, connections, duration, [*args, str(pause)])
 
 
 def load_residents(url: str, data: Path, count: int) -> tuple[list[str], list[str]]:
@@ -165,6 +173,8 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=1_000_000)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections for the maximum")
+    parser.add_argument("--paced-connections", type=int, default=8,
+                        help="wrk connections at half load, each pausing between its requests")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--databases", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
     args = parser.parse_args()
@@ -205,7 +215,7 @@ def main() -> None:
                             wrk_args = [path, clerk, str(Path(folder) / bodies)]
                             peak = wrk(base + path, script, args.connections, args.duration, wrk_args)
                             half = half_load(base + path, script, peak.rate, args.duration, wrk_args,
-                                             args.connections)
+                                             args.paced_connections)
                             show(name, peak, half, healthz)
                     finally:
                         process.terminate()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import importlib
 import json
 import os
@@ -127,6 +128,15 @@ def ensure_tokens(data_dir: Path) -> dict[str, str]:
     return tokens
 
 
+def settle_heap() -> None:
+    """Move everything the services loaded at start into the collector's permanent generation.
+    Why: ~160,000 long-lived objects (the frameworks, models, compiled queries) made every full
+    collection a ~50–100 ms pause of the whole server — measured, and enough on its own to set a
+    benchmark's p99; frozen, they are never scanned again, and what requests allocate is."""
+    gc.collect()
+    gc.freeze()
+
+
 def build_app(config: ServiceConfig) -> tuple[Asgi, list[str]]:
     """The root ASGI app with every available service mounted; returns it and the mounted prefixes."""
     from fastapi import FastAPI
@@ -230,6 +240,7 @@ def _serve(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         return run_workers(config, sock, args.workers)
     sys.stdout.flush()
+    settle_heap()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     server.run(sockets=[sock])
     return 0

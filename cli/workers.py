@@ -55,10 +55,12 @@ def worker_app(config: ServiceConfig) -> Asgi:
     """The app of one worker process (uvicorn calls it after the spawn, in the worker)."""
     from uvicorn.config import STARTUP_FAILURE
 
-    from mynacard.serve import build_app
+    from mynacard.serve import build_app, settle_heap
 
     try:
-        return build_app(config)[0]
+        app = build_app(config)[0]
+        settle_heap()
+        return app
     except Exception as exc:  # noqa: BLE001 - any failure here would fail again on every restart
         print(f"mynacard serve: worker {os.getpid()} cannot start: {exc}", file=sys.stderr, flush=True)
         sys.exit(STARTUP_FAILURE)
