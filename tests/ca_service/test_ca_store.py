@@ -57,7 +57,7 @@ def issue(runtime: CaRuntime, key: rsa.RSAPrivateKey, resident: str | None = Non
 
 def test_migrations_match_the_schema_and_are_idempotent(runtime: CaRuntime) -> None:
     migrate(runtime.engine)
-    assert current_revision(runtime.engine, VERSION_TABLE) == "ca_0001"
+    assert current_revision(runtime.engine, VERSION_TABLE) == "ca_0002"
     inspector = inspect(runtime.engine)
     for table in store_schema.metadata.tables.values():
         columns = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
