@@ -5,8 +5,7 @@
 run N times. Each job asks `Leadership.held()` before each round, and a process that does not lead
 asks again every `LEADER_POLL` seconds: the first process to take the lock leads until it dies,
 when the kernel (flock) or the database server (advisory lock) frees the lock and the next
-process that asks takes it. No heartbeat, no lease to expire: the lock's
-life is the holder's life.
+process that asks takes it. No heartbeat, no lease to expire: the lock's life is the holder's life.
 
 - PostgreSQL: `pg_try_advisory_lock` on a connection of its own, held open. It coordinates every
   process on the database, on any machine. If that connection breaks, the lock is gone with it:

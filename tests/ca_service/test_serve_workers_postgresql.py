@@ -39,7 +39,7 @@ def test_both_workers_answer_and_each_service_has_one_leader(two_workers: CaServ
     for service in ("ca", "register"):
         assert sample(scraped, f'mynacard_leader{{service="{service}"}}') == 1  # summed over both workers
         assert len(leaders(server.log, service)) == 1 and leaders(server.log, service)[0] in pids
-    assert job_runs(server, "ca-responder-renewal") == 1
+    wait_for(lambda: job_runs(server, "ca-responder-renewal") == 1, "the CA leader's renewal round at start (one in all)")
 
 
 def test_a_write_on_one_worker_is_read_on_the_other_and_the_leader_remakes_the_crl_once(
