@@ -30,6 +30,7 @@ from mynacard.ca.errors import AuthorityError
 from mynacard.ca.revocation_reasons import REASON_CODES
 from mynacard.ca.service import CaService
 from mynacard.ca.store import RevokedEntry
+from mynacard.service.leader import LEADER_POLL
 from mynacard.service.metrics import JOB_RUNS
 
 SHA256_WITH_RSA = bytes.fromhex("300d06092a864886f70d01010b0500")
@@ -156,8 +157,11 @@ class CrlPublisher:
     """The current CRL of each CA: remade after a status change or when `refresh` has passed.
 
     Served CRLs are made on demand (a fetch after a change gets a new one); `start()` adds a
-    background thread that also remakes them `REGENERATE_DELAY` after a change (several changes
-    in a burst give one CRL) and every `refresh`, so a CRL is ready before anyone asks.
+    background thread that, in the leading process only, also remakes them `REGENERATE_DELAY`
+    after a change here (several changes in a burst give one CRL) and every `refresh`, so a CRL is
+    ready before anyone asks. Between wake-ups it looks every `LEADER_POLL` seconds, which is how
+    the leader learns of a change another worker committed (the store's `last_change`) and how a
+    process that just took the lead from a dead leader makes its CRLs at once.
     """
 
     REGENERATE_DELAY = 1.0
@@ -196,18 +200,20 @@ class CrlPublisher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.policy.refresh.total_seconds())
+            self._wake.wait(LEADER_POLL)
             if self._stop.wait(self.REGENERATE_DELAY):
                 return
             self._wake.clear()
             if not self.leads():
                 continue
-            JOB_RUNS.labels("ca-crl-remake").inc()
-            for ca_id in self.crl_urls:
-                try:
+            try:
+                stale = [ca_id for ca_id in self.crl_urls if self._stale(ca_id)]
+                if stale:  # a round is counted when it remakes a CRL, not for every look
+                    JOB_RUNS.labels("ca-crl-remake").inc()
+                for ca_id in stale:
                     self.current(ca_id)
-                except SQLAlchemyError as exc:  # the store is down: try again at the next wake-up
-                    print(f"mynacard CA: cannot make the {ca_id} CRL now ({type(exc).__name__})", file=sys.stderr)
+            except SQLAlchemyError as exc:  # the store is down: try again at the next look
+                print(f"mynacard CA: cannot make the CRLs now ({type(exc).__name__})", file=sys.stderr)
 
     def generate(self, ca_id: str, now: datetime | None = None) -> PublishedCrl:
         """Make, remember and return a new CRL for `ca_id`."""
@@ -234,14 +240,18 @@ class CrlPublisher:
         """The last CRL made for `ca_id` in this process, stale or not (None: none yet)."""
         return self._current.get(ca_id)
 
+    def _stale(self, ca_id: str) -> bool:
+        """Whether `ca_id` needs a new CRL: none yet, a change since (here or in another process), or `refresh` passed."""
+        published = self._current.get(ca_id)
+        return (
+            published is None
+            or published.version != self._versions.get(ca_id, 0)
+            or published.last_change != self.service.store.last_change(ca_id)
+            or datetime.now(UTC) - published.this_update >= self.policy.refresh
+        )
+
     def current(self, ca_id: str) -> PublishedCrl:
         with self._lock:
-            published = self._current.get(ca_id)
-            if (
-                published is None
-                or published.version != self._versions.get(ca_id, 0)
-                or published.last_change != self.service.store.last_change(ca_id)
-                or datetime.now(UTC) - published.this_update >= self.policy.refresh
-            ):
-                published = self.generate(ca_id)
-            return published
+            if self._stale(ca_id):
+                return self.generate(ca_id)
+            return self._current[ca_id]

@@ -7,7 +7,9 @@ the status changes. One runtime per process; the HTTP app and tests share it.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,12 +28,15 @@ from mynacard.service import migrations
 from mynacard.service.auth import TokenStore
 from mynacard.service.config import ServiceConfig
 from mynacard.service.db import make_engine
-from mynacard.service.leader import Leadership
+from mynacard.service.leader import LEADER_POLL, Leadership
 from mynacard.service.metrics import JOB_RUNS
 from mynacard.service.standby import StandbyReads, standby_url
 
+log = logging.getLogger(__name__)
+
 VERSION_TABLE = "ca_alembic_version"
-#: How often a serving process checks whether its OCSP signers need a new certificate.
+#: How often the leading process checks whether the OCSP signers need a new certificate (and the
+#: others look for the certificates it renewed); a new leader checks at once.
 MAINTENANCE_INTERVAL = timedelta(hours=6)
 VERSIONS_DIR = Path(__file__).with_name("migrations") / "versions"
 
@@ -142,12 +147,27 @@ class CaRuntime:
             self._maintenance.start()
 
     def _maintain(self) -> None:
-        while not self._stopping.wait(MAINTENANCE_INTERVAL.total_seconds()):
-            if self.leader.held():
-                JOB_RUNS.labels("ca-responder-renewal").inc()
-                self.renew_responders()
-            else:
-                self.adopt_responders()
+        """Renew the OCSP signers when this process starts leading, then every `MAINTENANCE_INTERVAL`
+        while it leads (a follower adopts the leader's renewals as often). A follower asks for the
+        lead every `LEADER_POLL` seconds, so a dead leader's successor does at once what it missed."""
+        leading, last = False, float("-inf")
+        delay = 0.0  # the first look at once: the CA has a leader from the start
+        while not self._stopping.wait(delay):
+            delay = LEADER_POLL
+            now_leading = self.leader.held()
+            if now_leading != leading:  # the lead changed hands: this process's part is due at once
+                leading, last = now_leading, float("-inf")
+            if time.monotonic() - last < MAINTENANCE_INTERVAL.total_seconds():
+                continue
+            last = time.monotonic()
+            try:
+                if leading:
+                    JOB_RUNS.labels("ca-responder-renewal").inc()
+                    self.renew_responders()
+                else:
+                    self.adopt_responders()
+            except Exception:
+                log.exception("CA: the OCSP signer renewal failed; it runs again in %s", MAINTENANCE_INTERVAL)
 
     def close(self) -> None:
         self._stopping.set()

@@ -282,10 +282,13 @@ class CertificateStore:
 
     def last_change(self, ca: str) -> int:
         """The id of `ca`'s newest status change (0: none): a change counter every process of the
-        database shares, so a CRL made in one worker knows a revocation made in another."""
+        database shares, so a CRL made in one worker knows a revocation made in another. Issuance
+        is no status change (a CRL lists none of it); the index `ca_events_changes` finds the
+        newest change without reading the issue events after it."""
         table = schema.events
+        query = select(func.max(table.c.id)).where(table.c.ca == ca, table.c.action != "issue")
         with reader(self.engine) as connection:
-            return int(connection.execute(select(func.max(table.c.id)).where(table.c.ca == ca)).scalar() or 0)
+            return int(connection.execute(query).scalar() or 0)
 
     def next_crl_number(self, ca: str, this_update: datetime) -> int:
         """Take the next CRL number of `ca` (monotonic, RFC 5280 §5.2.3) in one atomic UPDATE."""

@@ -19,7 +19,7 @@ from mynacard.register_stub.schemas import today_in_japan
 from mynacard.register_stub.store import RegisterStore, code_key, number_key
 from mynacard.service.auth import Caller
 from mynacard.service.config import ServiceConfig
-from mynacard.service.leader import Leadership
+from mynacard.service.leader import LEADER_POLL, Leadership
 from mynacard.service.metrics import JOB_RUNS
 from mynacard.service.standby import standby_url
 
@@ -29,8 +29,6 @@ CA_TOKEN = "register->ca"
 OUTBOX_INTERVAL = 1.0
 #: How often the running service lapses cards whose §2.1 move deadline passed.
 SWEEP_INTERVAL = 3600.0
-#: How often a process that does not lead asks whether it can (the lead is free once its holder died).
-LEADER_POLL = 2.0
 SWEEPER = Caller("register (deadline check)", "system")
 
 

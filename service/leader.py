@@ -2,10 +2,10 @@
 
 `mynacard serve --workers N` runs N copies of every service; the register's outbox delivery and
 §2.1 deadline sweep, and the CA's scheduled CRL remake and OCSP signer re-certification, must not
-run N times. Each job asks `Leadership.held()` before each round: the first process to take the
-lock leads until it dies, when the kernel (flock) or the database server (advisory lock) frees
-the lock and the next process that asks takes it. No heartbeat, no lease to expire: the lock's
-life is the holder's life.
+run N times. Each job asks `Leadership.held()` before each round, and a process that does not lead
+asks again every `LEADER_POLL` seconds: the first process to take the lock leads until it dies,
+when the kernel (flock) or the database server (advisory lock) frees the lock and the next
+process that asks takes it. No heartbeat, no lease to expire: the lock's life is the holder's life.
 
 - PostgreSQL: `pg_try_advisory_lock` on a connection of its own, held open. It coordinates every
   process on the database, on any machine. If that connection breaks, the lock is gone with it:
@@ -27,6 +27,10 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from mynacard.service.metrics import LEADER
+
+#: How often a process that does not lead asks whether it can. The lock is free as soon as its
+#: holder died, so this (plus a job's own short delay) bounds how long the jobs wait for a successor.
+LEADER_POLL = 2.0
 
 
 def advisory_key(name: str) -> int:

@@ -1,8 +1,9 @@
-"""Fixtures for the CA service tests: a real `mynacard serve` per module, pool keys."""
+"""Fixtures for the CA service tests: a real `mynacard serve` per module, `serve --workers 2`, pool keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -11,6 +12,7 @@ from mynacard.ca.client import CaClient
 from mynacard.ca.keys import generate_rsa_key
 
 from ca_server import CaServer, seed_responder_keys
+from workers_helpers import start_workers
 
 POOL_SIZE = 8  # 2 OCSP signers + 6 keys of one card
 
@@ -34,3 +36,16 @@ def server(tmp_path_factory: pytest.TempPathFactory, pool_keys: list[rsa.RSAPriv
 def admin(server: CaServer) -> Iterator[CaClient]:
     with server.client("ca-admin") as client:
         yield client
+
+
+@pytest.fixture
+def two_workers(request: pytest.FixtureRequest, tmp_path: Path, pool_keys: list[rsa.RSAPrivateKey]) -> Iterator[CaServer]:
+    """`mynacard serve --workers 2` on SQLite, or on PostgreSQL (both services) when a test
+    parametrizes it indirectly with "postgresql"."""
+    databases: list[str] = []
+    if getattr(request, "param", "sqlite") == "postgresql":
+        postgres_url: Callable[[], str] = request.getfixturevalue("postgres_url")
+        databases = ["--ca-db", postgres_url(), "--register-db", postgres_url()]
+    server = start_workers(tmp_path / "data", pool_keys, databases)
+    yield server
+    server.stop()

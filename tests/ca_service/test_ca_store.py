@@ -57,7 +57,7 @@ def issue(runtime: CaRuntime, key: rsa.RSAPrivateKey, resident: str | None = Non
 
 def test_migrations_match_the_schema_and_are_idempotent(runtime: CaRuntime) -> None:
     migrate(runtime.engine)
-    assert current_revision(runtime.engine, VERSION_TABLE) == "ca_0001"
+    assert current_revision(runtime.engine, VERSION_TABLE) == "ca_0002"
     inspector = inspect(runtime.engine)
     for table in store_schema.metadata.tables.values():
         columns = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
@@ -113,6 +113,18 @@ def test_crl_and_ocsp_from_the_store(runtime: CaRuntime, pool_keys: list[rsa.RSA
     responder = answer.certificates[0].public_key()
     assert isinstance(responder, rsa.RSAPublicKey)
     responder.verify(answer.signature, answer.tbs_response_bytes, padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_the_newest_status_change_is_not_moved_by_issuance(runtime: CaRuntime, pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    """The leading process's CRL job compares it every few seconds: an issuance must not remake CRLs."""
+    store = runtime.service.store
+    serial = issue(runtime, pool_keys[2])
+    assert store.last_change("sign") == 0
+    runtime.service.change_status("sign", serial, "hold", actor="t")
+    held = store.last_change("sign")
+    assert held > 0 and store.last_change("auth") == 0
+    issue(runtime, pool_keys[3])
+    assert store.last_change("sign") == held
 
 
 def test_concurrent_revocations_apply_once(runtime: CaRuntime, pool_keys: list[rsa.RSAPrivateKey]) -> None:

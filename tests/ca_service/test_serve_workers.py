@@ -1,13 +1,12 @@
 """`mynacard serve --workers 2`: two processes on one port, one leader for the background jobs,
-OCSP answers that agree within --ocsp-refresh, metrics summed over both, a clean stop."""
+OCSP answers that agree within --ocsp-refresh, metrics summed over both, a clean stop; a killed
+leader is succeeded (the register's, and the CA's on SQLite and PostgreSQL) and replaced."""
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,55 +18,9 @@ from cryptography.x509 import ocsp
 
 from mynacard.ca.client import CaClient
 
-from ca_server import CaServer, seed_responder_keys
+from ca_server import CaServer
 from ca_service_helpers import issue_sign
-
-LEADS = re.compile(r"process (\d+) runs the register background jobs")
-REFRESH = 2
-
-
-def children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
-
-
-def workers(server: CaServer) -> set[int]:
-    """The supervisor's worker processes (not multiprocessing's resource tracker)."""
-    assert server.process is not None
-    return {pid for pid in children(server.process.pid)
-            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()}
-
-
-def leaders(log: Path) -> list[int]:
-    return [int(pid) for pid in LEADS.findall(log.read_text(errors="replace"))]
-
-
-def scrape(server: CaServer) -> str:
-    answer = httpx.get(f"http://127.0.0.1:{server.port}/metrics",
-                       headers={"Authorization": f"Bearer {server.tokens['metrics']}"})
-    assert answer.status_code == 200, answer.text
-    return answer.text
-
-
-def sample(text: str, name: str) -> float:
-    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
-    assert match, f"{name} not in the scrape"
-    return float(match.group(1))
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+from workers_helpers import REFRESH, job_runs, leaders, sample, scrape, wait_for, workers
 
 
 def ocsp_request(certificate: x509.Certificate, issuer: x509.Certificate) -> bytes:
@@ -84,16 +37,6 @@ def fresh_status(url: str, request: bytes) -> ocsp.OCSPCertStatus:
     """On a new connection: whichever worker accepts it answers."""
     with httpx.Client() as http:
         return status(http, url, request)
-
-
-@pytest.fixture
-def two_workers(tmp_path: Path, pool_keys: list[rsa.RSAPrivateKey]) -> Iterator[CaServer]:
-    data = tmp_path / "data"
-    seed_responder_keys(data, pool_keys[:2])
-    server = CaServer(data, extra_args=["--workers", "2", "--ocsp-refresh", str(REFRESH)]).start(timeout=60)
-    wait_for(lambda: len(workers(server)) == 2 and leaders(server.log), "two workers and a leader")
-    yield server
-    server.stop()
 
 
 def test_a_revocation_shows_at_once_in_its_worker_and_within_the_refresh_in_the_other(
@@ -123,7 +66,7 @@ def test_a_revocation_shows_at_once_in_its_worker_and_within_the_refresh_in_the_
 def test_one_worker_runs_the_jobs_and_another_takes_over_when_it_dies(two_workers: CaServer) -> None:
     server = two_workers
     assert httpx.get(f"http://127.0.0.1:{server.port}/metrics").status_code == 401
-    leader = leaders(server.log)[0]
+    leader = leaders(server.log, "register")[0]
     assert leader in workers(server)
     assert sample(scrape(server), 'mynacard_leader{service="register"}') == 1
     runs = 'mynacard_background_job_runs_total{job="register-outbox"}'
@@ -133,8 +76,8 @@ def test_one_worker_runs_the_jobs_and_another_takes_over_when_it_dies(two_worker
     assert 1 <= rounds <= elapsed + 1.5  # one round a second in all, not one per worker
 
     os.kill(leader, signal.SIGKILL)
-    wait_for(lambda: len(leaders(server.log)) > 1, "a new leader")
-    successor = leaders(server.log)[-1]
+    wait_for(lambda: len(leaders(server.log, "register")) > 1, "a new leader")
+    successor = leaders(server.log, "register")[-1]
     assert successor != leader and successor in workers(server)
     wait_for(lambda: len(workers(server)) == 2, "the dead worker replaced")
     assert sample(scrape(server), 'mynacard_leader{service="register"}') == 1
@@ -147,3 +90,32 @@ def test_one_worker_runs_the_jobs_and_another_takes_over_when_it_dies(two_worker
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(20) == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+@pytest.mark.parametrize("two_workers", ["sqlite", "postgresql"], indirect=True)
+def test_a_dead_ca_leader_is_succeeded_and_its_successor_does_the_jobs_at_once(
+        two_workers: CaServer, pool_keys: list[rsa.RSAPrivateKey]) -> None:
+    server = two_workers
+    leader = leaders(server.log, "ca")[0]
+    assert leader in workers(server)
+    wait_for(lambda: job_runs(server, "ca-crl-remake") == 1, "the leader's first CRLs")
+    wait_for(lambda: job_runs(server, "ca-responder-renewal") == 1, "the leader's renewal round at start (one in all)")
+    with server.client() as admin:
+        serial = str(issue_sign(admin, pool_keys[2])["serial"])
+
+    os.kill(leader, signal.SIGKILL)
+    wait_for(lambda: len(leaders(server.log, "ca")) > 1, "a new CA leader")
+    successor = leaders(server.log, "ca")[-1]
+    assert successor != leader and successor in workers(server)
+    # What the dead leader would have done next, its successor does on taking the lead (the dead
+    # one's counts stay in the sums): a signer renewal round and CRLs of its own.
+    wait_for(lambda: job_runs(server, "ca-responder-renewal") == 2, "the successor's renewal round")
+    wait_for(lambda: job_runs(server, "ca-crl-remake") == 2, "the successor's CRLs")
+    wait_for(lambda: len(workers(server)) == 2, "the dead worker replaced")  # by uvicorn's supervisor
+    assert sample(scrape(server), 'mynacard_leader{service="ca"}') == 1
+
+    with server.client() as admin:  # the jobs go on in the successor: a revocation is in its next CRL
+        admin.revoke("sign", serial, "keyCompromise")
+    wait_for(lambda: job_runs(server, "ca-crl-remake") >= 3, "the successor's CRLs after a revocation")
+    assert job_runs(server, "ca-responder-renewal") == 2  # the replacement follows: no round of its own
+    assert leaders(server.log, "ca") == [leader, successor]
