@@ -123,7 +123,7 @@ def measure(cards: list[ResidentCard], centre_url: str, token: str, processes: i
 
 
 def report(label: str, times: list[float], alone: list[float] | None) -> None:
-    ratio = f"   p99 ratio to 1 kiosk {percentile(times, 99) / percentile(alone, 99):5.2f}" if alone else ""
+    ratio = f"   ratio p99 to 1 kiosk {percentile(times, 99) / percentile(alone, 99):5.2f}" if alone else ""
     print(f"  {label:<44} p50 {statistics.median(times) * 1000:7.1f} ms   "
           f"p99 {percentile(times, 99) * 1000:7.1f} ms{ratio}")
 
