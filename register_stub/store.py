@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TypeVar
 
@@ -19,6 +18,7 @@ from mynacard.register_stub import models
 from mynacard.service.auth import TokenStore
 from mynacard.service.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, reader
 from mynacard.service.migrations import upgrade
+from mynacard.service.sqlite_writers import WriterTurns
 from mynacard.service.standby import StandbyReads
 
 VERSION_TABLE = "register_alembic_version"
@@ -36,9 +36,10 @@ class RegisterStore:
 
     On SQLite every transaction of the shared engine starts with `BEGIN IMMEDIATE` (the write
     lock), and a connection that finds the lock taken sleeps in SQLite's busy handler, up to
-    100 ms a nap. So that writers of this process queue instead of napping, `transaction()`
-    takes a process-wide lock first; and pure reads go through a second engine whose
-    transactions start deferred, so in WAL mode they never wait for a writer.
+    100 ms a nap. So that writers queue instead of napping, `transaction()` first takes a turn
+    (`WriterTurns`: shared by the threads of this process and the other worker processes on the
+    same file); and pure reads go through a second engine whose transactions start deferred, so
+    in WAL mode they never wait for a writer.
 
     With a PostgreSQL `standby` (`--read-db`), `read_and_record()` reads there: lookups by My Number
     and 方法2 comparisons. Their access records, every write and every read that decides a write
@@ -57,7 +58,7 @@ class RegisterStore:
         self.sqlite = engine.dialect.name == "sqlite"
         self.read_engine = _sqlite_reader(engine) if self.sqlite else engine
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
-        self._write_lock = threading.Lock()
+        self._turns = _writer_turns(engine) if self.sqlite else None
         self.tokens = TokenStore(engine, models.api_tokens)
         #: Token lookups on every request: through the reader.
         self.token_reader = TokenStore(self.read_engine, models.api_tokens)
@@ -74,7 +75,7 @@ class RegisterStore:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One write transaction: committed on leaving, rolled back on an exception."""
-        with self._write_lock if self.sqlite else nullcontext(), self.sessions() as session, session.begin():
+        with self._turn(), self.sessions() as session, session.begin():
             yield session
         if self.standby is not None:
             self.standby.wrote()
@@ -83,12 +84,15 @@ class RegisterStore:
     def rehearsal(self) -> Iterator[Session]:
         """A write transaction that is always rolled back: an event's preview runs the same code
         that applies it and keeps nothing."""
-        with self._write_lock if self.sqlite else nullcontext(), self.sessions() as session:
+        with self._turn(), self.sessions() as session:
             session.begin()
             try:
                 yield session
             finally:
                 session.rollback()
+
+    def _turn(self) -> AbstractContextManager[object]:
+        return self._turns.turn() if self._turns is not None else nullcontext()
 
     def reader(self) -> Session:
         """A session for reads only (never blocked by a writer on SQLite's WAL)."""
@@ -134,6 +138,8 @@ class RegisterStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._turns is not None:
+            self._turns.close()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
         if self.standby is not None:
@@ -147,6 +153,14 @@ SQLITE_CACHE_KIB = 262_144
 
 def _sqlite_cache(connection: sqlite3.Connection, _record: object) -> None:
     connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+
+
+def _writer_turns(engine: Engine) -> WriterTurns:
+    """Turns on the database's file; an in-memory database has none to share (threads only)."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return WriterTurns(None)
+    return WriterTurns(Path(database))
 
 
 def _sqlite_reader(writer: Engine) -> Engine:

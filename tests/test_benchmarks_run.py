@@ -33,7 +33,7 @@ CASES = [
     ("bench_serve.py", ["--residents", "300", "--duration", "1", "--connections", "4", "--databases", "postgresql",
                         "--workers", "2"],
      ["baseline GET /healthz", "lookup by My Number", "方法2 with its access record", "ratio"]),
-    ("bench_kiosk.py", ["--kiosks", "3", "--rounds", "1"], ["p99", "ratio p99"]),
+    ("bench_kiosk.py", ["--kiosks", "3", "--rounds", "1", "--think-scale", "0.05"], ["p99", "ratio p99", "human waits"]),
     ("bench_centre_pdf.py", ["--runs", "1"], ["baseline", "household of six", "ratio"]),
     ("bench_counter_lock.py", ["--rounds", "2"], ["wrong VERIFY", "READ BINARY", "ratio"]),
     ("bench_window.py", ["--runs", "1"], ["insertion → verdict", "window/host ratio", "render 方法2"]),

@@ -166,7 +166,7 @@ def build_router(config: ServiceConfig, store: RegisterStore, http: httpx.Client
             facts = eligibility.facts(session, resident_code, today_in_japan())
             record_access(session, kiosk, resident_code, "centre-session", ledger.PURPOSE, "four facts, status",
                           facts.refusal or "ok")
-        opened = sessions.open(kiosk.name, resident_code, f"{certificate.serial_number:X}")
+            opened = sessions.open(kiosk.name, resident_code, f"{certificate.serial_number:X}", within=session)
         place = offers.municipality(facts.record.municipality_code)
         return {"session_id": opened.session_id,
                 "eligibility": {"eligible": facts.refusal is None, "reason": facts.refusal},
@@ -183,10 +183,13 @@ def build_router(config: ServiceConfig, store: RegisterStore, http: httpx.Client
         opened = sessions.get(kiosk.name, body.session_id)
         request = ledger.Request(body.kiosk_id, body.session_id, body.transaction_id, body.document, body.scope,
                                  tuple(dict.fromkeys(body.options)), body.copies)
+        with store.reader() as snapshot:  # the PDF is rendered here, outside the write lock (ledger.Draft)
+            seen = eligibility.facts(snapshot, opened.resident_code, today_in_japan())
+            drafted = ledger.draft(snapshot, seen, request, verify_base) if seen.refusal is None else None
         with store.transaction() as session:
             facts = eligibility.facts(session, opened.resident_code, today_in_japan())
             if facts.refusal is None:
-                issued = ledger.issue(session, kiosk, facts, request, verify_base)
+                issued = ledger.issue(session, kiosk, facts, request, verify_base, drafted=drafted)
             else:  # recorded, and committed before the refusal is answered
                 record_access(session, kiosk, opened.resident_code, "centre-issue", ledger.PURPOSE, "status",
                               facts.refusal)

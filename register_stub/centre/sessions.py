@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Column, Float, LargeBinary, MetaData, String, Table, delete, select
+from sqlalchemy.orm import Session
 
 from mynacard.register_stub.store import RegisterStore
 from mynacard.service.errors import ApiError
@@ -58,17 +59,22 @@ class SessionTable:
         self._store = store
         self._clock = clock
 
-    def _insert(self, values: dict[str, object]) -> None:
-        now = self._clock()
+    def _insert(self, values: dict[str, object], within: Session | None) -> None:
+        if within is not None:
+            self._write(within, values)
+            return
         with self._store.transaction() as session:
-            session.execute(delete(rows).where(rows.c.expires < now))
-            session.execute(rows.insert().values(**values))
+            self._write(session, values)
+
+    def _write(self, session: Session, values: dict[str, object]) -> None:
+        session.execute(delete(rows).where(rows.c.expires < self._clock()))
+        session.execute(rows.insert().values(**values))
 
     def new_challenge(self, kiosk_id: str) -> tuple[str, str]:
         """(challenge id, challenge in base64) for this kiosk."""
         challenge_id, value = secrets.token_hex(16), secrets.token_bytes(CHALLENGE_BYTES)
         self._insert({"digest": _digest(CHALLENGE, challenge_id), "kind": CHALLENGE, "kiosk_id": kiosk_id,
-                      "challenge": value, "expires": self._clock() + CHALLENGE_SECONDS})
+                      "challenge": value, "expires": self._clock() + CHALLENGE_SECONDS}, None)
         return challenge_id, base64.b64encode(value).decode("ascii")
 
     def take_challenge(self, kiosk_id: str, challenge_id: str) -> bytes:
@@ -82,11 +88,14 @@ class SessionTable:
             raise ApiError(401, "challenge_unknown", "The challenge is unknown, used or expired; ask for a new one.")
         return bytes(entry.challenge)
 
-    def open(self, kiosk_id: str, resident_code: str, auth_serial: str) -> KioskSession:
+    def open(self, kiosk_id: str, resident_code: str, auth_serial: str, within: Session | None = None) -> KioskSession:
+        """A new session; written in the caller's transaction `within` when given (the centre writes
+        it with the session's access record: one write transaction, one turn at the write lock)."""
         session = KioskSession(secrets.token_urlsafe(24), kiosk_id, resident_code, auth_serial,
                                self._clock() + SESSION_SECONDS)
         self._insert({"digest": _digest(SESSION, session.session_id), "kind": SESSION, "kiosk_id": kiosk_id,
-                      "resident_code": resident_code, "auth_serial": auth_serial, "expires": session.expires})
+                      "resident_code": resident_code, "auth_serial": auth_serial, "expires": session.expires},
+                     within)
         return session
 
     def get(self, kiosk_id: str, session_id: str) -> KioskSession:

@@ -4,6 +4,10 @@ Used by the load test (invariants over paper, cash and the centre's ledger) and 
 bench/bench_kiosk.py (transaction time without human waits). All kiosks share one asyncio loop,
 as an integrator hosting several terminals in one process would; each has its own reader,
 printer, acceptor and voice, and all talk to one centre over HTTP.
+
+A customer acts at once unless given a `Pause`: it is called with the name of each human step
+(HUMAN_STEPS) just before the customer takes it, so a benchmark can put a person's reading,
+typing and paying between the kiosk's machine steps without counting them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,18 @@ from mynacard.terminal.documents import Selection
 
 #: States in which the kiosk works and nobody waits for a person.
 MACHINE_STATES = {"card_check", "authenticating", "fetch", "print"}
+
+#: What a person does at a kiosk, in order: walk up and start, read the notice and accept, put the
+#: card on the reader, type the PIN, take the card back, choose the document, confirm the fee,
+#: pay, take the paper. Every step happens in a state outside MACHINE_STATES.
+HUMAN_STEPS = ("arrive", "accept", "card", "pin", "remove", "choose", "confirm", "pay", "collect")
+
+#: Called with a HUMAN_STEPS name before the customer takes that step (may sleep: a person).
+Pause = Callable[[str], None]
+
+
+def no_pause(step: str) -> None:
+    """The customer who never hesitates: the kiosk's machine time without any human waits."""
 
 
 @dataclass
@@ -56,24 +72,33 @@ def stamper(stamps: list[tuple[float, str]]) -> Callable[[dict[str, object]], No
 
 
 def customer(j: Journey, visit: Visit, card_dir: Path, stamps: list[tuple[float, str]],
-             copies: int) -> None:
+             copies: int, pause: Pause = no_pause) -> None:
     try:
         j.wait_state(m.State.IDLE, 30)
+        pause("arrive")
         j.send(m.Start())
+        pause("accept")
         j.send(m.Accept())
+        pause("card")
         j.sim.reader.insert(card_dir)
         j.wait_state(m.State.PIN_ENTRY, 30)
+        pause("pin")
         j.send(m.SubmitPin(visit.card.pin))
         j.wait_state(m.State.REMOVE_CARD, 30)
+        pause("remove")
         j.sim.reader.remove()
         j.wait_state(m.State.CHOOSE_DOCUMENT, 30)
+        pause("choose")
         j.send(m.ChooseDocument(Selection("juminhyo", "self", (), copies)))
+        pause("confirm")
         j.send(m.ConfirmFee())
         j.wait_state(m.State.PAYMENT, 30)
+        pause("pay")
         j.sim.payment.insert(1000)
         j.wait_for(lambda: j.kiosk.machine.state in (m.State.COLLECT, m.State.ENDED),
                    "collect or ended", 60)
         if j.kiosk.machine.state is m.State.COLLECT:
+            pause("collect")
             j.send(m.DocumentTaken())
         visit.result = j.result()
         visit.machine_seconds = machine_time(j.sim, stamps)
@@ -83,9 +108,13 @@ def customer(j: Journey, visit: Visit, card_dir: Path, stamps: list[tuple[float,
 
 def run_fleet(cards: list[ResidentCard], card_dirs: list[Path], centre: HttpCentre, *,
               config: KioskConfig = FAST, jam_every: int = 0, hang_every: int = 0,
-              seconds_per_copy: float = 0.05, copies: int = 1) -> tuple[list[Visit], list[SimKiosk]]:
+              seconds_per_copy: float = 0.05, copies: int = 1,
+              pauses: Callable[[int], Pause] = lambda _kiosk: no_pause,
+              ready: Callable[[], object] = lambda: None) -> tuple[list[Visit], list[SimKiosk]]:
     """One visit per card, all kiosks at once; kiosk i jams if i % jam_every == 1, hangs its
-    print job (a print timeout) if i % hang_every == 2."""
+    print job (a print timeout) if i % hang_every == 2. Kiosk i's customer pauses with
+    `pauses(i)`; `ready()` is called once every kiosk runs and before any customer starts (a
+    barrier, when kiosks in other processes are to start together)."""
     loop = LoopThread()
     sims, tasks, visits, threads = [], [], [], []
     try:
@@ -103,7 +132,8 @@ def run_fleet(cards: list[ResidentCard], card_dirs: list[Path], centre: HttpCent
             visit = Visit(i, card)
             visits.append(visit)
             threads.append(threading.Thread(target=customer, args=(Journey(loop, sim), visit,
-                                                                   card_dirs[i], stamps, copies)))
+                                                                   card_dirs[i], stamps, copies, pauses(i))))
+        ready()
         for thread in threads:
             thread.start()
         for thread in threads:
