@@ -9,12 +9,16 @@ sends the clerk's token in a header):
 
 - max: wrk with --connections connections, closed loop: the throughput ceiling;
 - at half of it: Debian's wrk has no fixed-rate mode (-R is wrk2's), so each of --paced-connections
-  connections pauses before every request (the Lua `delay()` hook, whole milliseconds), the pause
-  calibrated by one short run so that the rate is about 50 % of the maximum; the rate reached is
-  printed beside its p50/p99. Latency is measured from each request's send, as wrk does.
+  connections pauses before every request (the Lua `delay()` hook) for a random, exponentially
+  distributed time — requests arrive as Poisson streams, not in lockstep — whose mean is calibrated
+  by one short run so that the rate is about 50 % of the maximum; the rate reached is printed
+  beside its p50/p99. Latency is measured from each request's send, as wrk does.
 
 The baseline, measured in the same run on the same server: `GET /healthz` (the same process,
-HTTP parser and middleware, no database). Ratios are route / baseline throughput.
+HTTP parser and middleware, no database) — at its own maximum (ratios are route / baseline
+throughput), and at each route's half-load arrivals (the same connections and pauses), whose
+p50/p99 are what this machine's HTTP stack and scheduler cost a request at that rate without any
+work: the floor under the route's latency.
 
 Run: .venv/bin/python bench/bench_serve.py [--residents 1000000] [--duration 10] [--workers 1 2]
      [--databases sqlite postgresql]
@@ -58,7 +62,9 @@ function init(args)
 end
 
 function delay()
-  return pause
+  -- exponential pauses: each connection's requests arrive as a Poisson stream (no lockstep bursts)
+  if pause == 0 then return 0 end
+  return -math.log(1 - math.random()) * pause
 end
 
 function request()
@@ -105,16 +111,17 @@ def wrk(url: str, script: Path, connections: int, duration: float, args: list[st
     return Run(connections, requests / (micros / 1e6), p50 / 1000, p99 / 1000, socket_errors)
 
 
-def half_load(url: str, script: Path, ceiling: float, duration: float, args: list[str], connections: int) -> Run:
+def half_load(url: str, script: Path, ceiling: float, duration: float, args: list[str],
+              connections: int) -> tuple[Run, float]:
     """`connections` connections, each pausing before every request so that together they send about
     half of `ceiling`: a short run with a first guess measures the time a request takes, then the
-    pause is set from it (rate = connections / (pause + request time))."""
+    mean pause is set from it (rate = connections / (pause + request time)). The run, and the pause."""
     target = ceiling / 2
-    guess = max(1, round(connections / target * 1000))
-    trial = wrk(url, script, connections, min(duration, 3), [*args, str(guess)])
+    guess = connections / target * 1000
+    trial = wrk(url, script, connections, min(duration, 3), [*args, f"{guess:.3f}"])
     request_ms = connections / trial.rate * 1000 - guess
-    pause = max(1, round(connections / target * 1000 - request_ms))
-    return wrk(url, script, connections, duration, [*args, str(pause)])
+    pause = max(0.1, connections / target * 1000 - request_ms)
+    return wrk(url, script, connections, duration, [*args, f"{pause:.3f}"]), pause
 
 
 def load_residents(url: str, data: Path, count: int) -> tuple[list[str], list[str]]:
@@ -160,10 +167,12 @@ def serve(data: Path, url: str, workers: int) -> tuple[subprocess.Popen[bytes], 
     return process, base
 
 
-def show(name: str, peak: Run, half: Run, baseline: Run) -> None:
+def show(name: str, peak: Run, half: Run, baseline: Run, floor: Run) -> None:
     print(f"    {name:<28} max {peak.rate:8,.0f}/s (c={peak.connections}, p50 {peak.p50_ms:.2f} p99 {peak.p99_ms:.2f} ms)"
-          f"  ratio {peak.rate / baseline.rate:.2f} of /healthz;  at {half.rate / peak.rate:.0%} of max "
-          f"(c={half.connections}): p50 {half.p50_ms:.2f} ms, p99 {half.p99_ms:.2f} ms"
+          f"  ratio {peak.rate / baseline.rate:.2f} of /healthz")
+    print(f"    {'':<28} at {half.rate / peak.rate:.0%} of max ({half.rate:,.0f}/s, c={half.connections} paced): "
+          f"p50 {half.p50_ms:.2f} ms, p99 {half.p99_ms:.2f} ms;  /healthz at the same arrivals ({floor.rate:,.0f}/s): "
+          f"p50 {floor.p50_ms:.2f} ms, p99 {floor.p99_ms:.2f} ms"
           + (f"  [{peak.socket_errors + half.socket_errors} socket errors]" if peak.socket_errors + half.socket_errors
              else ""))
 
@@ -214,9 +223,11 @@ def main() -> None:
                                                     "method2.jsonl")):
                             wrk_args = [path, clerk, str(Path(folder) / bodies)]
                             peak = wrk(base + path, script, args.connections, args.duration, wrk_args)
-                            half = half_load(base + path, script, peak.rate, args.duration, wrk_args,
-                                             args.paced_connections)
-                            show(name, peak, half, healthz)
+                            half, pause = half_load(base + path, script, peak.rate, args.duration, wrk_args,
+                                                    args.paced_connections)
+                            floor = wrk(f"{base}/healthz", script, args.paced_connections, args.duration,
+                                        ["/healthz", "", "", f"{pause:.3f}"])
+                            show(name, peak, half, healthz, floor)
                     finally:
                         process.terminate()
                         process.wait(30)
