@@ -121,15 +121,16 @@ class LoopRoutes:
             return None
         at = datetime.now(UTC)
         try:
-            rows = await self.statements.rows(METHOD2_READ, {
-                "digest": digest(token), "roles": self.roles["/v1/method2"], "number": number})
-            if not rows:
-                return None
-            row = rows[0]
-            caller = Caller(row.caller_name, row.caller_role)
-            code, answer = method2.compare(None if row.resident_code is None else row, wanted)
-            recorded = await self.statements.rows(RECORD, record_values(
-                caller, code, method2.ACTION, query.purpose, method2.RECORD_ITEMS, answer.result, at))
+            async with self.statements.connection() as statements:
+                rows = await statements.rows(METHOD2_READ, {
+                    "digest": digest(token), "roles": self.roles["/v1/method2"], "number": number})
+                if not rows:
+                    return None
+                row = rows[0]
+                caller = Caller(row.caller_name, row.caller_role)
+                code, answer = method2.compare(None if row.resident_code is None else row, wanted)
+                recorded = await statements.rows(RECORD, record_values(
+                    caller, code, method2.ACTION, query.purpose, method2.RECORD_ITEMS, answer.result, at))
         except (PostgresError, PoolTimeout) as exc:
             return database_error_response(exc)
         answer = method2.shown(answer, query, caller, recorded[0].id, at)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -51,7 +52,8 @@ def libpq_url(sqlalchemy_url: str) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-#: When each pooled connection last came back to its pool.
+#: When each pooled connection last finished a statement (noted by `rows`, not by a pool `reset`
+#: callback: with one, psycopg_pool hands every returning connection to a background task).
 _returned: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
 
 
@@ -66,18 +68,29 @@ async def _configure(connection: AsyncConnection[Any]) -> None:
     await connection.set_autocommit(True)
 
 
-async def _came_back(connection: AsyncConnection[Any]) -> None:
-    _returned[connection] = time.monotonic()
-
-
 async def _check_when_idle(connection: AsyncConnection[Any]) -> None:
     """Raise for a connection that sat idle and does not answer: the pool then takes another."""
     if time.monotonic() - _returned.get(connection, 0.0) > db.PING_IDLE_SECONDS:
         await connection.execute("SELECT 1")
 
 
+class Statements:
+    """Statements on one pooled connection, each its own transaction (autocommit)."""
+
+    def __init__(self, connection: AsyncConnection[Any]) -> None:
+        self._connection = connection
+
+    async def rows(self, query: str, params: Mapping[str, Any]) -> Sequence[Any]:
+        """Run `query` (psycopg's `%(name)s` parameters); its rows, as named tuples."""
+        cursor = self._connection.cursor(row_factory=namedtuple_row)
+        await cursor.execute(query, params)
+        rows = await cursor.fetchall()
+        _returned[self._connection] = time.monotonic()
+        return rows
+
+
 class AsyncStatements:
-    """One-statement queries on an async pool of one database."""
+    """Statements on an async pool of one database."""
 
     def __init__(self, sqlalchemy_url: str, size: int = POOL_SIZE) -> None:
         self._conninfo = libpq_url(sqlalchemy_url)
@@ -85,20 +98,24 @@ class AsyncStatements:
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
         self._opening = asyncio.Lock()
 
-    async def rows(self, query: str, params: Mapping[str, Any]) -> Sequence[Any]:
-        """Run `query` (psycopg's `%(name)s` parameters) as its own transaction; its rows, as named tuples."""
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Statements]:
+        """One pooled connection for a request's statements (one checkout, however many)."""
         pool = self._pool or await self._open()
         async with pool.connection(timeout=WAIT_SECONDS) as connection:
-            cursor = connection.cursor(row_factory=namedtuple_row)
-            await cursor.execute(query, params)
-            return await cursor.fetchall()
+            yield Statements(connection)
+
+    async def rows(self, query: str, params: Mapping[str, Any]) -> Sequence[Any]:
+        """Run `query` as its own transaction on a pooled connection; its rows, as named tuples."""
+        async with self.connection() as statements:
+            return await statements.rows(query, params)
 
     async def _open(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
         async with self._opening:
             if self._pool is None:
                 pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
                     self._conninfo, min_size=1, max_size=self._size, open=False, configure=_configure,
-                    reset=_came_back, check=_check_when_idle, timeout=WAIT_SECONDS, name="hot-routes")
+                    check=_check_when_idle, timeout=WAIT_SECONDS, name="hot-routes")
                 await pool.open()
                 self._pool = pool
             return self._pool
