@@ -8,6 +8,8 @@ with Debian's `wrk` (compiled, in another process; a Lua script rotates through 
 sends the clerk's token in a header):
 
 - max: wrk with --connections connections, closed loop: the throughput ceiling;
+- one client: one connection, each request sent when the last was answered — a request's own
+  latency through the whole stack, nothing queued behind another;
 - at half of it: Debian's wrk has no fixed-rate mode (-R is wrk2's), so each of --paced-connections
   connections pauses before every request (the Lua `delay()` hook) for a random, exponentially
   distributed time — requests arrive as Poisson streams, not in lockstep — whose mean is calibrated
@@ -167,9 +169,11 @@ def serve(data: Path, url: str, workers: int) -> tuple[subprocess.Popen[bytes], 
     return process, base
 
 
-def show(name: str, peak: Run, half: Run, baseline: Run, floor: Run) -> None:
+def show(name: str, peak: Run, single: Run, half: Run, baseline: Run, floor: Run) -> None:
     print(f"    {name:<28} max {peak.rate:8,.0f}/s (c={peak.connections}, p50 {peak.p50_ms:.2f} p99 {peak.p99_ms:.2f} ms)"
           f"  ratio {peak.rate / baseline.rate:.2f} of /healthz")
+    print(f"    {'':<28} one client ({single.rate:,.0f}/s, {single.rate / peak.rate:.0%} of max): "
+          f"p50 {single.p50_ms:.2f} ms, p99 {single.p99_ms:.2f} ms")
     print(f"    {'':<28} at {half.rate / peak.rate:.0%} of max ({half.rate:,.0f}/s, c={half.connections} paced): "
           f"p50 {half.p50_ms:.2f} ms, p99 {half.p99_ms:.2f} ms;  /healthz at the same arrivals ({floor.rate:,.0f}/s): "
           f"p50 {floor.p50_ms:.2f} ms, p99 {floor.p99_ms:.2f} ms"
@@ -223,11 +227,12 @@ def main() -> None:
                                                     "method2.jsonl")):
                             wrk_args = [path, clerk, str(Path(folder) / bodies)]
                             peak = wrk(base + path, script, args.connections, args.duration, wrk_args)
+                            single = wrk(base + path, script, 1, args.duration, wrk_args)
                             half, pause = half_load(base + path, script, peak.rate, args.duration, wrk_args,
                                                     args.paced_connections)
                             floor = wrk(f"{base}/healthz", script, args.paced_connections, args.duration,
                                         ["/healthz", "", "", f"{pause:.3f}"])
-                            show(name, peak, half, healthz, floor)
+                            show(name, peak, single, half, healthz, floor)
                     finally:
                         process.terminate()
                         process.wait(30)
