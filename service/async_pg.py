@@ -1,11 +1,11 @@
-"""PostgreSQL on the event loop, for a hot route that is one statement: psycopg's own async
+"""PostgreSQL on the event loop, for hot routes of one or two statements: psycopg's own async
 connection pool (`psycopg_pool.AsyncConnectionPool`), opened in the worker that serves.
 
 Why: a synchronous SQLAlchemy call has to leave the event loop for the thread pool. Profiled
 under wrk, a lookup on two workers spent more CPU handing requests between the loop and pool
 threads (and those threads handing the interpreter lock to each other) than on its own work;
-one statement awaited on the loop costs neither. Everything else keeps SQLAlchemy: this is only
-for statements that are already one round trip.
+a statement awaited on the loop costs neither. Everything else keeps SQLAlchemy: this is only for
+routes whose every statement is already one round trip (register_stub/loop_routes.py).
 
 The pool opens on first use, inside the running loop (`mynacard serve --workers N` builds each
 worker's app before its loop runs, and a pool belongs to one loop). Connections are in autocommit,
