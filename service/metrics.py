@@ -30,7 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from mynacard.service.fast_paths import Asgi, Receive, Scope, Send
+from mynacard.service.fast_paths import Asgi, Receive, Scope, Send, bearer
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METRICS_TOKEN = "metrics"
@@ -128,11 +128,8 @@ class MetricsMiddleware:
 
 
 def _bearer_matches(scope: Scope, token: str) -> bool:
-    for key, value in scope.get("headers", ()):
-        if key == b"authorization":
-            scheme, _, presented = bytes(value).decode("latin-1").partition(" ")
-            return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
-    return False
+    presented = bearer(scope)
+    return presented is not None and hmac.compare_digest(presented.encode(), token.encode())
 
 
 def scrape_registry(sources: _Sources) -> CollectorRegistry:
